@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The only place that knows TOML. Everything is validated before anything changes: unknown keys,
+// wrong types, invalid user names, relative or ".." paths, out-of-range numbers. All errors are
+// collected and returned together as "file:line:col: message".
+
+#include "profile/spec.hpp"
+#include "util/result.hpp"
+
+#include <expected>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zt::profile {
+
+struct Diagnostic {
+  std::string file;  // path, "embedded:debian-12.toml" or "--set"
+  int line = 0;
+  int col = 0;
+  std::string message;
+  /// "file:line:col: message"
+  [[nodiscard]] std::string to_string() const;
+};
+
+using Diagnostics = std::vector<Diagnostic>;
+template <typename T> using Loaded = std::expected<T, Diagnostics>;
+
+/// Names of the embedded, selectable profiles ("debian-12", ...), sorted. Shared base files
+/// (those starting with '_') are not listed.
+[[nodiscard]] std::vector<std::string> profile_names();
+
+/// `name_or_file`: an embedded profile name, a path to a .toml file (contains '/' or ends in
+/// .toml), or "auto" (matched from <root>/etc/os-release via `os_release_text`).
+[[nodiscard]] Loaded<ProfileSpec> load_profile(std::string_view name_or_file, std::string_view os_release_text);
+/// For tests: parse a profile from a string; `name` is used in diagnostics.
+[[nodiscard]] Loaded<ProfileSpec> load_profile_from_string(std::string_view text, std::string_view name);
+
+/// Site config: `text` from `source_name` (empty text = defaults), then each "KEY=VALUE" override
+/// (VALUE parsed as a TOML value if it is one, else as a string).
+[[nodiscard]] Loaded<SiteConfig> load_site_config(std::string_view text, std::string_view source_name,
+                                                  const std::vector<std::string>& overrides);
+
+/// Parses os-release into ID and VERSION_ID (quotes removed).
+struct OsRelease {
+  std::string id;
+  std::string version_id;
+  std::string pretty_name;
+};
+[[nodiscard]] OsRelease parse_os_release(std::string_view text);
+
+} // namespace zt::profile

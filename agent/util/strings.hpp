@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zt::util {
+
+/// Splits on `sep`; keeps empty fields ("a::b" -> {"a", "", "b"}).
+[[nodiscard]] std::vector<std::string_view> split(std::string_view text, char sep);
+/// Splits into lines without their '\n' (a trailing newline adds no empty line).
+[[nodiscard]] std::vector<std::string_view> lines(std::string_view text);
+[[nodiscard]] std::string_view trim(std::string_view text);
+[[nodiscard]] std::string join(const std::vector<std::string>& parts, std::string_view sep);
+/// Decimal unsigned integer, the whole string, no sign or spaces.
+[[nodiscard]] std::optional<std::uint64_t> parse_uint(std::string_view text);
+/// 0750 -> "0750".
+[[nodiscard]] std::string format_mode(std::uint32_t mode);
+/// Joins argv for logs: words with spaces or quotes are single-quoted.
+[[nodiscard]] std::string quote_argv(const std::vector<std::string>& argv);
+/// Compares dotted versions numerically ("4.9.3" < "4.10"); non-numeric tails are ignored.
+[[nodiscard]] int compare_versions(std::string_view a, std::string_view b);
+
+} // namespace zt::util

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "host/host.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace zt::checks {
+
+enum class Outcome { pass, fail, skip, error };
+
+/// One check's verdict. `expected`/`actual` are short human strings ("0750", "ztnet:165536:65536");
+/// `fix` is one line saying what to do (empty on pass).
+struct CheckResult {
+  Outcome outcome = Outcome::error;
+  std::string expected;
+  std::string actual;
+  std::string fix;
+};
+
+[[nodiscard]] inline CheckResult pass(std::string expected, std::string actual) {
+  return {Outcome::pass, std::move(expected), std::move(actual), {}};
+}
+[[nodiscard]] inline CheckResult fail(std::string expected, std::string actual, std::string fix) {
+  return {Outcome::fail, std::move(expected), std::move(actual), std::move(fix)};
+}
+/// Not applicable here (e.g. live kernel state under --root); `why` goes into actual.
+[[nodiscard]] inline CheckResult skip(std::string expected, std::string why) {
+  return {Outcome::skip, std::move(expected), std::move(why), {}};
+}
+/// Could not decide (unreadable file, command failed to start).
+[[nodiscard]] inline CheckResult error(std::string expected, std::string what, std::string fix = {}) {
+  return {Outcome::error, std::move(expected), std::move(what), std::move(fix)};
+}
+
+/// A postcondition, verified read-only. Checks never change the machine: they get a HostView.
+class Check {
+public:
+  virtual ~Check() = default;
+  /// Stable, dotted: "<step>.<name>", e.g. "subids.subuid-range".
+  [[nodiscard]] virtual std::string_view id() const = 0;
+  /// The step this check belongs to ("preflight" for preflight checks).
+  [[nodiscard]] virtual std::string_view step() const = 0;
+  /// One line for `explain`/`list`: what it verifies.
+  [[nodiscard]] virtual std::string_view description() const = 0;
+  [[nodiscard]] virtual CheckResult run(const host::HostView& host) const = 0;
+  /// Runtime checks depend on services coming up after boot; verify --retry-timeout retries them.
+  [[nodiscard]] virtual bool runtime() const { return false; }
+};
+
+[[nodiscard]] std::string_view to_string(Outcome outcome);
+
+} // namespace zt::checks

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "host/host.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zt::provisioners {
+
+/// One thing apply() would change: target "/etc/subuid", summary "add ztnet:165536:65536".
+struct Change {
+  std::string target;
+  std::string summary;
+  friend bool operator==(const Change&, const Change&) = default;
+};
+
+struct Plan {
+  std::vector<Change> changes;
+  [[nodiscard]] bool empty() const { return changes.empty(); }
+};
+
+/// A step that converges one postcondition. plan() reads and decides; apply() carries out a plan
+/// just returned by plan(). The orchestrator calls plan() again after apply(): it must be empty.
+class Provisioner {
+public:
+  virtual ~Provisioner() = default;
+  [[nodiscard]] virtual std::string_view id() const = 0;
+  /// Reads current state and says what apply() would change. Never mutates.
+  [[nodiscard]] virtual Result<Plan> plan(const host::HostView& host) const = 0;
+  /// Carries out a non-empty plan just returned by plan().
+  [[nodiscard]] virtual Result<void> apply(host::Host& host, const Plan& plan) = 0;
+};
+
+} // namespace zt::provisioners
