@@ -19,6 +19,8 @@ struct Change {
 struct Plan {
   std::vector<Change> changes;
   [[nodiscard]] bool empty() const { return changes.empty(); }
+  /// "target: summary; target: summary" for logs and not-converged errors.
+  [[nodiscard]] std::string describe() const;
 };
 
 /// A step that converges one postcondition. plan() reads and decides; apply() carries out a plan
