@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cli/options.hpp"
+
+#include "util/strings.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+namespace zt::cli {
+
+const char* const k_help_text = R"(ztagent - provision and verify a rootless Podman host for ZTNet
+
+Usage:
+  ztagent provision [OPTIONS]   converge the host: for each step plan, apply, plan again
+                                (must be empty), then run the checks of the steps it ran
+  ztagent plan [OPTIONS]        show what provision would change; changes nothing
+                                (same as provision --dry-run)
+  ztagent verify [OPTIONS]      run every check read-only; never changes the host
+  ztagent profiles              list the shipped profiles
+  ztagent help | --help         show this text
+  ztagent --version             show the version
+
+Options:
+  -p, --profile NAME|FILE|auto  profile to use (default: auto, picked from /etc/os-release
+                                of the target root); FILE is a path to a .toml profile
+  -c, --config FILE             site config (default: ROOT/etc/ztagent/ztagent.toml if present)
+      --set KEY=VALUE           override a site config key, e.g. --set service.user=ztnet or
+                                --set ports.strategy=none (repeatable)
+      --root DIR                operate on the image tree DIR instead of / ; live kernel state
+                                is then reported as skipped
+      --only STEP[,STEP..]      run only these steps (and only their checks)
+      --skip STEP[,STEP..]      skip these steps (and their checks)
+      --dry-run                 with provision: plan only, like `ztagent plan`
+      --keep-going              go on with later steps after a step fails
+      --allow-host-commands     under --root, allow commands that act on this machine
+  -f, --format text|json|junit  report format (default: text)
+  -o, --output FILE             write the report atomically to FILE instead of stdout
+      --retry-timeout DURATION  retry failing runtime checks until they pass or DURATION
+                                (e.g. 90s, 5m) has passed; services need a while after boot
+  -j, --jobs N                  run checks on N threads (default: 4)
+  -v, --verbose                 more log output on stderr (-vv for trace)
+  -q, --quiet                   only errors on stderr
+      --log-level LEVEL         trace, debug, info, warn, error or off
+      --no-color                no colors (also when NO_COLOR is set or output is not a TTY)
+
+Steps (in profile order): preflight (checks only), packages, user, subids, data, linger, ports.
+
+Exit codes:
+  0   all checks passed; provision converged; plan succeeded
+  1   a check failed or could not run (drift)
+  2   provision failed or a step did not converge (plan: planning failed)
+  64  usage error
+  70  internal error
+  75  another ztagent run holds the lock
+  78  profile or site config invalid (nothing was changed)
+  130 interrupted
+)";
+
+namespace {
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  for (auto part : util::split(text, ',')) {
+    auto t = util::trim(part);
+    if (!t.empty()) {
+      out.emplace_back(t);
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    ++digits;
+  }
+  auto value = util::parse_uint(text.substr(0, digits));
+  if (!value || *value > 1000000) {
+    return std::nullopt;
+  }
+  auto unit = text.substr(digits);
+  std::uint64_t ms = 0;
+  if (unit.empty() || unit == "s") {
+    ms = *value * 1000;
+  } else if (unit == "ms") {
+    ms = *value;
+  } else if (unit == "m" || unit == "min") {
+    ms = *value * 60'000;
+  } else if (unit == "h") {
+    ms = *value * 3'600'000;
+  } else {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(ms);
+}
+
+Result<Options> parse_options(const std::vector<std::string>& args) {
+  Options o;
+  std::size_t i = 0;
+  bool have_verb = false;
+
+  auto value_of = [&](const std::string& arg, std::string_view name, std::string& out) -> Result<bool> {
+    // "--name=value" or "--name value"
+    if (arg.size() > name.size() && arg.compare(0, name.size(), name) == 0 && arg[name.size()] == '=') {
+      out = arg.substr(name.size() + 1);
+      return true;
+    }
+    if (arg != name) {
+      return false;
+    }
+    if (i + 1 >= args.size()) {
+      return make_error(Errc::invalid_config, "option '" + std::string(name) + "' needs a value");
+    }
+    out = args[++i];
+    return true;
+  };
+
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::string v;
+    auto is = [&](std::string_view s1, std::string_view s2 = {}) -> Result<bool> {
+      if (!s2.empty()) {
+        auto r = value_of(a, s2, v);
+        if (!r || *r) {
+          return r;
+        }
+      }
+      return value_of(a, s1, v);
+    };
+#define ZT_OPT(...)                                                                                \
+  if (auto r_ = is(__VA_ARGS__); !r_) {                                                            \
+    return std::unexpected(r_.error());                                                            \
+  } else if (*r_)
+    if (a == "-h" || a == "--help" || a == "help") {
+      o.verb = Verb::help;
+      return o;
+    }
+    if (a == "--version") {
+      o.verb = Verb::version;
+      return o;
+    }
+    if (!a.empty() && a[0] != '-') {
+      if (have_verb) {
+        return make_error(Errc::invalid_config, "unexpected argument '" + a + "'");
+      }
+      have_verb = true;
+      if (a == "provision") {
+        o.verb = Verb::provision;
+      } else if (a == "plan") {
+        o.verb = Verb::plan;
+      } else if (a == "verify" || a == "check") {
+        o.verb = Verb::verify;
+      } else if (a == "profiles") {
+        o.verb = Verb::profiles;
+      } else {
+        return make_error(Errc::invalid_config,
+                          "unknown command '" + a + "' (commands: provision, plan, verify, profiles, help)");
+      }
+      continue;
+    }
+    if (a == "--dry-run") {
+      o.dry_run = true;
+    } else if (a == "--keep-going") {
+      o.keep_going = true;
+    } else if (a == "--allow-host-commands") {
+      o.allow_host_commands = true;
+    } else if (a == "-v" || a == "--verbose") {
+      o.verbosity = std::max(o.verbosity, 0) + 1;
+    } else if (a == "-vv") {
+      o.verbosity = 2;
+    } else if (a == "-q" || a == "--quiet") {
+      o.verbosity = -1;
+    } else if (a == "--no-color") {
+      o.no_color = true;
+    } else {
+      ZT_OPT("--profile", "-p") { o.profile = v; continue; }
+      ZT_OPT("--config", "-c") { o.config = v; continue; }
+      ZT_OPT("--set") {
+        if (v.find('=') == std::string::npos) {
+          return make_error(Errc::invalid_config, "--set needs KEY=VALUE, got '" + v + "'");
+        }
+        o.sets.push_back(v);
+        continue;
+      }
+      ZT_OPT("--root") { o.root = v; continue; }
+      ZT_OPT("--only") { auto l = split_list(v); o.only.insert(o.only.end(), l.begin(), l.end()); continue; }
+      ZT_OPT("--skip") { auto l = split_list(v); o.skip.insert(o.skip.end(), l.begin(), l.end()); continue; }
+      ZT_OPT("--format", "-f") {
+        if (v == "text") {
+          o.format = Format::text;
+        } else if (v == "json") {
+          o.format = Format::json;
+        } else if (v == "junit") {
+          o.format = Format::junit;
+        } else {
+          return make_error(Errc::invalid_config, "unknown format '" + v + "' (formats: text, json, junit)");
+        }
+        continue;
+      }
+      ZT_OPT("--output", "-o") { o.output = v; continue; }
+      ZT_OPT("--retry-timeout") {
+        auto d = parse_duration(v);
+        if (!d) {
+          return make_error(Errc::invalid_config,
+                            "invalid duration '" + v + "' for --retry-timeout (examples: 90s, 5m, 1h)");
+        }
+        o.retry_timeout = *d;
+        continue;
+      }
+      ZT_OPT("--jobs", "-j") {
+        auto n = util::parse_uint(v);
+        if (!n || *n == 0 || *n > 64) {
+          return make_error(Errc::invalid_config, "--jobs needs a number from 1 to 64, got '" + v + "'");
+        }
+        o.jobs = static_cast<unsigned>(*n);
+        continue;
+      }
+      ZT_OPT("--log-level") {
+        static const char* const k_levels[] = {"trace", "debug", "info", "warn", "error", "off"};
+        if (std::find(std::begin(k_levels), std::end(k_levels), v) == std::end(k_levels)) {
+          return make_error(Errc::invalid_config,
+                            "unknown log level '" + v + "' (levels: trace, debug, info, warn, error, off)");
+        }
+        o.log_level = v;
+        continue;
+      }
+      return make_error(Errc::invalid_config, "unknown option '" + a + "'");
+    }
+#undef ZT_OPT
+  }
+  if (!have_verb) {
+    return make_error(Errc::invalid_config, "no command given (commands: provision, plan, verify, profiles)");
+  }
+  if (o.dry_run && o.verb == Verb::provision) {
+    o.verb = Verb::plan;
+  } else if (o.dry_run && o.verb != Verb::plan) {
+    return make_error(Errc::invalid_config, "--dry-run goes with provision");
+  }
+  if (o.retry_timeout.count() > 0 && o.verb != Verb::verify) {
+    return make_error(Errc::invalid_config, "--retry-timeout goes with verify");
+  }
+  if (o.root.empty()) {
+    return make_error(Errc::invalid_config, "--root needs a directory");
+  }
+  return o;
+}
+
+} // namespace zt::cli

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "run/orchestrator.hpp"
+#include "util/result.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace zt::cli {
+
+enum class Verb { provision, plan, verify, profiles, help, version };
+enum class Format { text, json, junit };
+
+struct Options {
+  Verb verb = Verb::help;
+  std::string profile = "auto";
+  std::optional<std::string> config;  // --config FILE
+  std::vector<std::string> sets;      // --set KEY=VALUE
+  std::string root = "/";
+  std::vector<std::string> only;
+  std::vector<std::string> skip;
+  bool dry_run = false;
+  bool keep_going = false;
+  bool allow_host_commands = false;
+  Format format = Format::text;
+  std::optional<std::string> output;
+  std::chrono::milliseconds retry_timeout{0};
+  unsigned jobs = 4;
+  int verbosity = 0;  // -q = -1, -v = 1, -vv = 2
+  std::optional<std::string> log_level;
+  bool no_color = false;
+};
+
+/// The help text: one literal beside the parser (mold src/cmdline.cc).
+extern const char* const k_help_text;
+
+/// Parses argv. Errc::invalid_config is not used here: every error is a usage error whose message
+/// names the offending option ("unknown option '--frobnicate'").
+[[nodiscard]] Result<Options> parse_options(const std::vector<std::string>& args);
+
+/// "90s", "5m", "1h", "250ms", "30" (seconds).
+[[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+} // namespace zt::cli
