@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cli/options.hpp"
+
+#include "support/catch.hpp"
+
+using zt::cli::Format;
+using zt::cli::parse_options;
+using zt::cli::Verb;
+
+TEST_CASE("Options: verbs and options", "[cli][options]") {
+  auto o = parse_options({"provision", "--profile", "debian-12", "--root=/img", "--set", "service.user=bob",
+                          "--only", "user,subids", "--skip", "ports", "-f", "json", "-o", "r.json", "--keep-going"});
+  REQUIRE(o);
+  CHECK(o->verb == Verb::provision);
+  CHECK(o->profile == "debian-12");
+  CHECK(o->root == "/img");
+  CHECK(o->sets == std::vector<std::string>{"service.user=bob"});
+  CHECK(o->only == std::vector<std::string>{"user", "subids"});
+  CHECK(o->skip == std::vector<std::string>{"ports"});
+  CHECK(o->format == Format::json);
+  CHECK(o->output == std::optional<std::string>("r.json"));
+  CHECK(o->keep_going);
+
+  auto dry = parse_options({"provision", "--dry-run"});
+  REQUIRE(dry);
+  CHECK(dry->verb == Verb::plan);
+  auto v = parse_options({"verify", "--format", "junit", "--retry-timeout", "90s"});
+  REQUIRE(v);
+  CHECK(v->verb == Verb::verify);
+  CHECK(v->format == Format::junit);
+  CHECK(v->retry_timeout == std::chrono::milliseconds(90000));
+  CHECK(parse_options({"--help"})->verb == Verb::help);
+  CHECK(parse_options({"--version"})->verb == Verb::version);
+  CHECK(parse_options({"profiles"})->verb == Verb::profiles);
+}
+
+TEST_CASE("Options: usage errors name the problem", "[cli][options]") {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{}, "no command given (commands: provision, plan, verify, profiles)"},
+      {{"frobnicate"}, "unknown command 'frobnicate' (commands: provision, plan, verify, profiles, help)"},
+      {{"verify", "--frobnicate"}, "unknown option '--frobnicate'"},
+      {{"verify", "--format", "xml"}, "unknown format 'xml' (formats: text, json, junit)"},
+      {{"verify", "--profile"}, "option '--profile' needs a value"},
+      {{"verify", "--set", "novalue"}, "--set needs KEY=VALUE, got 'novalue'"},
+      {{"verify", "--retry-timeout", "soon"}, "invalid duration 'soon' for --retry-timeout (examples: 90s, 5m, 1h)"},
+      {{"provision", "--retry-timeout", "5m"}, "--retry-timeout goes with verify"},
+      {{"verify", "--dry-run"}, "--dry-run goes with provision"},
+      {{"verify", "--jobs", "0"}, "--jobs needs a number from 1 to 64, got '0'"},
+      {{"verify", "--log-level", "loud"}, "unknown log level 'loud' (levels: trace, debug, info, warn, error, off)"},
+      {{"verify", "plan"}, "unexpected argument 'plan'"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.message);
+    auto o = parse_options(c.args);
+    REQUIRE_FALSE(o);
+    CHECK(o.error().message == c.message);
+  }
+}
+
+TEST_CASE("Options: durations", "[cli][options]") {
+  using std::chrono::milliseconds;
+  CHECK(zt::cli::parse_duration("90s") == milliseconds(90000));
+  CHECK(zt::cli::parse_duration("5m") == milliseconds(300000));
+  CHECK(zt::cli::parse_duration("1h") == milliseconds(3600000));
+  CHECK(zt::cli::parse_duration("250ms") == milliseconds(250));
+  CHECK(zt::cli::parse_duration("30") == milliseconds(30000));
+  CHECK_FALSE(zt::cli::parse_duration("-1s"));
+  CHECK_FALSE(zt::cli::parse_duration("5 m"));
+  CHECK_FALSE(zt::cli::parse_duration(""));
+}

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "run/orchestrator.hpp"
+
+#include "support/catch.hpp"
+#include "support/fake_runner.hpp"
+#include "support/temp_root.hpp"
+
+#include <memory>
+
+namespace {
+
+using zt::Result;
+using zt::provisioners::Change;
+using zt::provisioners::Plan;
+using zt::provisioners::Step;
+using zt::report::StepStatus;
+
+/// A provisioner over one marker file in the tree: wants it to hold `want`; `sticky` never converges.
+class MarkerFile final : public zt::provisioners::Provisioner {
+public:
+  MarkerFile(std::string id, std::string want, bool sticky = false, bool fail_apply = false)
+      : m_id(std::move(id)), m_want(std::move(want)), m_sticky(sticky), m_fail_apply(fail_apply) {}
+  std::string_view id() const override { return m_id; }
+  Result<Plan> plan(const zt::host::HostView& host) const override {
+    ++plans;
+    auto text = host.fs().read_file("/marker-" + m_id);
+    if ((text && *text == m_want) && !m_sticky) {
+      return Plan{};
+    }
+    return Plan{{Change{"/marker-" + m_id, "write " + m_want}}};
+  }
+  Result<void> apply(zt::host::Host& host, const Plan& /*plan*/) override {
+    ++applies;
+    if (m_fail_apply) {
+      return zt::make_error(zt::Errc::command_failed, m_id + ": boom");
+    }
+    return host.fs().write_file("/marker-" + m_id, m_want, {});
+  }
+  mutable int plans = 0;
+  int applies = 0;
+
+private:
+  std::string m_id, m_want;
+  bool m_sticky, m_fail_apply;
+};
+
+class MarkerCheck final : public zt::checks::Check {
+public:
+  MarkerCheck(std::string step, std::string want, bool runtime = false)
+      : m_step(std::move(step)), m_id(m_step + ".marker"), m_want(std::move(want)), m_runtime(runtime) {}
+  std::string_view id() const override { return m_id; }
+  std::string_view step() const override { return m_step; }
+  std::string_view description() const override { return "marker file holds the wanted text"; }
+  bool runtime() const override { return m_runtime; }
+  zt::checks::CheckResult run(const zt::host::HostView& host) const override {
+    auto text = host.fs().read_file("/marker-" + m_step);
+    if (text && *text == m_want) {
+      return zt::checks::pass(m_want, *text);
+    }
+    return zt::checks::fail(m_want, text ? *text : "missing", "ztagent provision --only " + m_step);
+  }
+
+private:
+  std::string m_step, m_id, m_want;
+  bool m_runtime;
+};
+
+Step make_step(std::string id, std::unique_ptr<zt::provisioners::Provisioner> p, std::string want) {
+  Step s;
+  s.id = id;
+  s.provisioner = std::move(p);
+  s.checks.push_back(std::make_unique<MarkerCheck>(id, std::move(want)));
+  return s;
+}
+
+std::vector<Step> two_steps() {
+  std::vector<Step> steps;
+  steps.push_back(make_step("one", std::make_unique<MarkerFile>("one", "1"), "1"));
+  steps.push_back(make_step("two", std::make_unique<MarkerFile>("two", "2"), "2"));
+  return steps;
+}
+
+zt::run::RunOptions opts(zt::run::Command c) {
+  zt::run::RunOptions o;
+  o.command = c;
+  o.jobs = 1;
+  return o;
+}
+
+} // namespace
+
+TEST_CASE("Orchestrator: provision converges, then a second run changes nothing", "[run][orchestrator]") {
+  zt::test::TempRoot root;
+  zt::test::FakeRunner runner;
+  auto host = root.host(runner);
+  auto steps = two_steps();
+
+  auto first = zt::run::execute(steps, host, opts(zt::run::Command::provision), "test");
+  REQUIRE(first.steps.size() == 2);
+  CHECK(first.steps[0].status == StepStatus::changed);
+  CHECK(first.steps[0].changes == std::vector<Change>{{"/marker-one", "write 1"}});
+  CHECK(first.steps[1].status == StepStatus::changed);
+  REQUIRE(first.checks.size() == 2);
+  CHECK(first.checks[0].outcome == zt::checks::Outcome::pass);
+  CHECK(first.checks[1].outcome == zt::checks::Outcome::pass);
+  CHECK(first.command == "provision");
+  CHECK(first.profile == "test");
+  CHECK(first.root == root.str());
+  CHECK_FALSE(zt::run::any_step_failed(first));
+
+  auto second = zt::run::execute(steps, host, opts(zt::run::Command::provision), "test");
+  CHECK(second.steps[0].status == StepStatus::unchanged);
+  CHECK(second.steps[1].status == StepStatus::unchanged);
+  CHECK(zt::report::count_steps(second).changed == 0);
+  CHECK(runner.calls().empty());
+}
+
+TEST_CASE("Orchestrator: plan reports would_change and touches nothing", "[run][orchestrator]") {
+  zt::test::TempRoot root;
+  zt::test::FakeRunner runner;
+  auto host = root.host(runner);
+  auto steps = two_steps();
+  auto rep = zt::run::execute(steps, host, opts(zt::run::Command::plan), "test");
+  REQUIRE(rep.steps.size() == 2);
+  CHECK(rep.steps[0].status == StepStatus::would_change);
+  CHECK(rep.steps[1].status == StepStatus::would_change);
+  CHECK(rep.checks.empty());
+  CHECK_FALSE(root.exists("/marker-one"));
+  CHECK_FALSE(root.exists("/marker-two"));
+  CHECK(static_cast<MarkerFile&>(*steps[0].provisioner).applies == 0);
+}
+
+TEST_CASE("Orchestrator: a step whose plan stays non-empty fails as not converged", "[run][orchestrator]") {
+  zt::test::TempRoot root;
+  zt::test::FakeRunner runner;
+  auto host = root.host(runner);
+  std::vector<Step> steps;
+  steps.push_back(make_step("one", std::make_unique<MarkerFile>("one", "1", /*sticky=*/true), "1"));
+  steps.push_back(make_step("two", std::make_unique<MarkerFile>("two", "2"), "2"));
+  auto rep = zt::run::execute(steps, host, opts(zt::run::Command::provision), "test");
+  CHECK(rep.steps[0].status == StepStatus::failed);
+  CHECK(rep.steps[0].error == "not converged: after apply it still wants to change /marker-one: write 1");
+  CHECK(rep.steps[1].status == StepStatus::skipped);
+  CHECK(rep.steps[1].error == "skipped because step 'one' failed (use --keep-going to continue)");
+  CHECK_FALSE(root.exists("/marker-two"));
+  // Checks always all run, so the report shows what is still wrong.
+  REQUIRE(rep.checks.size() == 2);
+  CHECK(rep.checks[1].outcome == zt::checks::Outcome::fail);
+  CHECK(zt::run::any_step_failed(rep));
+  CHECK(zt::run::any_check_failed(rep));
+}
+
+TEST_CASE("Orchestrator: --keep-going runs later steps after a failed apply", "[run][orchestrator]") {
+  zt::test::TempRoot root;
+  zt::test::FakeRunner runner;
+  auto host = root.host(runner);
+  std::vector<Step> steps;
+  steps.push_back(make_step("one", std::make_unique<MarkerFile>("one", "1", false, /*fail_apply=*/true), "1"));
+  steps.push_back(make_step("two", std::make_unique<MarkerFile>("two", "2"), "2"));
+  auto o = opts(zt::run::Command::provision);
+  o.keep_going = true;
+  auto rep = zt::run::execute(steps, host, o, "test");
+  CHECK(rep.steps[0].status == StepStatus::failed);
+  CHECK(rep.steps[0].error == "one: boom");
+  CHECK(rep.steps[1].status == StepStatus::changed);
+  CHECK(root.read("/marker-two") == "2");
+}
+
+TEST_CASE("Orchestrator: --only and --skip select steps and their checks", "[run][orchestrator]") {
+  zt::test::TempRoot root;
+  zt::test::FakeRunner runner;
+  auto host = root.host(runner);
+  auto steps = two_steps();
+  auto o = opts(zt::run::Command::provision);
+  o.only = {"two"};
+  REQUIRE(zt::run::validate_selection(steps, o));
+  auto rep = zt::run::execute(steps, host, o, "test");
+  CHECK(rep.steps[0].status == StepStatus::skipped);
+  CHECK(rep.steps[0].error == "not selected (--only/--skip)");
+  CHECK(rep.steps[1].status == StepStatus::changed);
+  REQUIRE(rep.checks.size() == 1);
+  CHECK(rep.checks[0].id == "two.marker");
+
+  o.only = {"three"};
+  auto bad = zt::run::validate_selection(steps, o);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message == "unknown step 'three' in --only (steps of this profile: one, two)");
+  o.only.clear();
+  o.skip = {"nope"};
+  bad = zt::run::validate_selection(steps, o);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message == "unknown step 'nope' in --skip (steps of this profile: one, two)");
+}
+
+TEST_CASE("Orchestrator: verify runs only checks, concurrently, in a stable order", "[run][orchestrator]") {
+  zt::test::TempRoot root;
+  zt::test::FakeRunner runner;
+  auto host = root.host(runner);
+  std::vector<Step> steps;
+  for (int i = 0; i < 12; ++i) {
+    auto id = "s" + std::to_string(i);
+    root.write("/marker-" + id, i % 3 == 0 ? "bad" : "ok");
+    steps.push_back(make_step(id, std::make_unique<MarkerFile>(id, "ok"), "ok"));
+  }
+  auto o = opts(zt::run::Command::verify);
+  o.jobs = 4;
+  auto rep = zt::run::execute(steps, host, o, "test");
+  CHECK(rep.steps.empty());
+  REQUIRE(rep.checks.size() == 12);
+  for (int i = 0; i < 12; ++i) {
+    CHECK(rep.checks[i].id == "s" + std::to_string(i) + ".marker");
+    CHECK(rep.checks[i].outcome == (i % 3 == 0 ? zt::checks::Outcome::fail : zt::checks::Outcome::pass));
+  }
+  CHECK(rep.checks[0].fix == "ztagent provision --only s0");
+  CHECK(root.read("/marker-s0") == "bad");  // verify never changes anything
+}
+
+TEST_CASE("Orchestrator: runtime checks are retried until they pass", "[run][orchestrator]") {
+  zt::test::TempRoot root;
+  zt::test::FakeRunner runner;
+  auto host = root.host(runner);
+  std::vector<Step> steps;
+  Step s;
+  s.id = "late";
+  s.checks.push_back(std::make_unique<MarkerCheck>("late", "up", /*runtime=*/true));
+  steps.push_back(std::move(s));
+  auto o = opts(zt::run::Command::verify);
+  o.retry_timeout = std::chrono::milliseconds(5000);
+  o.retry_interval = std::chrono::milliseconds(50);
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    root.write("/marker-late", "up");
+  });
+  auto rep = zt::run::execute(steps, host, o, "test");
+  later.join();
+  REQUIRE(rep.checks.size() == 1);
+  CHECK(rep.checks[0].outcome == zt::checks::Outcome::pass);
+  CHECK(rep.duration_s < 4.0);
+}
