@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "checks/packages.hpp"
+
+#include "util/strings.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace zt::checks {
+
+namespace {
+
+constexpr std::string_view k_dpkg_status = "/var/lib/dpkg/status";
+
+bool iequals(std::string_view a, std::string_view b) {
+  return std::ranges::equal(a, b, [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+/// Status: <want> <flag> <status>; only the third word says whether the files are on disk.
+bool status_installed(std::string_view status) {
+  std::vector<std::string_view> words;
+  for (auto word : util::split(util::trim(status), ' ')) {
+    if (!word.empty()) {
+      words.push_back(word);
+    }
+  }
+  return words.size() == 3 && words[2] == "installed";
+}
+
+std::string last_nonempty_line(std::string_view text) {
+  auto all = util::lines(text);
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    auto line = util::trim(*it);
+    if (!line.empty()) {
+      return std::string(line);
+    }
+  }
+  return {};
+}
+
+std::string install_hint(std::string_view package_manager, const std::string& name) {
+  if (package_manager == "apt") {
+    return "apt-get install " + name;
+  }
+  if (package_manager == "dnf") {
+    return "dnf install " + name;
+  }
+  return "ztagent provision --only packages";
+}
+
+class PackageInstalled final : public Check {
+public:
+  PackageInstalled(std::string package_manager, std::string name)
+      : m_package_manager(std::move(package_manager)), m_name(std::move(name)), m_id("packages." + m_name),
+        m_description("package " + m_name + " is installed") {}
+
+  [[nodiscard]] std::string_view id() const override { return m_id; }
+  [[nodiscard]] std::string_view step() const override { return "packages"; }
+  [[nodiscard]] std::string_view description() const override { return m_description; }
+
+  [[nodiscard]] CheckResult run(const host::HostView& host) const override {
+    auto installed = query_installed(host, m_package_manager, {m_name});
+    if (!installed) {
+      return error("installed", installed.error().message);
+    }
+    auto it = installed->find(m_name);
+    if (it == installed->end()) {
+      return fail("installed", "not installed", install_hint(m_package_manager, m_name));
+    }
+    return pass("installed", "installed " + it->second);
+  }
+
+private:
+  std::string m_package_manager;
+  std::string m_name;
+  std::string m_id;
+  std::string m_description;
+};
+
+class PodmanVersion final : public Check {
+public:
+  PodmanVersion(std::string package_manager, std::string min_version)
+      : m_package_manager(std::move(package_manager)), m_min_version(std::move(min_version)),
+        m_expected(">= " + m_min_version),
+        m_description("the installed podman is at least the version the unit style needs (" + m_min_version +
+                      ")") {}
+
+  [[nodiscard]] std::string_view id() const override { return "packages.podman-version"; }
+  [[nodiscard]] std::string_view step() const override { return "packages"; }
+  [[nodiscard]] std::string_view description() const override { return m_description; }
+
+  [[nodiscard]] CheckResult run(const host::HostView& host) const override {
+    auto installed = query_installed(host, m_package_manager, {"podman"});
+    if (!installed) {
+      return error(m_expected, installed.error().message);
+    }
+    auto it = installed->find("podman");
+    if (it == installed->end()) {
+      return fail(m_expected, "not installed", install_hint(m_package_manager, "podman"));
+    }
+    std::string version = upstream_version(it->second);
+    if (version.empty()) {
+      return error(m_expected, "cannot read podman's version from \"" + it->second + "\"");
+    }
+    if (util::compare_versions(version, m_min_version) < 0) {
+      return fail(m_expected, version,
+                  "podman " + m_min_version +
+                      " or newer is needed: use a distribution release (or backports) that ships it");
+    }
+    return pass(m_expected, version);
+  }
+
+private:
+  std::string m_package_manager;
+  std::string m_min_version;
+  std::string m_expected;
+  std::string m_description;
+};
+
+} // namespace
+
+Result<InstalledPackages> parse_dpkg_status(std::string_view text) {
+  InstalledPackages out;
+  std::string package;
+  std::string version;
+  std::string status;
+  auto flush = [&] {
+    if (!package.empty() && status_installed(status)) {
+      out[package] = version;
+    }
+    package.clear();
+    version.clear();
+    status.clear();
+  };
+  std::size_t line_no = 0;
+  for (auto line : util::lines(text)) {
+    ++line_no;
+    if (util::trim(line).empty()) {
+      flush();
+      continue;
+    }
+    if (line.front() == ' ' || line.front() == '\t') {
+      continue;  // continuation of a multi-line field (Description, Conffiles)
+    }
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      return make_error(Errc::parse, "line " + std::to_string(line_no) + ": expected 'Field: value'");
+    }
+    auto field = line.substr(0, colon);
+    auto value = util::trim(line.substr(colon + 1));
+    if (iequals(field, "Package")) {
+      package = value;
+    } else if (iequals(field, "Version")) {
+      version = value;
+    } else if (iequals(field, "Status")) {
+      status = value;
+    }
+  }
+  flush();
+  return out;
+}
+
+InstalledPackages parse_rpm_query(std::string_view out) {
+  InstalledPackages result;
+  for (auto line : util::lines(out)) {
+    std::vector<std::string_view> words;
+    for (auto word : util::split(util::trim(line), ' ')) {
+      if (!word.empty()) {
+        words.push_back(word);
+      }
+    }
+    if (words.size() == 2) {
+      result[std::string(words[0])] = std::string(words[1]);
+    }
+  }
+  return result;
+}
+
+std::string upstream_version(std::string_view version) {
+  // An epoch is digits followed by ':' ("1:4.3.1").
+  auto colon = version.find(':');
+  if (colon != std::string_view::npos &&
+      std::ranges::all_of(version.substr(0, colon), [](char c) { return c >= '0' && c <= '9'; })) {
+    version.remove_prefix(colon + 1);
+  }
+  std::size_t end = 0;
+  while (end < version.size() && ((version[end] >= '0' && version[end] <= '9') || version[end] == '.')) {
+    ++end;
+  }
+  auto result = version.substr(0, end);
+  while (!result.empty() && result.back() == '.') {
+    result.remove_suffix(1);
+  }
+  return std::string(result);
+}
+
+Result<InstalledPackages> query_installed(const host::HostView& host,
+                                          std::string_view package_manager,
+                                          const std::vector<std::string>& names) {
+  InstalledPackages all;
+  if (package_manager == "apt") {
+    auto text = host.fs().read_file(k_dpkg_status);
+    if (!text) {
+      if (text.error().code != Errc::not_found) {
+        return std::unexpected(text.error());
+      }
+      // No dpkg database (a bare image tree): nothing is installed.
+    } else {
+      auto parsed = parse_dpkg_status(*text);
+      if (!parsed) {
+        return std::unexpected(prefixed(k_dpkg_status, parsed.error()));
+      }
+      all = std::move(*parsed);
+    }
+  } else if (package_manager == "dnf") {
+    if (names.empty()) {
+      return all;
+    }
+    host::Command cmd;
+    cmd.argv = {"rpm"};
+    if (!host.live()) {
+      cmd.argv.insert(cmd.argv.end(), {"--root", host.fs().root().string()});
+    }
+    cmd.argv.insert(cmd.argv.end(), {"-q", "--qf", "%{NAME} %{VERSION}\\n"});
+    cmd.argv.insert(cmd.argv.end(), names.begin(), names.end());
+    cmd.effect = host::Effect::read_only;
+    ZT_TRY_ASSIGN(result, host.runner().run(cmd));
+    all = parse_rpm_query(result.out);
+    // rpm exits with the number of packages that are not installed; only complain when it said
+    // nothing useful on stdout but something on stderr (broken database, bad option).
+    std::string err = last_nonempty_line(result.err);
+    if (result.exit_code != 0 && all.empty() && !err.empty()) {
+      return make_error(Errc::command_failed,
+                        "rpm -q failed (exit " + std::to_string(result.exit_code) + "): " + err);
+    }
+  } else {
+    return make_error(Errc::invalid_config,
+                      "unsupported package manager '" + std::string(package_manager) + "' (expected apt or dnf)");
+  }
+  InstalledPackages wanted;
+  for (const auto& name : names) {
+    auto it = all.find(name);
+    if (it != all.end()) {
+      wanted.insert(*it);
+    }
+  }
+  return wanted;
+}
+
+std::vector<std::unique_ptr<Check>> make_packages_checks(const profile::ProfileSpec& profile) {
+  std::vector<std::unique_ptr<Check>> out;
+  for (const auto& name : profile.packages) {
+    out.push_back(std::make_unique<PackageInstalled>(profile.package_manager, name));
+  }
+  if (!profile.podman_min_version.empty()) {
+    out.push_back(std::make_unique<PodmanVersion>(profile.package_manager, profile.podman_min_version));
+  }
+  return out;
+}
+
+} // namespace zt::checks

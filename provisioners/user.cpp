@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "provisioners/user.hpp"
+
+#include "util/strings.hpp"
+
+#include <spdlog/spdlog.h>
+#include <utility>
+
+namespace zt::provisioners {
+
+namespace {
+
+constexpr std::uint32_t k_home_mode = 0700;
+constexpr std::uint32_t k_parent_mode = 0755;
+
+std::string last_nonempty_line(std::string_view text) {
+  auto all = util::lines(text);
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    auto line = util::trim(*it);
+    if (!line.empty()) {
+      return std::string(line);
+    }
+  }
+  return {};
+}
+
+/// Adds the step name to an error from a lower layer.
+template <typename T> Result<T> in_step(Result<T> r) {
+  if (!r) {
+    return std::unexpected(prefixed("user", std::move(r).error()));
+  }
+  return r;
+}
+
+std::optional<std::string> prefix_of(const host::Fs& fs) {
+  if (fs.is_live()) {
+    return std::nullopt;
+  }
+  return fs.root().string();
+}
+
+/// Runs a shadow tool; with --prefix it only edits the --root tree (Scope::target_root).
+Result<void> run_tool(host::Host& host, std::vector<std::string> argv) {
+  host::Command cmd;
+  cmd.effect = host::Effect::mutating;
+  cmd.scope = host.live() ? host::Scope::host : host::Scope::target_root;
+  const std::string tool = argv.front();
+  cmd.argv = std::move(argv);
+  ZT_TRY_ASSIGN(result, in_step(host.runner().run(cmd)));
+  if (result.exit_code != 0) {
+    std::string message = "user: " + tool + " failed (exit " + std::to_string(result.exit_code) + ")";
+    std::string err = last_nonempty_line(result.err);
+    if (!err.empty()) {
+      message += ": " + err;
+    }
+    return make_error(Errc::command_failed, std::move(message));
+  }
+  return {};
+}
+
+std::string kind_of(bool system) { return system ? "system" : "regular"; }
+
+/// What is wrong with the account's fields and group (the account exists).
+struct AccountDrift {
+  bool shell = false;
+  bool home = false;
+  bool create_group = false;
+  bool primary_group = false;
+};
+
+Result<AccountDrift> account_drift(const checks::UserSpec& spec,
+                                   const host::Account& account,
+                                   const host::Accounts& accounts) {
+  AccountDrift drift;
+  drift.shell = account.shell != spec.shell;
+  drift.home = account.home != spec.home;
+  ZT_TRY_ASSIGN(group, accounts.group(spec.name));
+  drift.create_group = !group.has_value();
+  drift.primary_group = !group || group->gid != account.gid;
+  return drift;
+}
+
+} // namespace
+
+User::User(checks::UserSpec spec) : m_spec(std::move(spec)) {}
+
+Result<Plan> User::plan(const host::HostView& host) const {
+  Plan plan;
+  const std::string user_target = "user:" + m_spec.name;
+  auto account = host.accounts().user(m_spec.name);
+  if (!account) {
+    return std::unexpected(prefixed("user", std::move(account).error()));
+  }
+  if (!*account) {
+    plan.changes.push_back({user_target, "create " + kind_of(m_spec.system) + " user " + m_spec.name + " (home " +
+                                             m_spec.home + ", shell " + m_spec.shell + ")"});
+  } else {
+    const auto& a = **account;
+    auto uid_min = checks::read_uid_min(host);
+    if (!uid_min) {
+      return std::unexpected(prefixed("user", std::move(uid_min).error()));
+    }
+    auto kind = checks::account_kind(a.uid, *uid_min);
+    if (kind != kind_of(m_spec.system)) {
+      return make_error(Errc::invalid_config,
+                        "user: " + m_spec.name + " exists as a " + std::string(kind) + " account (uid " +
+                            std::to_string(a.uid) + ") but the site config asks for a " + kind_of(m_spec.system) +
+                            " account; set service.system_user = " + (m_spec.system ? "false" : "true") +
+                            " or remove the account");
+    }
+    auto drift = account_drift(m_spec, a, host.accounts());
+    if (!drift) {
+      return std::unexpected(prefixed("user", std::move(drift).error()));
+    }
+    if (drift->shell) {
+      plan.changes.push_back({user_target, "set shell " + m_spec.shell + " (was " + a.shell + ")"});
+    }
+    if (drift->home) {
+      plan.changes.push_back({user_target, "set home " + m_spec.home + " (was " + a.home + "; data not moved)"});
+    }
+    if (drift->create_group) {
+      plan.changes.push_back({"group:" + m_spec.name, "create group " + m_spec.name});
+    }
+    if (drift->primary_group) {
+      plan.changes.push_back({user_target, "set primary group " + m_spec.name + " (was gid " +
+                                               std::to_string(a.gid) + ")"});
+    }
+  }
+
+  auto st = host.fs().stat(m_spec.home);
+  if (!st) {
+    return std::unexpected(prefixed("user", std::move(st).error()));
+  }
+  if (!st->exists()) {
+    if (*account) {  // useradd --create-home makes it for a new account
+      plan.changes.push_back({m_spec.home, "create directory " + util::format_mode(k_home_mode) + " owned by " +
+                                               m_spec.name});
+    }
+    return plan;
+  }
+  if (st->type != host::FileType::directory) {
+    return make_error(Errc::unsupported,
+                      "user: " + m_spec.home + " exists but is not a directory; move it away and run again");
+  }
+  if (!*account || st->uid != (*account)->uid) {
+    plan.changes.push_back({m_spec.home, "set owner " + m_spec.name + ":" + m_spec.name + " (was " +
+                                             std::to_string(st->uid) + ":" + std::to_string(st->gid) + ")"});
+  }
+  if ((st->mode & 022U) != 0) {
+    plan.changes.push_back({m_spec.home, "set mode " + util::format_mode(st->mode & ~022U) + " (was " +
+                                             util::format_mode(st->mode) + "; no group/other write)"});
+  }
+  return plan;
+}
+
+Result<void> User::apply(host::Host& host, const Plan& /*plan*/) {
+  // Re-reads the state plan() just saw and converges it in order: account, group, home directory.
+  const auto prefix = prefix_of(host.fs());
+  auto account = host.accounts().user(m_spec.name);
+  if (!account) {
+    return std::unexpected(prefixed("user", std::move(account).error()));
+  }
+  auto home_before = host.fs().stat(m_spec.home);
+  if (!home_before) {
+    return std::unexpected(prefixed("user", std::move(home_before).error()));
+  }
+  bool created_home = false;
+
+  if (!*account) {
+    auto group = host.accounts().group(m_spec.name);
+    if (!group) {
+      return std::unexpected(prefixed("user", std::move(group).error()));
+    }
+    // Note: `useradd --system` allocates no /etc/subuid or /etc/subgid range (shadow only does with
+    // --add-subids-for-system); the subids step adds one.
+    spdlog::info("user: creating {} user {}", kind_of(m_spec.system), m_spec.name);
+    ZT_TRY(run_tool(host, render_useradd_argv(m_spec, group->has_value(), prefix)));
+    created_home = !home_before->exists();
+  } else {
+    const auto& a = **account;
+    auto drift = account_drift(m_spec, a, host.accounts());
+    if (!drift) {
+      return std::unexpected(prefixed("user", std::move(drift).error()));
+    }
+    if (drift->shell) {
+      ZT_TRY(run_tool(host, render_usermod_argv(m_spec.name, "--shell", m_spec.shell, prefix)));
+    }
+    if (drift->home) {
+      // No --move-home: never move data behind the operator's back.
+      ZT_TRY(run_tool(host, render_usermod_argv(m_spec.name, "--home", m_spec.home, prefix)));
+    }
+    if (drift->create_group) {
+      ZT_TRY(run_tool(host, render_groupadd_argv(m_spec, prefix)));
+    }
+    if (drift->primary_group) {
+      ZT_TRY(run_tool(host, render_usermod_argv(m_spec.name, "--gid", m_spec.name, prefix)));
+    }
+  }
+
+  auto now = host.accounts().user(m_spec.name);
+  if (!now) {
+    return std::unexpected(prefixed("user", std::move(now).error()));
+  }
+  if (!*now) {
+    return make_error(Errc::not_converged,
+                      "user: useradd succeeded but " + m_spec.name + " is not in /etc/passwd; check NSS/useradd setup");
+  }
+  const auto& a = **now;
+
+  auto st = host.fs().stat(m_spec.home);
+  if (!st) {
+    return std::unexpected(prefixed("user", std::move(st).error()));
+  }
+  if (!st->exists()) {
+    ZT_TRY(in_step(host.fs().make_directories(m_spec.home, k_parent_mode)));
+    ZT_TRY(in_step(host.fs().set_owner(m_spec.home, a.uid, a.gid)));
+    ZT_TRY(in_step(host.fs().set_mode(m_spec.home, k_home_mode)));
+    spdlog::info("user: created {} ({}, {}:{})", m_spec.home, util::format_mode(k_home_mode), a.uid, a.gid);
+    return {};
+  }
+  if (st->type != host::FileType::directory) {
+    return make_error(Errc::unsupported,
+                      "user: " + m_spec.home + " exists but is not a directory; move it away and run again");
+  }
+  if (st->uid != a.uid) {
+    ZT_TRY(in_step(host.fs().set_owner(m_spec.home, a.uid, a.gid)));
+    spdlog::info("user: {} now owned by {}:{}", m_spec.home, a.uid, a.gid);
+  }
+  // useradd makes the home with its HOME_MODE/UMASK (0755 on Debian); ours is private.
+  std::uint32_t mode = created_home ? k_home_mode : st->mode & ~022U;
+  if (mode != st->mode) {
+    ZT_TRY(in_step(host.fs().set_mode(m_spec.home, mode)));
+    spdlog::info("user: {} mode {} (was {})", m_spec.home, util::format_mode(mode), util::format_mode(st->mode));
+  }
+  return {};
+}
+
+std::vector<std::string> render_useradd_argv(const checks::UserSpec& spec,
+                                             bool group_exists,
+                                             const std::optional<std::string>& prefix) {
+  std::vector<std::string> argv = {"useradd"};
+  if (prefix) {
+    argv.insert(argv.end(), {"--prefix", *prefix});
+  }
+  if (spec.system) {
+    argv.emplace_back("--system");
+  }
+  argv.insert(argv.end(), {"--create-home", "--home-dir", spec.home, "--shell", spec.shell});
+  if (group_exists) {
+    argv.insert(argv.end(), {"--gid", spec.name});
+  } else {
+    argv.emplace_back("--user-group");
+  }
+  argv.push_back(spec.name);
+  return argv;
+}
+
+std::vector<std::string> render_usermod_argv(const std::string& name,
+                                             const std::string& option,
+                                             const std::string& value,
+                                             const std::optional<std::string>& prefix) {
+  std::vector<std::string> argv = {"usermod"};
+  if (prefix) {
+    argv.insert(argv.end(), {"--prefix", *prefix});
+  }
+  argv.insert(argv.end(), {option, value, name});
+  return argv;
+}
+
+std::vector<std::string> render_groupadd_argv(const checks::UserSpec& spec, const std::optional<std::string>& prefix) {
+  std::vector<std::string> argv = {"groupadd"};
+  if (prefix) {
+    argv.insert(argv.end(), {"--prefix", *prefix});
+  }
+  if (spec.system) {
+    argv.emplace_back("--system");
+  }
+  argv.push_back(spec.name);
+  return argv;
+}
+
+Step make_user_step(const profile::Config& config, const StepContext& /*context*/) {
+  auto spec = checks::user_spec(config.site);
+  Step step;
+  step.id = "user";
+  step.checks = checks::make_user_checks(spec);
+  step.provisioner = std::make_unique<User>(std::move(spec));
+  return step;
+}
+
+} // namespace zt::provisioners
