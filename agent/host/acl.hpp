@@ -41,4 +41,13 @@ struct Acl {
 /// "rwx", "r-x", ...
 [[nodiscard]] std::string perms_to_text(std::uint8_t perms);
 
+namespace detail {
+// fd-level libacl adapters shared by Fs and AtomicFile (agent/host only; everything above uses Fs).
+// `subject` is the host path used in error messages. Access ACLs need an fd opened for reading or
+// writing; default ACLs go through /proc/self/fd/<fd>, so any fd (even O_PATH) of a directory works.
+[[nodiscard]] Result<Acl> get_acl_fd(int fd, AclType type, const std::string& subject);
+/// Sets exactly `acl` (nothing recomputed; validated first). An empty default ACL removes it.
+[[nodiscard]] Result<void> set_acl_fd(int fd, AclType type, const Acl& acl, const std::string& subject);
+} // namespace detail
+
 } // namespace zt::host

@@ -1,0 +1,689 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "host/fs.hpp"
+
+#include "host/atomic_file.hpp"
+#include "util/assert.hpp"
+#include "util/strings.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <utility>
+
+namespace zt::host {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int k_max_symlink_hops = 40;
+
+Error sys_error(const fs::path& host_path, int err) {
+  const Errc code = (err == ENOENT || err == ENOTDIR) ? Errc::not_found : Errc::io;
+  return Error{code, host_path.string() + ": " + std::strerror(err)};
+}
+
+Error sys_error(const fs::path& host_path, std::string_view what, int err) {
+  const Errc code = (err == ENOENT || err == ENOTDIR) ? Errc::not_found : Errc::io;
+  return Error{code, host_path.string() + ": " + std::string(what) + ": " + std::strerror(err)};
+}
+
+std::unexpected<Error> refuse_symlink(const fs::path& host_path, const std::string& link_host_path) {
+  return make_error(Errc::refused, host_path.string() + ": refusing to follow symlink at " + link_host_path);
+}
+
+/// Path components of an absolute host path, after lexical normalization ("/a/./b/../c" -> a, c).
+std::vector<std::string> components(const fs::path& host_path) {
+  std::vector<std::string> out;
+  for (const fs::path& part : host_path.lexically_normal().relative_path()) {
+    std::string s = part.string();
+    if (s.empty() || s == "." || s == "..") {
+      continue;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+/// "/" + comps[0..count) joined.
+std::string host_prefix(const std::vector<std::string>& comps, std::size_t count) {
+  std::string out;
+  for (std::size_t i = 0; i < count; ++i) {
+    out += '/';
+    out += comps[i];
+  }
+  return out.empty() ? "/" : out;
+}
+
+FileType file_type(mode_t mode) {
+  switch (mode & S_IFMT) {
+  case S_IFREG:
+    return FileType::regular;
+  case S_IFDIR:
+    return FileType::directory;
+  case S_IFLNK:
+    return FileType::symlink;
+  case S_IFCHR:
+    return FileType::char_device;
+  case S_IFBLK:
+    return FileType::block_device;
+  case S_IFIFO:
+    return FileType::fifo;
+  case S_IFSOCK:
+    return FileType::socket;
+  default:
+    return FileType::missing;
+  }
+}
+
+std::string_view type_name(mode_t mode) {
+  switch (mode & S_IFMT) {
+  case S_IFREG:
+    return "regular file";
+  case S_IFDIR:
+    return "directory";
+  case S_IFLNK:
+    return "symlink";
+  case S_IFCHR:
+    return "character device";
+  case S_IFBLK:
+    return "block device";
+  case S_IFIFO:
+    return "fifo";
+  case S_IFSOCK:
+    return "socket";
+  default:
+    return "special file";
+  }
+}
+
+FileStat to_file_stat(const struct stat& st) {
+  FileStat out;
+  out.type = file_type(st.st_mode);
+  out.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
+  out.uid = st.st_uid;
+  out.gid = st.st_gid;
+  out.size = static_cast<std::uint64_t>(st.st_size);
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+    out.rdev_major = major(st.st_rdev);
+    out.rdev_minor = minor(st.st_rdev);
+  }
+  return out;
+}
+
+Result<UniqueFd> open_root(const fs::path& root) {
+  UniqueFd fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) {
+    const int err = errno;
+    return make_error(Errc::io, root.string() + ": cannot open the root directory: " + std::strerror(err));
+  }
+  return fd;
+}
+
+/// Opens directory `comp` in `parent` without following a symlink (O_PATH: no read permission needed,
+/// usable as the dirfd of *at calls).
+Result<UniqueFd> open_dir_nofollow(int parent, const std::string& comp, const fs::path& host_path,
+                                   const std::string& comp_host_path) {
+  UniqueFd fd(::openat(parent, comp.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd) {
+    return fd;
+  }
+  const int err = errno;
+  if (err == ELOOP || err == ENOTDIR) {
+    struct stat st {};
+    if (::fstatat(parent, comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+      return refuse_symlink(host_path, comp_host_path);
+    }
+  }
+  return std::unexpected(sys_error(host_path, err));
+}
+
+/// The parent directory of host_path (walked from the root without following any symlink) and the
+/// last component's name; name is empty for "/" itself (then dir is the root).
+struct Walked {
+  UniqueFd dir;
+  std::string name;
+};
+
+Result<Walked> walk_parent(const fs::path& root, const fs::path& host_path) {
+  const std::vector<std::string> comps = components(host_path);
+  ZT_TRY_ASSIGN(cur, open_root(root));
+  for (std::size_t i = 0; i + 1 < comps.size(); ++i) {
+    ZT_TRY_ASSIGN(next, open_dir_nofollow(cur.get(), comps[i], host_path, host_prefix(comps, i + 1)));
+    cur = std::move(next);
+  }
+  return Walked{std::move(cur), comps.empty() ? std::string() : comps.back()};
+}
+
+/// The final object of host_path, never following symlinks. Access::path gives an O_PATH fd to
+/// anything but a symlink; Access::read reopens a directory (O_RDONLY|O_DIRECTORY) or regular file
+/// (O_RDONLY) so fchmod/fchown/acl_*_fd work, and refuses other types.
+enum class Access { path, read };
+
+struct Target {
+  UniqueFd fd;
+  struct stat st {};
+};
+
+Result<Target> open_target(const fs::path& root, const fs::path& host_path, Access access) {
+  ZT_TRY_ASSIGN(walked, walk_parent(root, host_path));
+  const char* name = walked.name.empty() ? "." : walked.name.c_str();
+  Target target;
+  target.fd = UniqueFd(::openat(walked.dir.get(), name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!target.fd || ::fstat(target.fd.get(), &target.st) != 0) {
+    return std::unexpected(sys_error(host_path, errno));
+  }
+  if (S_ISLNK(target.st.st_mode)) {
+    return refuse_symlink(host_path, host_path.lexically_normal().string());
+  }
+  if (access == Access::path) {
+    return target;
+  }
+  int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  if (S_ISDIR(target.st.st_mode)) {
+    flags |= O_DIRECTORY;
+  } else if (!S_ISREG(target.st.st_mode)) {
+    return make_error(Errc::refused, host_path.string() + ": is a " + std::string(type_name(target.st.st_mode)) +
+                                         "; only regular files and directories are supported");
+  }
+  UniqueFd fd(::openat(walked.dir.get(), name, flags));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0) {
+    const int err = errno;
+    if (err == ELOOP) {
+      return refuse_symlink(host_path, host_path.lexically_normal().string());
+    }
+    return std::unexpected(sys_error(host_path, err));
+  }
+  if (st.st_dev != target.st.st_dev || st.st_ino != target.st.st_ino) {
+    return make_error(Errc::io, host_path.string() + ": changed while being opened; try again");
+  }
+  target.fd = std::move(fd);
+  target.st = st;
+  return target;
+}
+
+/// Resolves host_path like a chroot at `root` would: symlinks are followed, absolute targets are
+/// re-rooted, ".." stops at the root. Returns the directory holding the final object and its name
+/// (empty when the path resolves to a directory reached through ".." or to the root).
+Result<Walked> resolve_in_root(const fs::path& root, const fs::path& host_path) {
+  std::vector<UniqueFd> dirs;
+  {
+    ZT_TRY_ASSIGN(root_fd, open_root(root));
+    dirs.push_back(std::move(root_fd));
+  }
+  std::deque<std::string> todo;
+  for (std::string& comp : components(host_path)) {
+    todo.push_back(std::move(comp));
+  }
+  int hops = 0;
+  while (!todo.empty()) {
+    std::string comp = std::move(todo.front());
+    todo.pop_front();
+    if (comp.empty() || comp == ".") {
+      continue;
+    }
+    if (comp == "..") {
+      if (dirs.size() > 1) {
+        dirs.pop_back();
+      }
+      continue;
+    }
+    const int dir = dirs.back().get();
+    struct stat st {};
+    if (::fstatat(dir, comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      const int err = errno;
+      if (err == ENOENT && todo.empty()) {
+        return Walked{std::move(dirs.back()), std::move(comp)};
+      }
+      return std::unexpected(sys_error(host_path, err));
+    }
+    if (S_ISLNK(st.st_mode)) {
+      if (++hops > k_max_symlink_hops) {
+        return make_error(Errc::io, host_path.string() + ": too many levels of symbolic links");
+      }
+      std::string target(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 256) + 1, '\0');
+      const ssize_t n = ::readlinkat(dir, comp.c_str(), target.data(), target.size());
+      if (n < 0) {
+        return std::unexpected(sys_error(host_path, errno));
+      }
+      if (static_cast<std::size_t>(n) >= target.size()) {
+        return make_error(Errc::io, host_path.string() + ": symlink changed while being read; try again");
+      }
+      target.resize(static_cast<std::size_t>(n));
+      if (!target.empty() && target.front() == '/') {
+        dirs.resize(1);
+      }
+      const std::vector<std::string_view> parts = util::split(target, '/');
+      for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+        todo.emplace_front(*it);
+      }
+      continue;
+    }
+    if (todo.empty()) {
+      return Walked{std::move(dirs.back()), std::move(comp)};
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return std::unexpected(sys_error(host_path, ENOTDIR));
+    }
+    UniqueFd next(::openat(dir, comp.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next) {
+      return std::unexpected(sys_error(host_path, errno));
+    }
+    dirs.push_back(std::move(next));
+  }
+  return Walked{std::move(dirs.back()), std::string()};
+}
+
+Result<std::string> read_all(int fd, const fs::path& host_path) {
+  std::string out;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    out.reserve(static_cast<std::size_t>(st.st_size));
+  }
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return std::unexpected(sys_error(host_path, errno));
+    }
+    if (n == 0) {
+      break;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> read_dir_fd(UniqueFd fd, const fs::path& host_path) {
+  DIR* dir = ::fdopendir(fd.get());
+  if (dir == nullptr) {
+    return std::unexpected(sys_error(host_path, errno));
+  }
+  fd.release();
+  std::vector<std::string> names;
+  errno = 0;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    if (name != "." && name != "..") {
+      names.emplace_back(name);
+    }
+  }
+  const int err = errno;
+  ::closedir(dir);
+  if (err != 0) {
+    return std::unexpected(sys_error(host_path, err));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+} // namespace
+
+Fs::Fs(std::filesystem::path root) {
+  ZT_ASSERT(root.is_absolute());
+  root = root.lexically_normal();
+  if (root != root.root_path() && !root.has_filename()) {
+    root = root.parent_path();  // "/tmp/x/" -> "/tmp/x"
+  }
+  m_root = std::move(root);
+  m_live = m_root == m_root.root_path();
+}
+
+std::filesystem::path Fs::real_path(const std::filesystem::path& host_path) const {
+  ZT_ASSERT(host_path.is_absolute());
+  return m_root / host_path.relative_path();
+}
+
+// --- read side -------------------------------------------------------------------------------
+
+Result<FileStat> Fs::lstat(const std::filesystem::path& host_path) const {
+  ZT_ASSERT(host_path.is_absolute());
+  auto walked = walk_parent(m_root, host_path);
+  if (!walked) {
+    if (walked.error().code == Errc::not_found) {
+      return FileStat{};
+    }
+    return std::unexpected(std::move(walked).error());
+  }
+  struct stat st {};
+  const char* name = walked->name.empty() ? "." : walked->name.c_str();
+  if (::fstatat(walked->dir.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      return FileStat{};
+    }
+    return std::unexpected(sys_error(host_path, err));
+  }
+  return to_file_stat(st);
+}
+
+Result<FileStat> Fs::stat(const std::filesystem::path& host_path) const {
+  ZT_ASSERT(host_path.is_absolute());
+  struct stat st {};
+  if (m_live) {
+    if (::stat(host_path.c_str(), &st) != 0) {
+      const int err = errno;
+      if (err == ENOENT || err == ENOTDIR) {
+        return FileStat{};
+      }
+      return std::unexpected(sys_error(host_path, err));
+    }
+    return to_file_stat(st);
+  }
+  auto resolved = resolve_in_root(m_root, host_path);
+  if (!resolved) {
+    if (resolved.error().code == Errc::not_found) {
+      return FileStat{};
+    }
+    return std::unexpected(std::move(resolved).error());
+  }
+  const char* name = resolved->name.empty() ? "." : resolved->name.c_str();
+  if (::fstatat(resolved->dir.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      return FileStat{};
+    }
+    return std::unexpected(sys_error(host_path, err));
+  }
+  return to_file_stat(st);
+}
+
+Result<std::string> Fs::read_file(const std::filesystem::path& host_path) const {
+  ZT_ASSERT(host_path.is_absolute());
+  UniqueFd fd;
+  if (m_live) {
+    fd = UniqueFd(::open(host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  } else {
+    ZT_TRY_ASSIGN(resolved, resolve_in_root(m_root, host_path));
+    const char* name = resolved.name.empty() ? "." : resolved.name.c_str();
+    fd = UniqueFd(::openat(resolved.dir.get(), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+  }
+  if (!fd) {
+    return std::unexpected(sys_error(host_path, errno));
+  }
+  return read_all(fd.get(), host_path);
+}
+
+Result<std::vector<std::string>> Fs::list_dir(const std::filesystem::path& host_path) const {
+  ZT_ASSERT(host_path.is_absolute());
+  UniqueFd fd;
+  if (m_live) {
+    fd = UniqueFd(::open(host_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  } else {
+    ZT_TRY_ASSIGN(resolved, resolve_in_root(m_root, host_path));
+    const char* name = resolved.name.empty() ? "." : resolved.name.c_str();
+    fd = UniqueFd(::openat(resolved.dir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  }
+  if (!fd) {
+    const int err = errno;
+    if (err == ENOTDIR) {
+      return make_error(Errc::io, host_path.string() + ": " + std::strerror(err));
+    }
+    return std::unexpected(sys_error(host_path, err));
+  }
+  return read_dir_fd(std::move(fd), host_path);
+}
+
+Result<std::optional<std::string>> Fs::read_xattr(const std::filesystem::path& host_path,
+                                                  const std::string& name) const {
+  ZT_ASSERT(host_path.is_absolute());
+  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::path));
+  // fgetxattr does not take O_PATH fds; the /proc magic link reaches the same inode.
+  const std::string proc = "/proc/self/fd/" + std::to_string(target.fd.get());
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const ssize_t size = ::getxattr(proc.c_str(), name.c_str(), nullptr, 0);
+    if (size < 0) {
+      const int err = errno;
+      if (err == ENODATA || err == ENOTSUP) {
+        return std::optional<std::string>{};
+      }
+      return std::unexpected(sys_error(host_path, "cannot read " + name, err));
+    }
+    std::string value(static_cast<std::size_t>(size), '\0');
+    const ssize_t n = ::getxattr(proc.c_str(), name.c_str(), value.data(), value.size());
+    if (n >= 0) {
+      value.resize(static_cast<std::size_t>(n));
+      return std::optional<std::string>{std::move(value)};
+    }
+    const int err = errno;
+    if (err == ENODATA) {
+      return std::optional<std::string>{};
+    }
+    if (err != ERANGE) {
+      return std::unexpected(sys_error(host_path, "cannot read " + name, err));
+    }
+  }
+  return make_error(Errc::io, host_path.string() + ": " + name + " keeps changing size");
+}
+
+Result<Acl> Fs::read_acl(const std::filesystem::path& host_path, AclType type) const {
+  ZT_ASSERT(host_path.is_absolute());
+  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read));
+  if (type == AclType::default_acl && !S_ISDIR(target.st.st_mode)) {
+    return make_error(Errc::io, host_path.string() + ": only directories have a default ACL");
+  }
+  return detail::get_acl_fd(target.fd.get(), type, host_path.string());
+}
+
+Result<std::uint64_t> Fs::available_bytes(const std::filesystem::path& host_path) const {
+  ZT_ASSERT(host_path.is_absolute());
+  fs::path current = host_path.lexically_normal();
+  for (;;) {
+    struct statvfs vfs {};
+    const fs::path real = real_path(current);
+    if (::statvfs(real.c_str(), &vfs) == 0) {
+      return static_cast<std::uint64_t>(vfs.f_bavail) * static_cast<std::uint64_t>(vfs.f_frsize);
+    }
+    const int err = errno;
+    if ((err != ENOENT && err != ENOTDIR) || current == current.root_path()) {
+      return std::unexpected(sys_error(host_path, err));
+    }
+    current = current.has_filename() ? current.parent_path() : current.parent_path().parent_path();
+  }
+}
+
+// --- write side ------------------------------------------------------------------------------
+
+Result<void> Fs::write_file(const std::filesystem::path& host_path, std::string_view content, const WriteSpec& spec) {
+  ZT_ASSERT(host_path.is_absolute());
+  ZT_TRY_ASSIGN(walked, walk_parent(m_root, host_path));
+  if (walked.name.empty()) {
+    return make_error(Errc::io, host_path.string() + ": " + std::strerror(EISDIR));
+  }
+  std::uint32_t mode = 0644;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::optional<Acl> kept_acl;
+  struct stat st {};
+  if (::fstatat(walked.dir.get(), walked.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISLNK(st.st_mode)) {
+      if (spec.replace_symlink == ReplaceSymlink::no) {
+        return make_error(Errc::refused, host_path.string() + ": refusing to replace a symlink");
+      }
+    } else if (S_ISDIR(st.st_mode)) {
+      return make_error(Errc::io, host_path.string() + ": " + std::strerror(EISDIR));
+    } else if (!S_ISREG(st.st_mode)) {
+      return make_error(Errc::refused, host_path.string() + ": is a " + std::string(type_name(st.st_mode)) +
+                                           "; refusing to replace it with a regular file");
+    } else {
+      mode = static_cast<std::uint32_t>(st.st_mode & 07777);
+      uid = st.st_uid;
+      gid = st.st_gid;
+      if (!spec.acl) {
+        UniqueFd old(::openat(walked.dir.get(), walked.name.c_str(),
+                              O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+        if (!old) {
+          return std::unexpected(sys_error(host_path, errno));
+        }
+        auto acl = detail::get_acl_fd(old.get(), AclType::access, host_path.string());
+        if (acl) {
+          if (!acl->is_minimal()) {
+            kept_acl = std::move(*acl);
+          }
+        } else if (acl.error().code != Errc::unsupported) {
+          return std::unexpected(std::move(acl).error());
+        }
+      }
+    }
+  } else if (errno != ENOENT) {
+    return std::unexpected(sys_error(host_path, errno));
+  }
+  mode = spec.mode.value_or(mode);
+  uid = spec.uid.value_or(uid);
+  gid = spec.gid.value_or(gid);
+
+  ZT_TRY_ASSIGN(file, AtomicFile::create(walked.dir.get(), walked.name, host_path.string()));
+  ZT_TRY(file.write(content));
+  ZT_TRY(file.set_owner(uid, gid));  // before chmod: chown clears setuid/setgid
+  ZT_TRY(file.set_mode(mode));
+  if (spec.acl) {
+    ZT_TRY(file.set_acl(*spec.acl));
+  } else if (kept_acl) {
+    ZT_TRY(file.set_acl(*kept_acl));
+    if (spec.mode) {
+      ZT_TRY(file.set_mode(mode));  // an explicit mode wins over the kept ACL's base entries and mask
+    }
+  }
+  ZT_TRY(file.commit());
+  spdlog::info("fs: wrote {} ({} bytes, mode {}, owner {}:{})", host_path.string(), content.size(),
+               util::format_mode(mode), uid, gid);
+  return {};
+}
+
+Result<void> Fs::make_directory(const std::filesystem::path& host_path, std::uint32_t mode) {
+  ZT_ASSERT(host_path.is_absolute());
+  ZT_TRY_ASSIGN(walked, walk_parent(m_root, host_path));
+  if (walked.name.empty()) {
+    return make_error(Errc::io, host_path.string() + ": " + std::strerror(EEXIST));
+  }
+  if (::mkdirat(walked.dir.get(), walked.name.c_str(), static_cast<mode_t>(mode & 07777)) != 0) {
+    const int err = errno;
+    return make_error(err == ENOENT ? Errc::not_found : Errc::io, host_path.string() + ": " + std::strerror(err));
+  }
+  UniqueFd fd(::openat(walked.dir.get(), walked.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd || ::fchmod(fd.get(), static_cast<mode_t>(mode & 07777)) != 0) {
+    return std::unexpected(sys_error(host_path, "created, but cannot set its mode", errno));
+  }
+  spdlog::info("fs: created directory {} (mode {})", host_path.string(), util::format_mode(mode));
+  return {};
+}
+
+Result<void> Fs::make_directories(const std::filesystem::path& host_path, std::uint32_t mode) {
+  ZT_ASSERT(host_path.is_absolute());
+  const std::vector<std::string> comps = components(host_path);
+  ZT_TRY_ASSIGN(cur, open_root(m_root));
+  for (std::size_t i = 0; i < comps.size(); ++i) {
+    const std::string comp_host = host_prefix(comps, i + 1);
+    const char* comp = comps[i].c_str();
+    struct stat st {};
+    if (::fstatat(cur.get(), comp, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      const int err = errno;
+      if (err != ENOENT) {
+        return std::unexpected(sys_error(host_path, err));
+      }
+      if (::mkdirat(cur.get(), comp, static_cast<mode_t>(mode & 07777)) != 0 && errno != EEXIST) {
+        return std::unexpected(sys_error(host_path, "cannot create " + comp_host, errno));
+      }
+      UniqueFd created(::openat(cur.get(), comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!created || ::fchmod(created.get(), static_cast<mode_t>(mode & 07777)) != 0) {
+        const int err2 = errno;
+        if (err2 == ELOOP || err2 == ENOTDIR) {
+          return refuse_symlink(host_path, comp_host);
+        }
+        return std::unexpected(sys_error(host_path, "cannot set the mode of " + comp_host, err2));
+      }
+      spdlog::info("fs: created directory {} (mode {})", comp_host, util::format_mode(mode));
+    } else if (S_ISLNK(st.st_mode)) {
+      return refuse_symlink(host_path, comp_host);
+    } else if (!S_ISDIR(st.st_mode)) {
+      return make_error(Errc::io, host_path.string() + ": " + comp_host + " exists and is not a directory");
+    }
+    ZT_TRY_ASSIGN(next, open_dir_nofollow(cur.get(), comps[i], host_path, comp_host));
+    cur = std::move(next);
+  }
+  return {};
+}
+
+Result<void> Fs::set_owner(const std::filesystem::path& host_path, std::uint32_t uid, std::uint32_t gid) {
+  ZT_ASSERT(host_path.is_absolute());
+  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read));
+  if (::fchown(target.fd.get(), uid, gid) != 0) {
+    return std::unexpected(
+        sys_error(host_path, "cannot set owner " + std::to_string(uid) + ":" + std::to_string(gid), errno));
+  }
+  spdlog::info("fs: chown {}:{} {}", uid, gid, host_path.string());
+  return {};
+}
+
+Result<void> Fs::set_mode(const std::filesystem::path& host_path, std::uint32_t mode) {
+  ZT_ASSERT(host_path.is_absolute());
+  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read));
+  if (::fchmod(target.fd.get(), static_cast<mode_t>(mode & 07777)) != 0) {
+    return std::unexpected(sys_error(host_path, "cannot set mode " + util::format_mode(mode), errno));
+  }
+  spdlog::info("fs: chmod {} {}", util::format_mode(mode), host_path.string());
+  return {};
+}
+
+Result<void> Fs::set_acl(const std::filesystem::path& host_path, AclType type, const Acl& acl) {
+  ZT_ASSERT(host_path.is_absolute());
+  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read));
+  if (type == AclType::default_acl && !S_ISDIR(target.st.st_mode)) {
+    return make_error(Errc::io, host_path.string() + ": only directories have a default ACL");
+  }
+  ZT_TRY(detail::set_acl_fd(target.fd.get(), type, acl, host_path.string()));
+  spdlog::info("fs: set {} ACL {} on {}", type == AclType::access ? "access" : "default",
+               acl.empty() ? std::string("(none)") : acl.to_text(), host_path.string());
+  return {};
+}
+
+Result<void> Fs::remove_file(const std::filesystem::path& host_path) {
+  ZT_ASSERT(host_path.is_absolute());
+  auto walked = walk_parent(m_root, host_path);
+  if (!walked) {
+    if (walked.error().code == Errc::not_found) {
+      return {};
+    }
+    return std::unexpected(std::move(walked).error());
+  }
+  if (walked->name.empty()) {
+    return make_error(Errc::io, host_path.string() + ": " + std::strerror(EISDIR));
+  }
+  struct stat st {};
+  if (::fstatat(walked->dir.get(), walked->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int err = errno;
+    if (err == ENOENT) {
+      return {};
+    }
+    return std::unexpected(sys_error(host_path, err));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return make_error(Errc::io, host_path.string() + ": " + std::strerror(EISDIR));
+  }
+  if (::unlinkat(walked->dir.get(), walked->name.c_str(), 0) != 0) {
+    const int err = errno;
+    if (err == ENOENT) {
+      return {};
+    }
+    return std::unexpected(sys_error(host_path, "cannot remove", err));
+  }
+  spdlog::info("fs: removed {}", host_path.string());
+  return {};
+}
+
+} // namespace zt::host
