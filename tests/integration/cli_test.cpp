@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: Apache-2.0
+// Integration tests: the built binary against --root image trees. Real useradd/usermod --prefix,
+// real ACLs and files; nothing outside the tree is touched (the live-host tests are in tests/root/).
+#include "integration/support.hpp"
+
+#include "host/fs.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using zt::test::AgentRun;
+using zt::test::check_ids_with;
+using zt::test::run_agent;
+using zt::test::TempRoot;
+
+namespace {
+
+bool is_root() { return ::geteuid() == 0; }
+
+std::vector<std::string> base_args(const std::string& verb, const TempRoot& root) {
+  return {verb, "--profile", "debian-12", "--root", root.str(), "--format", "json"};
+}
+
+std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
+  a.insert(a.end(), more);
+  return a;
+}
+
+std::string summary_steps(const std::string& json) {
+  auto pos = json.find("\"summary\":");
+  REQUIRE(pos != std::string::npos);
+  return json.substr(pos);
+}
+
+} // namespace
+
+TEST_CASE("cli: --help, --version, profiles", "[integration][cli]") {
+  auto help = run_agent({"--help"});
+  CHECK(help.exit_code == 0);
+  for (const char* opt : {"--profile", "--config", "--set", "--root", "--only", "--skip", "--keep-going", "--format",
+                          "--output", "--retry-timeout", "--dry-run", "--allow-host-commands", "-v", "-q"}) {
+    INFO(opt);
+    CHECK(help.out.find(opt) != std::string::npos);
+  }
+  auto version = run_agent({"--version"});
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.rfind("ztagent ", 0) == 0);
+  auto profiles = run_agent({"profiles"});
+  CHECK(profiles.exit_code == 0);
+  for (const char* p : {"debian-12", "debian-13", "ubuntu-24.04"}) {
+    CHECK(profiles.out.find(p) != std::string::npos);
+  }
+}
+
+TEST_CASE("cli: usage errors exit 64 and name the problem", "[integration][cli]") {
+  auto r = run_agent({"verify", "--bogus"});
+  CHECK(r.exit_code == 64);
+  CHECK(r.err == "ztagent: error: unknown option '--bogus'\nTry 'ztagent --help'.\n");
+  CHECK(r.out.empty());
+  auto nodir = run_agent({"verify", "--root", "/nonexistent/ztagent-tree"});
+  CHECK(nodir.exit_code == 64);
+  CHECK(nodir.err == "ztagent: error: --root /nonexistent/ztagent-tree: not a directory\nTry 'ztagent --help'.\n");
+  TempRoot root;
+  zt::test::make_debian12_tree(root);
+  auto only = run_agent({"plan", "--profile", "debian-12", "--root", root.str(), "--only", "usres"});
+  CHECK(only.exit_code == 64);
+  CHECK(only.err.find("unknown step 'usres' in --only") != std::string::npos);
+}
+
+TEST_CASE("cli: provision into a --root tree converges; the second run changes nothing", "[integration][cli]") {
+  if (!is_root()) {
+    ZT_SKIP("needs root (chown, useradd --prefix)");
+  }
+  TempRoot root;
+  zt::test::make_debian12_tree(root);
+  auto user = "ztit" + std::to_string(::getpid() % 100000);
+  auto set_user = "service.user=" + user;
+
+  auto plan = run_agent(with(base_args("plan", root), {"--set", set_user}));
+  INFO(plan.err);
+  CHECK(plan.exit_code == 0);
+  CHECK(plan.out.find("\"status\":\"would_change\"") != std::string::npos);
+  CHECK(root.read("/etc/passwd").find(user) == std::string::npos);  // plan changed nothing
+
+  auto first = run_agent(with(base_args("provision", root), {"--set", set_user}));
+  INFO(first.out);
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  CHECK(check_ids_with(first.out, "fail").empty());
+  CHECK(check_ids_with(first.out, "error").empty());
+  CHECK(root.read("/etc/passwd").find(user + ":") != std::string::npos);
+  CHECK(root.read("/etc/subuid").find(user + ":") != std::string::npos);
+  CHECK(root.exists("/var/lib/systemd/linger/" + user));
+  CHECK(root.read("/etc/sysctl.d/60-ztagent.conf").find("net.ipv4.ip_unprivileged_port_start = 80") !=
+        std::string::npos);
+  // Nothing outside the tree: the live host has no such user.
+  zt::host::Fs live("/");
+  auto passwd = live.read_file("/etc/passwd");
+  REQUIRE(passwd);
+  CHECK(passwd->find(user + ":") == std::string::npos);
+
+  auto before = zt::test::snapshot(root);
+  auto second = run_agent(with(base_args("provision", root), {"--set", set_user}));
+  INFO(second.err);
+  CHECK(second.exit_code == 0);
+  CHECK(summary_steps(second.out).find("\"changed\":0,") != std::string::npos);
+  CHECK(second.err.find("run: ") == std::string::npos);  // no mutating command ran
+  CHECK(zt::test::snapshot(root) == before);
+
+  auto junit = run_agent({"verify", "--profile", "debian-12", "--root", root.str(), "--set", set_user, "--format",
+                          "junit"});
+  CHECK(junit.exit_code == 0);
+  CHECK(junit.out.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", 0) == 0);
+  CHECK(junit.out.find("<failure") == std::string::npos);
+  CHECK(junit.out.find("classname=\"ztagent.data\"") != std::string::npos);
+}
+
+TEST_CASE("cli: tampering with a postcondition fails exactly that check; provision repairs it",
+          "[integration][cli]") {
+  if (!is_root()) {
+    ZT_SKIP("needs root (chown, useradd --prefix)");
+  }
+  TempRoot root;
+  zt::test::make_debian12_tree(root);
+  auto user = "ztiu" + std::to_string(::getpid() % 100000);
+  auto set_user = "service.user=" + user;
+  REQUIRE(run_agent(with(base_args("provision", root), {"--set", set_user})).exit_code == 0);
+
+  struct Tamper {
+    std::string check;
+    std::function<void()> act;
+  };
+  const std::vector<Tamper> tampers = {
+      {"data.zerotier.mode",
+       [&] {
+         std::filesystem::permissions(root.real("/opt/ztnet-data/zerotier"), static_cast<std::filesystem::perms>(0755));
+       }},
+      {"data.postgres-data.default-acl",
+       [&] {
+         // Drop the default entry of the mapped postgres UID (the highest named uid), only that.
+         zt::host::Fs fs(root.path());
+         auto acl = fs.read_acl("/opt/ztnet-data/postgres-data", zt::host::AclType::default_acl);
+         REQUIRE(acl);
+         auto& e = acl->entries;
+         auto it = std::max_element(e.begin(), e.end(), [](const auto& a, const auto& b) {
+           return (a.tag == zt::host::AclEntry::Tag::user ? a.id : 0) < (b.tag == zt::host::AclEntry::Tag::user ? b.id : 0);
+         });
+         REQUIRE(it != e.end());
+         REQUIRE(it->tag == zt::host::AclEntry::Tag::user);
+         e.erase(it);
+         REQUIRE(fs.set_acl("/opt/ztnet-data/postgres-data", zt::host::AclType::default_acl, *acl));
+       }},
+      {"linger.enabled", [&] { std::filesystem::remove(root.real("/var/lib/systemd/linger/" + user)); }},
+      {"subids.subuid-range",
+       [&] {
+         // The user's line disappears from /etc/subuid (the subgid range stays).
+         root.write("/etc/subuid", "");
+       }},
+      {"ports.sysctl-persisted",
+       [&] { root.write("/etc/sysctl.d/60-ztagent.conf", "net.ipv4.ip_unprivileged_port_start = 1024\n"); }},
+  };
+  for (const auto& t : tampers) {
+    INFO("tamper: " << t.check);
+    t.act();
+    auto v = run_agent(with(base_args("verify", root), {"--set", set_user}));
+    CHECK(v.exit_code == 1);
+    auto failed = check_ids_with(v.out, "fail");
+    auto errored = check_ids_with(v.out, "error");
+    CHECK(errored.empty());
+    CHECK(failed == std::vector<std::string>{t.check});
+    auto repair = run_agent(with(base_args("provision", root), {"--set", set_user}));
+    INFO(repair.err);
+    CHECK(repair.exit_code == 0);
+    auto again = run_agent(with(base_args("verify", root), {"--set", set_user}));
+    CHECK(again.exit_code == 0);
+  }
+}
+
+TEST_CASE("cli: malformed site configs exit 78 with every error located; nothing changes", "[integration][cli]") {
+  TempRoot root;
+  zt::test::make_debian12_tree(root);
+  struct Case {
+    std::string config;
+    std::vector<std::string> must_contain;  // each a full "file:line:col: message" suffix after the path
+  };
+  const std::vector<Case> cases = {
+      {"[service]\nusr = \"ztnet\"\n", {":2:1: "}},
+      {"[service]\nuser = 7\ndata_root = \"opt/data\"\n", {":2:", ":3:"}},
+      {"[service]\nuser = \"Bad User\"\n[ports]\nstrategy = \"teleport\"\nunprivileged_port_start = 70000\n",
+       {":2:", ":4:", ":5:"}},
+      {"[service]\ndata_root = \"/opt/../etc\"\n", {":2:"}},
+      {"[service\nuser = \"x\"\n", {":1:"}},
+  };
+  for (const auto& c : cases) {
+    INFO(c.config);
+    root.write("/etc/ztagent/ztagent.toml", c.config);
+    auto before = zt::test::snapshot(root);
+    auto r = run_agent({"provision", "--profile", "debian-12", "--root", root.str()});
+    CHECK(r.exit_code == 78);
+    CHECK(r.out.empty());
+    auto path = root.real("/etc/ztagent/ztagent.toml").string();
+    for (const auto& frag : c.must_contain) {
+      CHECK(r.err.find(path + frag) != std::string::npos);
+    }
+    std::size_t lines = std::count(r.err.begin(), r.err.end(), '\n');
+    CHECK(lines == c.must_contain.size() + 1);  // one per error + the closing line
+    CHECK(r.err.find("nothing was changed") != std::string::npos);
+    CHECK(zt::test::snapshot(root) == before);
+  }
+  auto bad_set = run_agent({"verify", "--profile", "debian-12", "--root", root.str(), "--set", "service.nope=1"});
+  CHECK(bad_set.exit_code == 78);
+  CHECK(bad_set.err.rfind("--set:1:1: ", 0) == 0);
+}
+
+TEST_CASE("cli: a symlink planted in the data tree is never followed", "[integration][cli]") {
+  if (!is_root()) {
+    ZT_SKIP("needs root (chown, useradd --prefix)");
+  }
+  TempRoot root;
+  zt::test::make_debian12_tree(root);
+  auto user = "ztis" + std::to_string(::getpid() % 100000);
+  auto set_user = "service.user=" + user;
+  TempRoot outside;  // stands for /etc or any directory an attacker wants root to chmod
+  outside.mkdir("/victim");
+  std::filesystem::permissions(outside.real("/victim"), static_cast<std::filesystem::perms>(0700));
+  root.mkdir("/opt/ztnet-data");
+  std::filesystem::create_directory_symlink(outside.real("/victim"), root.real("/opt/ztnet-data/zerotier"));
+
+  auto r = run_agent(with(base_args("provision", root), {"--set", set_user, "--keep-going"}));
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("is a symlink") != std::string::npos);
+  auto st = std::filesystem::status(outside.real("/victim"));
+  CHECK(st.permissions() == static_cast<std::filesystem::perms>(0700));
+  struct stat sb {};
+  REQUIRE(::stat(outside.real("/victim").c_str(), &sb) == 0);
+  CHECK(sb.st_uid == 0);
+  zt::host::Fs fs(outside.path());
+  auto acl = fs.read_acl("/victim", zt::host::AclType::default_acl);
+  REQUIRE(acl);
+  CHECK(acl->empty());
+  CHECK(std::filesystem::is_symlink(root.real("/opt/ztnet-data/zerotier")));
+  auto v = run_agent(with(base_args("verify", root), {"--set", set_user}));
+  CHECK(v.exit_code == 1);
+  auto failed = check_ids_with(v.out, "fail");
+  CHECK(std::find(failed.begin(), failed.end(), "data.no-symlinks") != failed.end());
+}
+
+TEST_CASE("cli: --output writes the report atomically; logs never enter it", "[integration][cli]") {
+  TempRoot root;
+  zt::test::make_debian12_tree(root);
+  auto out = root.real("/report.xml").string();
+  auto r = run_agent({"verify", "--profile", "debian-12", "--root", root.str(), "--format", "junit", "--output", out,
+                      "-v"});
+  CHECK(r.out.empty());
+  auto xml = root.read("/report.xml");
+  CHECK(xml.rfind("<?xml", 0) == 0);
+  CHECK(xml.find("ztagent: ") == std::string::npos);
+  CHECK(xml.find("</testsuites>") != std::string::npos);
+  auto missing = run_agent({"verify", "--profile", "debian-12", "--root", root.str(), "--output", "/nonexistent/dir/r.xml"});
+  CHECK(missing.exit_code == 64);
+}
