@@ -621,7 +621,6 @@ constexpr Field<Builder> table_field(std::string_view key, const Field<Builder> 
 struct SiteBuilder {
   SiteConfig config;
   bool home_set = false;
-  std::optional<Origin> strategy_origin;
   std::optional<Origin> port_start_origin;
 };
 
@@ -820,7 +819,6 @@ void set_port_strategy(SiteBuilder& b, Layer& layer, const toml::node& node, con
   b.config.port_strategy = *value == "sysctl"    ? PortStrategy::sysctl
                            : *value == "forward" ? PortStrategy::forward
                                                  : PortStrategy::none;
-  b.strategy_origin = layer.origin(node);
 }
 
 void set_port_start(SiteBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
@@ -1285,8 +1283,8 @@ Loaded<SiteConfig> load_site_config(std::string_view text,
     b.config.home = "/home/" + b.config.user;
   }
   if (b.config.port_strategy == PortStrategy::sysctl && b.config.unprivileged_port_start > k_http_port) {
-    // Defaults are consistent, so at least one of the two was set explicitly.
-    const Origin where = b.port_start_origin.value_or(b.strategy_origin.value_or(Origin{source, {1, 1}}));
+    // The default start (80) passes, so an explicit value broke the rule: point at it.
+    const Origin where = b.port_start_origin.value_or(Origin{source, {1, 1}});
     out.push_back({where.file, where.pos.line, where.pos.col,
                    "ports.unprivileged_port_start: must be at most 80 when ports.strategy is 'sysctl' (the "
                    "rootless stack binds port 80), got " +
