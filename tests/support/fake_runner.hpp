@@ -9,6 +9,7 @@
 #include "util/strings.hpp"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,7 @@ class FakeRunner : public host::CommandRunner {
 public:
   /// Expect `argv`; answer `result` and run `effect` (simulating what the command does) each time.
   void on(std::vector<std::string> argv, host::CommandResult result = {}, std::function<void()> effect = {}) {
-    m_expectations.push_back({std::move(argv), std::move(result), std::move(effect)});
+    m_expectations.push_back({std::move(argv), std::move(result), std::move(effect), std::nullopt});
   }
   /// Expect `argv` but have it fail to start/time out with this error.
   void on_error(std::vector<std::string> argv, Error error) {
