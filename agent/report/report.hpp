@@ -5,6 +5,7 @@
 #include "provisioners/provisioner.hpp"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace zt::report {
@@ -64,5 +65,8 @@ enum class Color { no, yes };
 [[nodiscard]] std::string xml_escape(std::string_view text);
 /// "%.6g"-free fixed seconds with a '.' decimal regardless of locale: 0.031 -> "0.031000".
 [[nodiscard]] std::string format_seconds(double seconds);
+/// Like format_seconds without trailing zeros (JSON "duration_s"): 0.031 -> "0.031", 0.0001 ->
+/// "0.0001", 0 -> "0", 12 -> "12"; never exponent notation. Negative or non-finite -> "0".
+[[nodiscard]] std::string format_duration(double seconds);
 
 } // namespace zt::report

@@ -1,0 +1,634 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "report/report.hpp"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+// Report writers: pure Report -> string functions, no I/O (the CLI writes the result).
+//
+// Every string that reaches a report may come from the host (file contents turned into "actual",
+// command stderr in a step error), so each format sanitizes on the way out, through one UTF-8 decoder:
+// - JSON: ", \ and control characters escaped; invalid UTF-8 bytes become \ufffd, one per byte.
+// - XML: & < > " ' escaped; characters XML 1.0 forbids (C0 controls other than \t \n \r, U+FFFE,
+//   U+FFFF) dropped; invalid UTF-8 bytes become U+FFFD, so the document stays well-formed UTF-8.
+// - Text: control characters (C0, DEL, C1) shown as visible escapes ("\n", "\x1b", "\u009b") so a
+//   value can neither break the one-line-per-item layout nor smuggle terminal escape sequences.
+// Numbers go through std::to_chars, which ignores the C and C++ locales: always a '.' decimal.
+
+namespace zt::report {
+
+namespace {
+
+// ---- UTF-8 ------------------------------------------------------------------------------------
+
+constexpr char32_t k_replacement = 0xFFFD;
+constexpr std::string_view k_replacement_utf8 = "\xEF\xBF\xBD";
+
+/// One decoded code point; `size` == 0 means the byte at the position is not valid UTF-8 (overlong
+/// forms, surrogates, values above U+10FFFF, truncated or stray continuation bytes).
+struct Decoded {
+  char32_t code_point = k_replacement;
+  std::size_t size = 0;
+};
+
+Decoded decode_utf8(std::string_view text, std::size_t pos) {
+  const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(text[i]); };
+  const std::uint8_t b0 = byte(pos);
+  if (b0 < 0x80) {
+    return {b0, 1};
+  }
+  std::size_t size = 0;
+  char32_t code_point = 0;
+  char32_t minimum = 0;
+  if ((b0 & 0xE0) == 0xC0) {
+    size = 2;
+    code_point = b0 & 0x1F;
+    minimum = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    size = 3;
+    code_point = b0 & 0x0F;
+    minimum = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    size = 4;
+    code_point = b0 & 0x07;
+    minimum = 0x10000;
+  } else {
+    return {};
+  }
+  if (size > text.size() - pos) {
+    return {};
+  }
+  for (std::size_t i = 1; i < size; ++i) {
+    const std::uint8_t b = byte(pos + i);
+    if ((b & 0xC0) != 0x80) {
+      return {};
+    }
+    code_point = (code_point << 6) | (b & 0x3F);
+  }
+  if (code_point < minimum || code_point > 0x10FFFF ||
+      (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+    return {};
+  }
+  return {code_point, size};
+}
+
+/// Calls `visit(code_point, bytes)` per code point; an invalid byte is visited alone with
+/// code_point k_replacement and `bytes` empty, and decoding resumes at the next byte.
+template <typename Visit> void for_each_code_point(std::string_view text, Visit&& visit) {
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const Decoded decoded = decode_utf8(text, pos);
+    if (decoded.size == 0) {
+      visit(k_replacement, std::string_view{});
+      ++pos;
+    } else {
+      visit(decoded.code_point, text.substr(pos, decoded.size));
+      pos += decoded.size;
+    }
+  }
+}
+
+void append_hex(std::string& out, std::uint32_t value, int digits) {
+  constexpr std::string_view k_hex = "0123456789abcdef";
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {
+    out += k_hex[(value >> shift) & 0xF];
+  }
+}
+
+// ---- numbers ----------------------------------------------------------------------------------
+
+/// Fixed notation with `precision` decimals. Durations are never negative or non-finite; if one is
+/// (a clock jump, a bug upstream), it is shown as 0 so JSON stays valid and XML stays schema-clean.
+std::string format_fixed(double seconds, int precision) {
+  if (!std::isfinite(seconds) || !(seconds > 0)) {
+    seconds = 0;  // also turns -0.0 into 0
+  }
+  std::array<char, 400> buffer{};  // DBL_MAX has 309 integral digits
+  const auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), seconds,
+                                       std::chars_format::fixed, precision);
+  if (ec != std::errc{}) {
+    return "0";
+  }
+  return std::string(buffer.data(), end);
+}
+
+// ---- text helpers -----------------------------------------------------------------------------
+
+/// One line for a terminal: control characters become visible escapes, invalid UTF-8 becomes U+FFFD.
+std::string text_safe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for_each_code_point(text, [&](char32_t cp, std::string_view bytes) {
+    if (bytes.empty()) {
+      out += k_replacement_utf8;
+    } else if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else if (cp == '\r') {
+      out += "\\r";
+    } else if (cp < 0x20 || cp == 0x7F) {
+      out += "\\x";
+      append_hex(out, cp, 2);
+    } else if (cp >= 0x80 && cp <= 0x9F) {
+      out += "\\u";
+      append_hex(out, cp, 4);
+    } else {
+      out += bytes;
+    }
+  });
+  return out;
+}
+
+/// Collapses \t \n \r runs to single spaces (for one-line XML attributes).
+std::string one_line(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_space = false;
+  for (const char c : text) {
+    if (c == '\n' || c == '\r' || c == '\t') {
+      if (!in_space) {
+        out += ' ';
+      }
+      in_space = true;
+    } else {
+      out += c;
+      in_space = false;
+    }
+  }
+  return out;
+}
+
+std::string_view step_word(StepStatus status) {
+  switch (status) {
+  case StepStatus::unchanged: return "unchanged";
+  case StepStatus::changed: return "changed";
+  case StepStatus::would_change: return "would change";
+  case StepStatus::failed: return "FAILED";
+  case StepStatus::skipped: return "skipped";
+  }
+  return "unknown";
+}
+
+std::string_view check_word(checks::Outcome outcome) {
+  switch (outcome) {
+  case checks::Outcome::pass: return "PASS";
+  case checks::Outcome::fail: return "FAIL";
+  case checks::Outcome::skip: return "SKIP";
+  case checks::Outcome::error: return "ERROR";
+  }
+  return "ERROR";
+}
+
+constexpr std::string_view k_green = "\x1b[32m";
+constexpr std::string_view k_red = "\x1b[31m";
+constexpr std::string_view k_yellow = "\x1b[33m";
+constexpr std::string_view k_reset = "\x1b[0m";
+
+std::string_view step_color(StepStatus status) {
+  switch (status) {
+  case StepStatus::changed: return k_green;
+  case StepStatus::would_change: return k_yellow;
+  case StepStatus::failed: return k_red;
+  case StepStatus::skipped: return k_yellow;
+  case StepStatus::unchanged: return {};
+  }
+  return {};
+}
+
+std::string_view check_color(checks::Outcome outcome) {
+  switch (outcome) {
+  case checks::Outcome::pass: return k_green;
+  case checks::Outcome::fail: return k_red;
+  case checks::Outcome::error: return k_red;
+  case checks::Outcome::skip: return k_yellow;
+  }
+  return {};
+}
+
+/// `word` padded to `width`, colored when asked (the padding stays outside the escape codes so
+/// columns line up the same with and without color).
+std::string column(std::string_view word, std::size_t width, std::string_view color, Color use) {
+  std::string out;
+  if (use == Color::yes && !color.empty()) {
+    out += color;
+    out += word;
+    out += k_reset;
+  } else {
+    out += word;
+  }
+  if (word.size() < width) {
+    out.append(width - word.size(), ' ');
+  }
+  return out;
+}
+
+std::string or_empty(std::string_view value) {
+  return value.empty() ? std::string("(empty)") : text_safe(value);
+}
+
+std::string plural(int count, std::string_view singular, std::string_view plural_form) {
+  return std::to_string(count) + " " + std::string(count == 1 ? singular : plural_form);
+}
+
+// ---- JUnit helpers ----------------------------------------------------------------------------
+
+/// One <testsuite>: the checks of one step plus, if the step failed to apply, its apply testcase.
+struct Suite {
+  std::string step;
+  const StepReport* failed_step = nullptr;
+  std::vector<const CheckReport*> checks;
+};
+
+std::vector<Suite> junit_suites(const Report& report) {
+  std::vector<Suite> suites;
+  const auto find = [&](std::string_view step) -> Suite* {
+    for (Suite& suite : suites) {
+      if (suite.step == step) {
+        return &suite;
+      }
+    }
+    return nullptr;
+  };
+  for (const CheckReport& check : report.checks) {
+    Suite* suite = find(check.step);
+    if (suite == nullptr) {
+      suites.push_back(Suite{check.step, nullptr, {}});
+      suite = &suites.back();
+    }
+    suite->checks.push_back(&check);
+  }
+  for (const StepReport& step : report.steps) {
+    if (step.status != StepStatus::failed) {
+      continue;
+    }
+    Suite* suite = find(step.id);
+    if (suite == nullptr) {
+      suites.push_back(Suite{step.id, nullptr, {}});
+      suite = &suites.back();
+    }
+    if (suite->failed_step == nullptr) {
+      suite->failed_step = &step;
+    }
+  }
+  return suites;
+}
+
+struct SuiteCounts {
+  int tests = 0, failures = 0, errors = 0, skipped = 0;
+  double time = 0;
+};
+
+SuiteCounts count_suite(const Suite& suite) {
+  SuiteCounts counts;
+  if (suite.failed_step != nullptr) {
+    ++counts.tests;
+    ++counts.errors;
+    counts.time += suite.failed_step->duration_s;
+  }
+  for (const CheckReport* check : suite.checks) {
+    ++counts.tests;
+    counts.time += check->duration_s;
+    switch (check->outcome) {
+    case checks::Outcome::pass: break;
+    case checks::Outcome::fail: ++counts.failures; break;
+    case checks::Outcome::error: ++counts.errors; break;
+    case checks::Outcome::skip: ++counts.skipped; break;
+    }
+  }
+  return counts;
+}
+
+std::string junit_counts(const SuiteCounts& counts, double time) {
+  return "tests=\"" + std::to_string(counts.tests) + "\" failures=\"" +
+         std::to_string(counts.failures) + "\" errors=\"" + std::to_string(counts.errors) +
+         "\" skipped=\"" + std::to_string(counts.skipped) + "\" time=\"" + format_seconds(time) +
+         "\"";
+}
+
+std::string junit_body(const CheckReport& check) {
+  std::string body = "expected: " + xml_escape(check.expected) + "\nactual: " + xml_escape(check.actual);
+  if (!check.fix.empty()) {
+    body += "\nfix: " + xml_escape(check.fix);
+  }
+  return body;
+}
+
+void append_testcase(std::string& out, const CheckReport& check) {
+  out += "    <testcase classname=\"ztagent.";
+  out += xml_escape(check.step);
+  out += "\" name=\"";
+  out += xml_escape(check.id);
+  out += "\" time=\"";
+  out += format_seconds(check.duration_s);
+  out += "\"";
+  switch (check.outcome) {
+  case checks::Outcome::pass: out += "/>\n"; return;
+  case checks::Outcome::skip:
+    out += ">\n      <skipped message=\"" + xml_escape(one_line(check.actual)) + "\"/>\n";
+    break;
+  case checks::Outcome::fail:
+    out += ">\n      <failure message=\"" +
+           xml_escape(one_line("expected " + check.expected + ", got " + check.actual)) +
+           "\" type=\"fail\">" + junit_body(check) + "</failure>\n";
+    break;
+  case checks::Outcome::error:
+    out += ">\n      <error message=\"" + xml_escape(one_line(check.actual)) +
+           "\" type=\"error\">" + junit_body(check) + "</error>\n";
+    break;
+  }
+  out += "    </testcase>\n";
+}
+
+void append_json_step(std::string& out, const StepReport& step) {
+  out += "{\"id\":" + json_quote(step.id);
+  out += ",\"status\":" + json_quote(to_string(step.status));
+  out += ",\"changes\":[";
+  bool first = true;
+  for (const provisioners::Change& change : step.changes) {
+    out += first ? "" : ",";
+    first = false;
+    out += "{\"target\":" + json_quote(change.target) + ",\"summary\":" + json_quote(change.summary) +
+           "}";
+  }
+  out += "],\"duration_s\":" + format_duration(step.duration_s);
+  if ((step.status == StepStatus::failed || step.status == StepStatus::skipped) &&
+      !step.error.empty()) {
+    out += ",\"error\":" + json_quote(step.error);
+  }
+  out += "}";
+}
+
+void append_json_check(std::string& out, const CheckReport& check) {
+  out += "{\"id\":" + json_quote(check.id);
+  out += ",\"step\":" + json_quote(check.step);
+  out += ",\"outcome\":" + json_quote(checks::to_string(check.outcome));
+  out += ",\"expected\":" + json_quote(check.expected);
+  out += ",\"actual\":" + json_quote(check.actual);
+  out += ",\"fix\":" + json_quote(check.fix);
+  out += ",\"duration_s\":" + format_duration(check.duration_s);
+  out += "}";
+}
+
+} // namespace
+
+// ---- counts -----------------------------------------------------------------------------------
+
+StepCounts count_steps(const Report& report) {
+  StepCounts counts;
+  for (const StepReport& step : report.steps) {
+    switch (step.status) {
+    case StepStatus::unchanged: ++counts.unchanged; break;
+    case StepStatus::changed: ++counts.changed; break;
+    case StepStatus::would_change: ++counts.would_change; break;
+    case StepStatus::failed: ++counts.failed; break;
+    case StepStatus::skipped: ++counts.skipped; break;
+    }
+  }
+  return counts;
+}
+
+CheckCounts count_checks(const Report& report) {
+  CheckCounts counts;
+  for (const CheckReport& check : report.checks) {
+    switch (check.outcome) {
+    case checks::Outcome::pass: ++counts.pass; break;
+    case checks::Outcome::fail: ++counts.fail; break;
+    case checks::Outcome::skip: ++counts.skip; break;
+    case checks::Outcome::error: ++counts.error; break;
+    }
+  }
+  return counts;
+}
+
+std::string_view to_string(StepStatus status) {
+  switch (status) {
+  case StepStatus::unchanged: return "unchanged";
+  case StepStatus::changed: return "changed";
+  case StepStatus::would_change: return "would_change";
+  case StepStatus::failed: return "failed";
+  case StepStatus::skipped: return "skipped";
+  }
+  return "failed";
+}
+
+// ---- escaping and numbers ---------------------------------------------------------------------
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  for_each_code_point(text, [&](char32_t cp, std::string_view bytes) {
+    if (bytes.empty()) {
+      out += "\\ufffd";
+      return;
+    }
+    switch (cp) {
+    case '"': out += "\\\""; return;
+    case '\\': out += "\\\\"; return;
+    case '\n': out += "\\n"; return;
+    case '\t': out += "\\t"; return;
+    case '\r': out += "\\r"; return;
+    case '\b': out += "\\b"; return;
+    case '\f': out += "\\f"; return;
+    default: break;
+    }
+    if (cp < 0x20) {
+      out += "\\u";
+      append_hex(out, cp, 4);
+    } else {
+      out += bytes;
+    }
+  });
+  out += '"';
+  return out;
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for_each_code_point(text, [&](char32_t cp, std::string_view bytes) {
+    if (bytes.empty()) {
+      out += k_replacement_utf8;
+      return;
+    }
+    switch (cp) {
+    case '&': out += "&amp;"; return;
+    case '<': out += "&lt;"; return;
+    case '>': out += "&gt;"; return;
+    case '"': out += "&quot;"; return;
+    case '\'': out += "&apos;"; return;
+    default: break;
+    }
+    const bool allowed_control = cp == '\t' || cp == '\n' || cp == '\r';
+    if ((cp < 0x20 && !allowed_control) || cp == 0xFFFE || cp == 0xFFFF) {
+      return;  // not a legal XML 1.0 character, not even as a character reference
+    }
+    out += bytes;
+  });
+  return out;
+}
+
+std::string format_seconds(double seconds) {
+  return format_fixed(seconds, 6);
+}
+
+std::string format_duration(double seconds) {
+  std::string out = format_fixed(seconds, 6);
+  const std::size_t dot = out.find('.');
+  if (dot != std::string::npos) {
+    std::size_t end = out.find_last_not_of('0');
+    if (end == dot) {
+      end = dot - 1;
+    }
+    out.erase(end + 1);
+  }
+  return out;
+}
+
+// ---- JSON -------------------------------------------------------------------------------------
+
+std::string render_json(const Report& report) {
+  std::string out;
+  out += "{\"schema\":\"ztagent.report/1\"";
+  out += ",\"command\":" + json_quote(report.command);
+  out += ",\"profile\":" + json_quote(report.profile);
+  out += ",\"root\":" + json_quote(report.root);
+  out += ",\"started_at\":" + json_quote(report.started_at);
+  out += ",\"duration_s\":" + format_duration(report.duration_s);
+  out += ",\"steps\":[";
+  for (std::size_t i = 0; i < report.steps.size(); ++i) {
+    out += i == 0 ? "" : ",";
+    append_json_step(out, report.steps[i]);
+  }
+  out += "],\"checks\":[";
+  for (std::size_t i = 0; i < report.checks.size(); ++i) {
+    out += i == 0 ? "" : ",";
+    append_json_check(out, report.checks[i]);
+  }
+  const StepCounts steps = count_steps(report);
+  const CheckCounts checks = count_checks(report);
+  out += "],\"summary\":{\"steps\":{\"changed\":" + std::to_string(steps.changed) +
+         ",\"unchanged\":" + std::to_string(steps.unchanged) +
+         ",\"would_change\":" + std::to_string(steps.would_change) +
+         ",\"failed\":" + std::to_string(steps.failed) +
+         ",\"skipped\":" + std::to_string(steps.skipped) + "}";
+  out += ",\"checks\":{\"pass\":" + std::to_string(checks.pass) +
+         ",\"fail\":" + std::to_string(checks.fail) + ",\"skip\":" + std::to_string(checks.skip) +
+         ",\"error\":" + std::to_string(checks.error) + "}}}\n";
+  return out;
+}
+
+// ---- JUnit XML --------------------------------------------------------------------------------
+
+std::string render_junit(const Report& report) {
+  const std::vector<Suite> suites = junit_suites(report);
+  SuiteCounts total;
+  for (const Suite& suite : suites) {
+    const SuiteCounts counts = count_suite(suite);
+    total.tests += counts.tests;
+    total.failures += counts.failures;
+    total.errors += counts.errors;
+    total.skipped += counts.skipped;
+  }
+
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out += "<testsuites name=\"ztagent " + xml_escape(report.command) + "\" " +
+         junit_counts(total, report.duration_s) + ">\n";
+  for (const Suite& suite : suites) {
+    const SuiteCounts counts = count_suite(suite);
+    out += "  <testsuite name=\"" + xml_escape(suite.step) + "\" " +
+           junit_counts(counts, counts.time) + ">\n";
+    if (suite.failed_step != nullptr) {
+      const StepReport& step = *suite.failed_step;
+      out += "    <testcase classname=\"ztagent." + xml_escape(step.id) + "\" name=\"" +
+             xml_escape(step.id) + ".apply\" time=\"" + format_seconds(step.duration_s) + "\">\n";
+      out += "      <error message=\"" + xml_escape(one_line(step.error)) + "\" type=\"apply\"/>\n";
+      out += "    </testcase>\n";
+    }
+    for (const CheckReport* check : suite.checks) {
+      append_testcase(out, *check);
+    }
+    out += "  </testsuite>\n";
+  }
+  out += "</testsuites>\n";
+  return out;
+}
+
+// ---- text -------------------------------------------------------------------------------------
+
+std::string render_text(const Report& report, Color color) {
+  std::string out;
+  out += "ztagent " + text_safe(report.command) + ": profile " + text_safe(report.profile) +
+         ", root " + text_safe(report.root) + ", started " + text_safe(report.started_at) + "\n";
+
+  if (!report.steps.empty()) {
+    out += "\n";
+    for (const StepReport& step : report.steps) {
+      out += column(step_word(step.status), 13, step_color(step.status), color);
+      out += text_safe(step.id) + " (" + format_fixed(step.duration_s, 3) + " s)\n";
+      for (const provisioners::Change& change : step.changes) {
+        out += "  - " + text_safe(change.target) + ": " + text_safe(change.summary) + "\n";
+      }
+      if (!step.error.empty() && step.status == StepStatus::failed) {
+        out += "  error: " + text_safe(step.error) + "\n";
+      } else if (!step.error.empty() && step.status == StepStatus::skipped) {
+        out += "  reason: " + text_safe(step.error) + "\n";
+      }
+    }
+  }
+
+  if (!report.checks.empty()) {
+    out += "\n";
+    for (const CheckReport& check : report.checks) {
+      out += column(check_word(check.outcome), 6, check_color(check.outcome), color);
+      out += text_safe(check.id);
+      switch (check.outcome) {
+      case checks::Outcome::pass: break;
+      case checks::Outcome::skip:
+        if (!check.actual.empty()) {
+          out += ": " + text_safe(check.actual);
+        }
+        break;
+      case checks::Outcome::fail:
+      case checks::Outcome::error:
+        out += ": expected " + or_empty(check.expected) + ", got " + or_empty(check.actual);
+        break;
+      }
+      out += "\n";
+      if (!check.fix.empty() &&
+          (check.outcome == checks::Outcome::fail || check.outcome == checks::Outcome::error)) {
+        out += "      fix: " + text_safe(check.fix) + "\n";
+      }
+    }
+  }
+
+  // The last line: never colored, and always "N passed, N failed" so CI log scrapers can match it.
+  const StepCounts steps = count_steps(report);
+  const CheckCounts checks = count_checks(report);
+  out += "\n";
+  out += text_safe(report.command) + ": " + std::to_string(checks.pass) + " passed, " +
+         std::to_string(checks.fail) + " failed, " + std::to_string(checks.skip) + " skipped, " +
+         plural(checks.error, "error", "errors");
+  out += "; steps: " + std::to_string(steps.changed) + " changed, " +
+         std::to_string(steps.unchanged) + " unchanged";
+  if (steps.would_change > 0 || report.command == "plan") {
+    out += ", " + std::to_string(steps.would_change) + " would change";
+  }
+  if (steps.failed > 0) {
+    out += ", " + std::to_string(steps.failed) + " failed";
+  }
+  if (steps.skipped > 0) {
+    out += ", " + std::to_string(steps.skipped) + " skipped";
+  }
+  out += " (" + format_fixed(report.duration_s, 2) + " s)\n";
+  return out;
+}
+
+} // namespace zt::report
