@@ -1,0 +1,533 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# End-to-end test: `ztagent provision` -> reboot -> `ztagent verify` inside booted Debian 12 and
+# Debian 13 systems (systemd-nspawn --boot). See tests/e2e/README.md.
+#
+#   tests/e2e/run.sh [--binary PATH] [--keep] [--prepare-only] [--list] [SCENARIO...]
+#
+# Needs root and Debian's archive (deb.debian.org) for the first run; later runs use the cache in
+# /var/cache/ztagent-e2e and need no network. Per-scenario state lives in /var/tmp/ztagent-e2e/<scenario>.
+# Scenario, plan and assertion functions are called by name (scenario_<name>, assert_<plan>).
+# shellcheck disable=SC2317
+set -euo pipefail
+shopt -s inherit_errexit
+
+SELF=$(realpath "${BASH_SOURCE[0]}")
+E2E_DIR=$(dirname "${SELF}")
+REPO_ROOT=$(cd "${E2E_DIR}/../.." && pwd)
+readonly SELF E2E_DIR REPO_ROOT
+
+# ---- settings (environment overrides for CI) ---------------------------------------------------
+CACHE_DIR=${ZTAGENT_E2E_CACHE:-/var/cache/ztagent-e2e}
+STATE_DIR=${ZTAGENT_E2E_STATE:-/var/tmp/ztagent-e2e}
+MIRROR=${ZTAGENT_E2E_MIRROR:-http://deb.debian.org/debian}
+BOOT_TIMEOUT=${ZTAGENT_E2E_BOOT_TIMEOUT:-300}     # seconds per boot; the container is killed after it
+MAX_BOOTS=${ZTAGENT_E2E_MAX_BOOTS:-4}             # a scenario that reboots more often is broken
+VERIFY_RETRY_SECONDS=${ZTAGENT_E2E_VERIFY_RETRY:-60}
+readonly IMAGE_FORMAT=1                           # bump when build_image() changes what it produces
+readonly REPO_MOUNT=/srv/ztagent-e2e-repo         # where the local apt repository appears inside
+
+# In the image from the start: what booting, logging in users and ztagent's own checks need.
+readonly BASE_PACKAGES=(
+  systemd-sysv dbus libpam-systemd systemd-container iptables nftables procps iproute2 curl
+  ca-certificates busybox-static netbase kmod udev
+)
+# NOT in the image: ztagent's packages step installs them from the local repository (plus their
+# dependencies and recommends, downloaded at image build time).
+readonly REPO_PACKAGES=(
+  podman passt uidmap acl dbus-user-session slirp4netns fuse-overlayfs crun catatonit
+)
+
+# ---- output helpers ------------------------------------------------------------------------------
+log() { printf 'e2e: %s\n' "$*" >&2; }
+die() { printf 'e2e: error: %s\n' "$*" >&2; exit 1; }
+section() { printf '\n===== %s =====\n' "$*"; }
+
+usage() {
+  cat <<EOF
+usage: tests/e2e/run.sh [--binary PATH] [--keep] [--prepare-only] [--list] [SCENARIO...]
+
+  --binary PATH   ztagent binary to test (default: ${REPO_ROOT}/build/ztagent)
+  --keep          keep every scenario's root filesystem in ${STATE_DIR}/<scenario> (failed ones are always kept)
+  --prepare-only  install host packages and build the cached images, run nothing
+  --list          print the scenario names
+Scenarios (default: all but harness-*): $(list_scenarios | tr '\n' ' ')
+EOF
+}
+
+# ---- host dependencies ---------------------------------------------------------------------------
+ensure_host_deps() {
+  local -A need=(
+    [debootstrap]=debootstrap [systemd-nspawn]=systemd-container [apt-ftparchive]=apt-utils
+    [patchelf]=patchelf [jq]=jq [python3]=python3 [flock]=util-linux [timeout]=coreutils
+  )
+  local cmd missing=()
+  for cmd in "${!need[@]}"; do
+    command -v "${cmd}" >/dev/null 2>&1 || missing+=("${need[${cmd}]}")
+  done
+  [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || missing+=(debian-archive-keyring)
+  if ((${#missing[@]} > 0)); then
+    log "installing host packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# ---- nspawn --------------------------------------------------------------------------------------
+# The flags measured in /work/shared/E2E-LAB.md: pure cgroup v2 inside, no machined on the host.
+nspawn() {
+  SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn --quiet --register=no --keep-unit "$@"
+}
+
+# Kill what is left of a container whose nspawn was killed: every process whose root is the rootfs.
+kill_leftovers() {
+  local rootfs pid root
+  rootfs=$(realpath "$1")
+  for pid in /proc/[0-9]*; do
+    root=$(readlink "${pid}/root" 2>/dev/null) || continue
+    if [[ ${root} == "${rootfs}" ]]; then
+      kill -KILL "${pid#/proc/}" 2>/dev/null || true
+    fi
+  done
+}
+
+# ---- cached images -------------------------------------------------------------------------------
+image_key() {
+  local suite=$1 hash
+  hash=$(printf 'format=%s\nsuite=%s\nmirror=%s\nbase=%s\nrepo=%s\n' "${IMAGE_FORMAT}" "${suite}" \
+    "${MIRROR}" "${BASE_PACKAGES[*]}" "${REPO_PACKAGES[*]}" | sha256sum | cut -c1-16)
+  printf '%s-%s' "${suite}" "${hash}"
+}
+
+# build_image SUITE: prints the image directory (rootfs/ + repo/), building it once per key.
+build_image() {
+  local suite=$1 key dir tmp lock_fd start
+  key=$(image_key "${suite}")
+  dir=${CACHE_DIR}/images/${key}
+  mkdir -p "${CACHE_DIR}/images" "${CACHE_DIR}/debs/${suite}"
+  exec {lock_fd}>"${CACHE_DIR}/images/.lock-${suite}"
+  flock "${lock_fd}"
+  if [[ -f ${dir}/image.ok ]]; then
+    exec {lock_fd}>&-
+    printf '%s\n' "${dir}"
+    return 0
+  fi
+  start=${SECONDS}
+  tmp=${dir}.tmp
+  rm -rf "${tmp}"
+  mkdir -p "${tmp}/repo"
+  log "building image ${key} (debootstrap ${suite}; log: ${tmp}/build.log)"
+  "${SELF}" __build-steps "${suite}" "${tmp}" >"${tmp}/build.log" 2>&1 || {
+    tail -n 40 "${tmp}/build.log" >&2
+    die "building image ${key} failed; full log: ${tmp}/build.log"
+  }
+  {
+    printf 'key=%s\nsuite=%s\nmirror=%s\nbuilt=%s\nseconds=%s\n' "${key}" "${suite}" "${MIRROR}" \
+      "$(date -u +%FT%TZ)" "$((SECONDS - start))"
+    printf 'base=%s\nrepo=%s\nrepo_debs=%s\n' "${BASE_PACKAGES[*]}" "${REPO_PACKAGES[*]}" \
+      "$(find "${tmp}/repo" -name '*.deb' | wc -l)"
+  } >"${tmp}/image.ok"
+  rm -rf "${dir}"
+  mv "${tmp}" "${dir}"
+  # Older keys of this suite are dead weight now.
+  find "${CACHE_DIR}/images" -mindepth 1 -maxdepth 1 -name "${suite}-*" ! -name "${key}" -exec rm -rf {} +
+  log "image ${key} built in $((SECONDS - start)) s"
+  exec {lock_fd}>&-
+  printf '%s\n' "${dir}"
+}
+
+# build_steps SUITE TMP: the work of build_image, in its own process so that errexit holds.
+build_steps() {
+  local suite=$1 tmp=$2 include
+  phase() { printf '\n==== %s: %s (%s s)\n' "$(date +%T)" "$*" "${SECONDS}"; }
+  include=$(IFS=,; printf '%s' "${BASE_PACKAGES[*]}")
+  phase "debootstrap ${suite}"
+  debootstrap --variant=minbase --cache-dir="${CACHE_DIR}/debs/${suite}" --include="${include}" \
+    "${suite}" "${tmp}/rootfs" "${MIRROR}"
+
+  # The packages ztagent installs, with everything they pull in that the image lacks (recommends too).
+  phase "download ${REPO_PACKAGES[*]}"
+  nspawn -D "${tmp}/rootfs" --as-pid2 --setenv=DEBIAN_FRONTEND=noninteractive -- \
+    bash -euc 'apt-get update -q && apt-get clean && apt-get install -y -q --download-only "$@"' \
+    bash "${REPO_PACKAGES[@]}"
+  mv "${tmp}"/rootfs/var/cache/apt/archives/*.deb "${tmp}/repo/"
+  (cd "${tmp}/repo" && apt-ftparchive packages . >Packages && gzip -9kn Packages &&
+    apt-ftparchive release . >Release)
+
+  # Offline from now on: the only apt source is the read-only local repository.
+  rm -rf "${tmp}"/rootfs/var/lib/apt/lists/* "${tmp}/rootfs/etc/apt/sources.list" \
+    "${tmp}"/rootfs/etc/apt/sources.list.d/*
+  mkdir -p "${tmp}/rootfs/var/lib/apt/lists/partial" "${tmp}/rootfs${REPO_MOUNT}"
+  cat >"${tmp}/rootfs/etc/apt/sources.list.d/ztagent-e2e-local.sources" <<EOF
+# Written by tests/e2e/run.sh: the packages ztagent installs, served offline from the host's cache.
+Types: deb
+URIs: file:${REPO_MOUNT}
+Suites: ./
+Trusted: yes
+EOF
+
+  # Prove that the offline install works (no network) before anything relies on it.
+  phase "offline install check"
+  cp -a "${tmp}/rootfs" "${tmp}/check-rootfs"
+  # shellcheck disable=SC2016 # the inner bash expands "$@"; dpkg-query expands ${Package}
+  nspawn -D "${tmp}/check-rootfs" --as-pid2 --private-network --bind-ro="${tmp}/repo:${REPO_MOUNT}" \
+    --setenv=DEBIAN_FRONTEND=noninteractive -- \
+    bash -euc 'apt-get update -q && apt-get install -y -q "$@" && podman --version &&
+               dpkg-query -W -f="\${Package} \${Version}\n" "$@"' bash "${REPO_PACKAGES[@]}"
+  rm -rf "${tmp}/check-rootfs"
+  phase "done"
+}
+
+# ---- the ztagent binary inside the image ---------------------------------------------------------
+# Copies the binary to JOBDIR/bin and bundles the shared libraries the image lacks (the binary is
+# built on the Debian 12 host; Debian 13 has other sonames for boost/spdlog/fmt). The copy gets an
+# RPATH (inherited by its libraries, not by the commands it runs) instead of LD_LIBRARY_PATH.
+install_binary() {
+  local binary=$1 rootfs=$2 jobdir=$3 lib soname path bundled=()
+  mkdir -p "${jobdir}/bin" "${jobdir}/lib"
+  cp "${binary}" "${jobdir}/bin/ztagent"
+  if ! ldd "${binary}" >/dev/null 2>&1; then
+    return 0  # static
+  fi
+  while read -r soname _ path _; do
+    [[ ${path} == /* ]] || continue
+    for lib in "${rootfs}/usr/lib/x86_64-linux-gnu/${soname}" "${rootfs}/lib/x86_64-linux-gnu/${soname}"; do
+      [[ -e ${lib} ]] && continue 2
+    done
+    cp -L "${path}" "${jobdir}/lib/${soname}"
+    bundled+=("${soname}")
+  done < <(ldd "${binary}" | grep '=>')
+  if ((${#bundled[@]} > 0)); then
+    patchelf --force-rpath --set-rpath /job/lib "${jobdir}/bin/ztagent"
+    printf 'bundled from the host (missing in the image): %s\n' "${bundled[*]}" >"${jobdir}/lib/README"
+  fi
+}
+
+# ---- scenario images -----------------------------------------------------------------------------
+customise_rootfs() {
+  local rootfs=$1 hostname=$2 etc=$1/etc unit
+  : >"${etc}/machine-id"                      # empty: generated at every boot
+  rm -f "${rootfs}/var/lib/dbus/machine-id"
+  printf '%s\n' "${hostname}" >"${etc}/hostname"
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
+    "${hostname}" >"${etc}/hosts"
+  # The host's cgroup2 tree has no pids controller ("controller pids is not available"). Podman is
+  # not installed yet; it reads this file once ztagent has installed it.
+  mkdir -p "${etc}/containers"
+  printf '# Written by tests/e2e/run.sh\n[containers]\npids_limit = 0\n' >"${etc}/containers/containers.conf"
+  # With only lo, wait-online blocks boot for 120 s; timers would race ztagent's apt-get.
+  for unit in systemd-networkd-wait-online.service apt-daily.timer apt-daily.service \
+    apt-daily-upgrade.timer apt-daily-upgrade.service man-db.timer man-db.service \
+    dpkg-db-backup.timer e2scrub_all.timer fstrim.timer; do
+    ln -sf /dev/null "${etc}/systemd/system/${unit}"
+  done
+  # The disks here write ~25 MB/s; dpkg's fsync per file doubles ztagent's package step. A test
+  # machine that is thrown away needs no crash safety.
+  printf 'force-unsafe-io\n' >"${etc}/dpkg/dpkg.cfg.d/ztagent-e2e-unsafe-io"
+  mkdir -p "${etc}/systemd/system.conf.d" "${etc}/systemd/user.conf.d"
+  printf '[Manager]\nDefaultTimeoutStopSec=15s\n' >"${etc}/systemd/system.conf.d/ztagent-e2e.conf"
+  printf '[Manager]\nDefaultTimeoutStopSec=10s\n' >"${etc}/systemd/user.conf.d/ztagent-e2e.conf"
+  cat >"${etc}/systemd/system/ztagent-e2e-job.service" <<'EOF'
+# Written by tests/e2e/run.sh: runs the bind-mounted job at every boot.
+[Unit]
+Description=ztagent e2e job (/job/boot.sh)
+After=multi-user.target network-online.target
+Wants=network-online.target
+ConditionPathExists=/job/boot.sh
+
+[Service]
+Type=oneshot
+ExecStart=/job/boot.sh
+StandardOutput=journal+console
+StandardError=journal+console
+TimeoutStartSec=infinity
+
+[Install]
+WantedBy=multi-user.target
+EOF
+  mkdir -p "${etc}/systemd/system/multi-user.target.wants"
+  ln -sf ../ztagent-e2e-job.service "${etc}/systemd/system/multi-user.target.wants/ztagent-e2e-job.service"
+}
+
+# boot_until_poweroff NAME ROOTFS JOBDIR REPO: boots, reboots on exit 133, stops at poweroff (0).
+boot_until_poweroff() {
+  local name=$1 rootfs=$2 jobdir=$3 repo=$4 boot rc console
+  for ((boot = 1; boot <= MAX_BOOTS; boot++)); do
+    console=${jobdir}/logs/console-boot${boot}.log
+    rc=0
+    timeout --kill-after=20 "${BOOT_TIMEOUT}" env SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 \
+      systemd-nspawn --quiet --boot -D "${rootfs}" --machine="ztagent-e2e-${name}" \
+      --register=no --keep-unit --private-network --system-call-filter=@keyring --capability=all \
+      --bind="${jobdir}:/job" --bind-ro="${repo}:${REPO_MOUNT}" --console=read-only \
+      >"${console}" 2>&1 </dev/null || rc=$?
+    case ${rc} in
+      0) return 0 ;;                                       # powered off
+      133) echo "reboot" >>"${jobdir}/out/boots.log" ;;    # rebooted: boot again
+      124 | 137)
+        kill_leftovers "${rootfs}"
+        log "${name}: boot ${boot} did not finish within ${BOOT_TIMEOUT} s; killed the container" \
+          "(raise ZTAGENT_E2E_BOOT_TIMEOUT if the machine is just slow)"
+        tail -n 30 "${console}" >&2 || true
+        return 1
+        ;;
+      *)
+        log "${name}: systemd-nspawn exited ${rc} in boot ${boot}; console:"
+        tail -n 30 "${console}" >&2 || true
+        return 1
+        ;;
+    esac
+  done
+  log "${name}: still rebooting after ${MAX_BOOTS} boots"
+  return 1
+}
+
+# ---- assertions (host side, on what the job left in /job/out) -------------------------------------
+declare -a FAILURES=()
+fail() { FAILURES+=("$*"); log "  FAIL: $*"; }
+
+out_rc() { cat "${JOBDIR}/out/$1.rc" 2>/dev/null || echo missing; }
+out_time() { cat "${JOBDIR}/out/$1.time" 2>/dev/null || echo '?'; }
+
+expect_rc() {  # STEP EXPECTED
+  local rc
+  rc=$(out_rc "$1")
+  if [[ ${rc} != "$2" ]]; then
+    fail "$1 exited ${rc}, expected $2"
+  fi
+}
+
+json_changed() { jq -er '.summary.steps.changed' "$1" 2>/dev/null || echo invalid; }
+
+expect_changed() {  # FILE OP N   (OP: eq | ge)
+  local file=${JOBDIR}/out/$1 changed
+  changed=$(json_changed "${file}")
+  if [[ ! ${changed} =~ ^[0-9]+$ ]]; then
+    fail "$1: no summary.steps.changed in the JSON report"
+  elif [[ $2 == eq ]] && ((changed != $3)); then
+    fail "$1: summary.steps.changed is ${changed}, expected $3"
+  elif [[ $2 == ge ]] && ((changed < $3)); then
+    fail "$1: summary.steps.changed is ${changed}, expected at least $3"
+  fi
+}
+
+# Prints "id" for each testcase with <failure> or <error>, sorted.
+junit_failing_ids() {
+  python3 - "$1" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError) as e:
+    print(f"unreadable JUnit file: {e}", file=sys.stderr)
+    sys.exit(2)
+cases = root.iter("testcase")
+bad = sorted({c.get("name", "?") for c in cases if c.find("failure") is not None or c.find("error") is not None})
+print("\n".join(bad))
+EOF
+}
+
+expect_junit_failing() {  # FILE [ID...]   exactly these ids fail (none if no ids)
+  local file=${JOBDIR}/out/$1 got want
+  shift
+  if ! got=$(junit_failing_ids "${file}"); then
+    fail "${file##*/}: not a readable JUnit file"
+    return 0
+  fi
+  want=$(printf '%s\n' "$@" | sort -u | sed '/^$/d')
+  if [[ ${got} != "${want}" ]]; then
+    fail "${file##*/}: failing checks are [${got//$'\n'/ }], expected [${want//$'\n'/ }]"
+  fi
+}
+
+# ---- scenarios -------------------------------------------------------------------------------------
+# A scenario is a function scenario_<name with _ for -> that sets:
+#   SC_SUITE (bookworm|trixie), SC_PROFILE, SC_SET (array of KEY=VALUE for --set), SC_PLAN (the job
+#   plan in tests/e2e/job/boot.sh: plan_<SC_PLAN>_boot<N>)
+# and a function assert_<SC_PLAN> that checks JOBDIR/out after the last poweroff.
+scenario_debian12_sysctl() { SC_SUITE=bookworm SC_PROFILE=debian-12 SC_PLAN=provision_verify SC_SET=(); }
+scenario_debian13_sysctl() { SC_SUITE=trixie SC_PROFILE=debian-13 SC_PLAN=provision_verify SC_SET=(); }
+scenario_drift() { SC_SUITE=trixie SC_PROFILE=debian-13 SC_PLAN=drift SC_SET=(); }
+# The harness's own smoke test (no ztagent): offline apt install from the local repository in the
+# booted image, reboot, rootless-capable podman present after the reboot.
+scenario_harness_selftest_debian12() { SC_SUITE=bookworm SC_PROFILE=none SC_PLAN=selftest SC_SET=(); }
+scenario_harness_selftest_debian13() { SC_SUITE=trixie SC_PROFILE=none SC_PLAN=selftest SC_SET=(); }
+
+list_scenarios() {
+  declare -F | awk '{print $3}' | sed -n 's/^scenario_//p' | tr '_' '-'
+}
+
+assert_provision_verify() {
+  expect_rc provision1 0
+  expect_changed provision1.json ge 0
+  expect_rc verify 0
+  expect_junit_failing verify.xml
+  expect_rc provision2 0
+  expect_changed provision2.json eq 0
+  SUMMARY_DETAIL="provision $(out_time provision1) s, reboot, verify $(out_time verify) s, re-provision changed $(json_changed "${JOBDIR}/out/provision2.json")"
+}
+
+assert_drift() {
+  expect_rc provision1 0
+  expect_rc verify 0
+  expect_junit_failing verify.xml
+  expect_rc tamper 0
+  expect_rc verify-drift 1
+  expect_junit_failing verify-drift.xml data.zerotier.mode
+  expect_rc provision-repair 0
+  expect_changed provision-repair.json ge 1
+  expect_rc verify-repaired 0
+  expect_junit_failing verify-repaired.xml
+  SUMMARY_DETAIL="provision $(out_time provision1) s, reboot, verify $(out_time verify) s, drift caught $(out_time verify-drift) s, repaired $(out_time provision-repair) s"
+}
+
+assert_selftest() {
+  expect_rc apt-install 0
+  expect_rc after-reboot 0
+  SUMMARY_DETAIL="offline apt install $(out_time apt-install) s, reboot, podman $(out_time after-reboot) s"
+}
+
+print_outputs() {
+  local f
+  section "${1}: job logs"
+  for f in "${JOBDIR}"/logs/boot*.log; do
+    [[ -e ${f} ]] || continue
+    printf -- '--- %s\n' "${f}"
+    cat "${f}"
+  done
+  for f in "${JOBDIR}"/out/*.json; do
+    [[ -e ${f} ]] || continue
+    printf -- '--- %s: %s\n' "${f##*/}" "$(jq -c '.summary // "no summary"' "${f}" 2>&1)"
+  done
+  for f in "${JOBDIR}"/out/*.xml; do
+    [[ -e ${f} ]] || continue
+    section "${1}: ${f##*/}"
+    cat "${f}"
+    echo
+  done
+}
+
+# run_scenario NAME: returns 0 on PASS; writes the summary line to STATE_DIR/NAME/summary.
+run_scenario() {
+  local name=$1 fn image rootfs start boot_start
+  fn=scenario_${name//-/_}
+  declare -F "${fn}" >/dev/null || die "unknown scenario '${name}' (known: $(list_scenarios | tr '\n' ' '))"
+  SC_SET=()
+  "${fn}"
+  FAILURES=()
+  SUMMARY_DETAIL=""
+  start=${SECONDS}
+  section "scenario ${name} (${SC_SUITE}, profile ${SC_PROFILE})"
+  image=$(build_image "${SC_SUITE}")
+  local state=${STATE_DIR}/${name}
+  rootfs=${state}/rootfs
+  JOBDIR=${state}/job
+  rm -rf "${state}"
+  mkdir -p "${JOBDIR}/out" "${JOBDIR}/logs" "${JOBDIR}/state"
+  cp -a "${image}/rootfs" "${rootfs}"
+  customise_rootfs "${rootfs}" "e2e-${name:0:40}"
+  cp "${E2E_DIR}/job/boot.sh" "${JOBDIR}/boot.sh"
+  chmod 0755 "${JOBDIR}/boot.sh"
+  {
+    printf 'SCENARIO=%q\nPROFILE=%q\nPLAN=%q\nVERIFY_RETRY_SECONDS=%q\nREPO_PACKAGES=(%s)\n' \
+      "${name}" "${SC_PROFILE}" "${SC_PLAN}" "${VERIFY_RETRY_SECONDS}" "${REPO_PACKAGES[*]}"
+    declare -p SC_SET | sed 's/^declare -a SC_SET=/SET_ARGS=/'
+  } >"${JOBDIR}/scenario.env"
+  if [[ ${SC_PLAN} != selftest ]]; then
+    install_binary "${BINARY}" "${rootfs}" "${JOBDIR}"
+  fi
+  log "${name}: prepared in $((SECONDS - start)) s; booting (state: ${state})"
+  boot_start=${SECONDS}
+  if boot_until_poweroff "${name}" "${rootfs}" "${JOBDIR}" "${image}/repo"; then
+    "assert_${SC_PLAN}"
+  else
+    fail "the container did not power off cleanly"
+  fi
+  print_outputs "${name}"
+  local boots
+  boots=$(cat "${JOBDIR}/state/boots" 2>/dev/null || echo 0)
+  if ((${#FAILURES[@]} == 0)); then
+    SUMMARY_LINE="e2e: ${name}: PASS (${SUMMARY_DETAIL}; ${boots} boots in $((SECONDS - boot_start)) s, total $((SECONDS - start)) s)"
+    if [[ ${KEEP} == no ]]; then
+      rm -rf "${rootfs}"
+    fi
+    printf '%s\n' "${SUMMARY_LINE}" >"${state}/summary"
+    return 0
+  fi
+  section "${name}: journal of the last boot (tail)"
+  tail -n 200 "${JOBDIR}/logs/journal-boot${boots}.log" 2>/dev/null || true
+  SUMMARY_LINE="e2e: ${name}: FAIL ($(IFS=';'; printf '%s' "${FAILURES[*]}"); state kept in ${state})"
+  printf '%s\n' "${SUMMARY_LINE}" >"${state}/summary"
+  return 1
+}
+
+main() {
+  local scenarios=() prepare_only=no name
+  # Internal entry points: each runs in its own process, so errexit holds inside (bash ignores
+  # set -e in any function whose status is tested with if/||/&&).
+  case ${1:-} in
+    __build-steps) build_steps "$2" "$3"; return 0 ;;
+    __scenario) run_scenario "$2"; return 0 ;;
+  esac
+  export BINARY=${REPO_ROOT}/build/ztagent KEEP=no
+  while (($# > 0)); do
+    case $1 in
+      --binary) BINARY=${2:?--binary needs a path}; shift 2 ;;
+      --binary=*) BINARY=${1#--binary=}; shift ;;
+      --keep) KEEP=yes; shift ;;
+      --prepare-only) prepare_only=yes; shift ;;
+      --list) list_scenarios; return 0 ;;
+      -h | --help) usage; return 0 ;;
+      -*) usage >&2; return 64 ;;
+      *) scenarios+=("$1"); shift ;;
+    esac
+  done
+  ((EUID == 0)) || die "must run as root (debootstrap, systemd-nspawn)"
+  if ((${#scenarios[@]} == 0)); then
+    mapfile -t scenarios < <(list_scenarios | grep -v '^harness-')
+  fi
+  for name in "${scenarios[@]}"; do
+    declare -F "scenario_${name//-/_}" >/dev/null || die "unknown scenario '${name}' (known: $(list_scenarios | tr '\n' ' '))"
+  done
+  ensure_host_deps
+  mkdir -p "${CACHE_DIR}" "${STATE_DIR}"
+  if [[ ${prepare_only} == yes ]]; then
+    build_image bookworm >/dev/null
+    build_image trixie >/dev/null
+    log "images ready in ${CACHE_DIR}/images"
+    return 0
+  fi
+  local needs_binary=no
+  for name in "${scenarios[@]}"; do
+    [[ ${name} == harness-* ]] || needs_binary=yes
+  done
+  if [[ ${needs_binary} == yes ]]; then
+    [[ -x ${BINARY} ]] || die "no ztagent binary at ${BINARY}: build it (ninja -C build ztagent) or pass --binary PATH"
+    BINARY=$(realpath "${BINARY}")
+    log "testing ${BINARY}"
+  fi
+
+  local summaries=() passed=0 failed=0 t0=${SECONDS} rc
+  for name in "${scenarios[@]}"; do
+    rm -f "${STATE_DIR}/${name}/summary"
+    rc=0
+    "${SELF}" __scenario "${name}" || rc=$?
+    if ((rc == 0)); then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1))
+    fi
+    if [[ -s ${STATE_DIR}/${name}/summary ]]; then
+      summaries+=("$(cat "${STATE_DIR}/${name}/summary")")
+    else
+      summaries+=("e2e: ${name}: FAIL (harness error before the scenario finished, exit ${rc}; see above)")
+    fi
+  done
+  section "summary ($((SECONDS - t0)) s)"
+  printf '%s\n' "${summaries[@]}"
+  printf 'e2e: %d passed, %d failed\n' "${passed}" "${failed}"
+  ((failed == 0))
+}
+
+# One line, read whole before it runs: editing this file during a run cannot change what runs.
+main "$@"; exit
