@@ -179,6 +179,19 @@ EOF
   phase "done"
 }
 
+# build_images SUITE...: builds the missing images side by side (downloads overlap with dpkg work).
+build_images() {
+  local suite pids=() failed=0 i
+  for suite in "$@"; do
+    "${SELF}" __build-image "${suite}" >/dev/null &
+    pids+=($!)
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[i]}" || failed=1
+  done
+  ((failed == 0)) || die "could not build the images (see above)"
+}
+
 # ---- the ztagent binary inside the image ---------------------------------------------------------
 # Copies the binary to JOBDIR/bin and bundles the shared libraries the image lacks (the binary is
 # built on the Debian 12 host; Debian 13 has other sonames for boost/spdlog/fmt). The copy gets an
@@ -253,6 +266,7 @@ EOF
 # boot_until_poweroff NAME ROOTFS JOBDIR REPO: boots, reboots on exit 133, stops at poweroff (0).
 boot_until_poweroff() {
   local name=$1 rootfs=$2 jobdir=$3 repo=$4 boot rc console
+  BOOT_FAILURE=""
   for ((boot = 1; boot <= MAX_BOOTS; boot++)); do
     console=${jobdir}/logs/console-boot${boot}.log
     rc=0
@@ -266,19 +280,21 @@ boot_until_poweroff() {
       133) echo "reboot" >>"${jobdir}/out/boots.log" ;;    # rebooted: boot again
       124 | 137)
         kill_leftovers "${rootfs}"
-        log "${name}: boot ${boot} did not finish within ${BOOT_TIMEOUT} s; killed the container" \
-          "(raise ZTAGENT_E2E_BOOT_TIMEOUT if the machine is just slow)"
+        BOOT_FAILURE="boot ${boot} did not finish within ${BOOT_TIMEOUT} s; killed the container"
+        log "${name}: ${BOOT_FAILURE} (raise ZTAGENT_E2E_BOOT_TIMEOUT if the machine is just slow)"
         tail -n 30 "${console}" >&2 || true
         return 1
         ;;
       *)
-        log "${name}: systemd-nspawn exited ${rc} in boot ${boot}; console:"
+        BOOT_FAILURE="systemd-nspawn exited ${rc} in boot ${boot}"
+        log "${name}: ${BOOT_FAILURE}; console:"
         tail -n 30 "${console}" >&2 || true
         return 1
         ;;
     esac
   done
-  log "${name}: still rebooting after ${MAX_BOOTS} boots"
+  BOOT_FAILURE="still rebooting after ${MAX_BOOTS} boots"
+  log "${name}: ${BOOT_FAILURE}"
   return 1
 }
 
@@ -311,32 +327,86 @@ expect_changed() {  # FILE OP N   (OP: eq | ge)
   fi
 }
 
-# Prints "id" for each testcase with <failure> or <error>, sorted.
-junit_failing_ids() {
+# Prints the id of every check that failed or could not run, sorted: from a JUnit file (<failure> or
+# <error> in a testcase) or a ztagent JSON report (checks[].outcome fail or error).
+failing_ids() {
   python3 - "$1" <<'EOF'
-import sys
+import json, sys
 import xml.etree.ElementTree as ET
+path = sys.argv[1]
 try:
-    root = ET.parse(sys.argv[1]).getroot()
-except (OSError, ET.ParseError) as e:
-    print(f"unreadable JUnit file: {e}", file=sys.stderr)
+    if path.endswith(".json"):
+        with open(path, encoding="utf-8") as f:
+            checks = json.load(f)["checks"]
+        bad = {c["id"] for c in checks if c.get("outcome") in ("fail", "error")}
+    else:
+        cases = ET.parse(path).getroot().iter("testcase")
+        bad = {c.get("name", "?") for c in cases
+               if c.find("failure") is not None or c.find("error") is not None}
+except (OSError, ValueError, KeyError, TypeError, ET.ParseError) as e:
+    print(f"{path}: {e}", file=sys.stderr)
     sys.exit(2)
-cases = root.iter("testcase")
-bad = sorted({c.get("name", "?") for c in cases if c.find("failure") is not None or c.find("error") is not None})
-print("\n".join(bad))
+print("\n".join(sorted(bad)))
 EOF
 }
 
-expect_junit_failing() {  # FILE [ID...]   exactly these ids fail (none if no ids)
-  local file=${JOBDIR}/out/$1 got want
-  shift
-  if ! got=$(junit_failing_ids "${file}"); then
-    fail "${file##*/}: not a readable JUnit file"
+# Checks that cannot pass on this host whatever ztagent does (see host_waivers); empty when strict.
+WAIVED_CHECKS=()
+WAIVED_SEEN=()
+
+# expect_report STEP REPORT [ID...]: STEP's report names exactly these failing checks (none when no
+# ids) and STEP's exit code agrees: 0 when nothing fails, 1 when checks fail. Failures of waived
+# checks are taken out first (and noted); they alone may turn 0 into 1.
+expect_report() {
+  local step=$1 file=${JOBDIR}/out/$2 rc all got want id waived=()
+  shift 2
+  rc=$(out_rc "${step}")
+  if ! all=$(failing_ids "${file}" 2>&1); then
+    fail "${step}: exit ${rc} and no readable report ${file##*/} (${all})"
     return 0
   fi
+  got=""
+  for id in ${all}; do
+    if [[ " ${WAIVED_CHECKS[*]} " == *" ${id} "* ]]; then
+      waived+=("${id}")
+    else
+      got+="${id}"$'\n'
+    fi
+  done
+  got=${got%$'\n'}
   want=$(printf '%s\n' "$@" | sort -u | sed '/^$/d')
+  if ((${#waived[@]} > 0)); then
+    log "  note: ${step}: waived failing check(s) ${waived[*]} (host limitation, see above)"
+    WAIVED_SEEN+=("${waived[@]}")
+  fi
   if [[ ${got} != "${want}" ]]; then
-    fail "${file##*/}: failing checks are [${got//$'\n'/ }], expected [${want//$'\n'/ }]"
+    fail "${step}: failing checks are [${got//$'\n'/ }], expected [${want//$'\n'/ }] (${file##*/})"
+  fi
+  if [[ -n ${want} ]]; then
+    [[ ${rc} == 1 ]] || fail "${step} exited ${rc}, expected 1 (a check failed)"
+  elif [[ ${rc} != 0 ]] && ! [[ ${rc} == 1 && -z ${got} && ${#waived[@]} -gt 0 ]]; then
+    fail "${step} exited ${rc}, expected 0"
+  fi
+}
+
+# What this host cannot give a container, whatever ztagent does. Hybrid cgroup v1/v2 hosts bind
+# cpu, memory and pids to v1 hierarchies, so the container's cgroup2 tree (a subtree of the host's
+# unified one) has none of them to delegate to user@.service.
+host_waivers() {
+  local controllers=/sys/fs/cgroup/unified/cgroup.controllers c missing=()
+  [[ -e ${controllers} ]] || controllers=/sys/fs/cgroup/cgroup.controllers
+  WAIVED_CHECKS=()
+  for c in cpu memory pids; do
+    grep -qw "${c}" "${controllers}" 2>/dev/null || missing+=("${c}")
+  done
+  if ((${#missing[@]} > 0)); then
+    if [[ ${STRICT} == yes ]]; then
+      log "note: ${controllers} lacks ${missing[*]}; ZTAGENT_E2E_STRICT=1, so preflight.cgroup-delegation must pass anyway"
+    else
+      WAIVED_CHECKS+=(preflight.cgroup-delegation)
+      log "note: this host's cgroup v2 tree (${controllers}: $(tr '\n' ' ' <"${controllers}"))lacks ${missing[*]}:" \
+        "a container cannot delegate them, so a failing preflight.cgroup-delegation is waived (ZTAGENT_E2E_STRICT=1 to refuse)"
+    fi
   fi
 }
 
@@ -357,27 +427,25 @@ list_scenarios() {
   declare -F | awk '{print $3}' | sed -n 's/^scenario_//p' | tr '_' '-'
 }
 
+# provision -> reboot -> verify passes -> provision again changes nothing
 assert_provision_verify() {
-  expect_rc provision1 0
-  expect_changed provision1.json ge 0
-  expect_rc verify 0
-  expect_junit_failing verify.xml
-  expect_rc provision2 0
+  expect_report provision1 provision1.json
+  expect_report verify verify.xml
+  expect_report provision2 provision2.json
   expect_changed provision2.json eq 0
   SUMMARY_DETAIL="provision $(out_time provision1) s, reboot, verify $(out_time verify) s, re-provision changed $(json_changed "${JOBDIR}/out/provision2.json")"
 }
 
+# ... -> verify passes -> chmod 0777 the zerotier dir -> verify fails exactly data.zerotier.mode ->
+# provision repairs (changes something) -> verify passes
 assert_drift() {
-  expect_rc provision1 0
-  expect_rc verify 0
-  expect_junit_failing verify.xml
+  expect_report provision1 provision1.json
+  expect_report verify verify.xml
   expect_rc tamper 0
-  expect_rc verify-drift 1
-  expect_junit_failing verify-drift.xml data.zerotier.mode
-  expect_rc provision-repair 0
+  expect_report verify-drift verify-drift.xml data.zerotier.mode
+  expect_report provision-repair provision-repair.json
   expect_changed provision-repair.json ge 1
-  expect_rc verify-repaired 0
-  expect_junit_failing verify-repaired.xml
+  expect_report verify-repaired verify-repaired.xml
   SUMMARY_DETAIL="provision $(out_time provision1) s, reboot, verify $(out_time verify) s, drift caught $(out_time verify-drift) s, repaired $(out_time provision-repair) s"
 }
 
@@ -438,16 +506,21 @@ run_scenario() {
   fi
   log "${name}: prepared in $((SECONDS - start)) s; booting (state: ${state})"
   boot_start=${SECONDS}
+  host_waivers
   if boot_until_poweroff "${name}" "${rootfs}" "${JOBDIR}" "${image}/repo"; then
     "assert_${SC_PLAN}"
   else
-    fail "the container did not power off cleanly"
+    fail "${BOOT_FAILURE}"
   fi
   print_outputs "${name}"
   local boots
   boots=$(cat "${JOBDIR}/state/boots" 2>/dev/null || echo 0)
   if ((${#FAILURES[@]} == 0)); then
-    SUMMARY_LINE="e2e: ${name}: PASS (${SUMMARY_DETAIL}; ${boots} boots in $((SECONDS - boot_start)) s, total $((SECONDS - start)) s)"
+    local waived_note=""
+    if ((${#WAIVED_SEEN[@]} > 0)); then
+      waived_note="; waived: $(printf '%s\n' "${WAIVED_SEEN[@]}" | sort -u | tr '\n' ' ' | sed 's/ $//')"
+    fi
+    SUMMARY_LINE="e2e: ${name}: PASS (${SUMMARY_DETAIL}; ${boots} boots in $((SECONDS - boot_start)) s, total $((SECONDS - start)) s${waived_note})"
     if [[ ${KEEP} == no ]]; then
       rm -rf "${rootfs}"
     fi
@@ -456,7 +529,11 @@ run_scenario() {
   fi
   section "${name}: journal of the last boot (tail)"
   tail -n 200 "${JOBDIR}/logs/journal-boot${boots}.log" 2>/dev/null || true
-  SUMMARY_LINE="e2e: ${name}: FAIL ($(IFS=';'; printf '%s' "${FAILURES[*]}"); state kept in ${state})"
+  local more=""
+  if ((${#FAILURES[@]} > 1)); then
+    more=" (+$((${#FAILURES[@]} - 1)) more above)"
+  fi
+  SUMMARY_LINE="e2e: ${name}: FAIL (${FAILURES[0]}${more}; state kept in ${state})"
   printf '%s\n' "${SUMMARY_LINE}" >"${state}/summary"
   return 1
 }
@@ -468,8 +545,13 @@ main() {
   case ${1:-} in
     __build-steps) build_steps "$2" "$3"; return 0 ;;
     __scenario) run_scenario "$2"; return 0 ;;
+    __build-image) build_image "$2"; return 0 ;;
   esac
   export BINARY=${REPO_ROOT}/build/ztagent KEEP=no
+  export STRICT=no
+  if [[ ${ZTAGENT_E2E_STRICT:-0} == 1 ]]; then
+    STRICT=yes
+  fi
   while (($# > 0)); do
     case $1 in
       --binary) BINARY=${2:?--binary needs a path}; shift 2 ;;
@@ -489,22 +571,25 @@ main() {
   for name in "${scenarios[@]}"; do
     declare -F "scenario_${name//-/_}" >/dev/null || die "unknown scenario '${name}' (known: $(list_scenarios | tr '\n' ' '))"
   done
-  ensure_host_deps
-  mkdir -p "${CACHE_DIR}" "${STATE_DIR}"
-  if [[ ${prepare_only} == yes ]]; then
-    build_image bookworm >/dev/null
-    build_image trixie >/dev/null
-    log "images ready in ${CACHE_DIR}/images"
-    return 0
-  fi
-  local needs_binary=no
+  local needs_binary=no suites=() suite
   for name in "${scenarios[@]}"; do
     [[ ${name} == harness-* ]] || needs_binary=yes
+    suite=$("scenario_${name//-/_}"; printf '%s' "${SC_SUITE}")
+    [[ " ${suites[*]} " == *" ${suite} "* ]] || suites+=("${suite}")
   done
-  if [[ ${needs_binary} == yes ]]; then
+  if [[ ${prepare_only} == yes ]]; then
+    suites=(bookworm trixie)
+  elif [[ ${needs_binary} == yes ]]; then
     [[ -x ${BINARY} ]] || die "no ztagent binary at ${BINARY}: build it (ninja -C build ztagent) or pass --binary PATH"
     BINARY=$(realpath "${BINARY}")
     log "testing ${BINARY}"
+  fi
+  ensure_host_deps
+  mkdir -p "${CACHE_DIR}" "${STATE_DIR}"
+  build_images "${suites[@]}"
+  if [[ ${prepare_only} == yes ]]; then
+    log "images ready in ${CACHE_DIR}/images"
+    return 0
   fi
 
   local summaries=() passed=0 failed=0 t0=${SECONDS} rc
