@@ -62,9 +62,8 @@ report::StepReport run_step(provisioners::Step& step, host::Host& host, Command 
     }
     return out;
   }
-  for (const auto& c : first->changes) {
-    spdlog::info("{}: {}: {}", step.id, c.target, c.summary);
-  }
+  // The provisioner logs each change as it makes it; here only for debugging.
+  spdlog::debug("{}: applying {} change(s)", step.id, first->changes.size());
   auto applied = prov.apply(host, *first);
   if (!applied) {
     out.status = report::StepStatus::failed;

@@ -6,6 +6,7 @@
 #include "support/temp_root.hpp"
 
 #include <memory>
+#include <thread>
 
 namespace {
 
