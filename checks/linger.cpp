@@ -9,18 +9,28 @@ namespace zt::checks {
 
 namespace {
 
-std::string runtime_dir(std::uint32_t uid) { return "/run/user/" + std::to_string(uid); }
+std::string runtime_dir(std::uint32_t uid) {
+  return "/run/user/" + std::to_string(uid);
+}
 
 std::string type_name(host::FileType type) {
   switch (type) {
-  case host::FileType::missing: return "missing";
-  case host::FileType::regular: return "a regular file";
-  case host::FileType::directory: return "a directory";
-  case host::FileType::symlink: return "a symlink";
-  case host::FileType::char_device: return "a character device";
-  case host::FileType::block_device: return "a block device";
-  case host::FileType::fifo: return "a fifo";
-  case host::FileType::socket: return "a socket";
+  case host::FileType::missing:
+    return "missing";
+  case host::FileType::regular:
+    return "a regular file";
+  case host::FileType::directory:
+    return "a directory";
+  case host::FileType::symlink:
+    return "a symlink";
+  case host::FileType::char_device:
+    return "a character device";
+  case host::FileType::block_device:
+    return "a block device";
+  case host::FileType::fifo:
+    return "a fifo";
+  case host::FileType::socket:
+    return "a socket";
   }
   return "unknown";
 }
@@ -59,7 +69,9 @@ protected:
 class LingerEnabled final : public LingerCheck {
 public:
   explicit LingerEnabled(const std::string& user)
-      : LingerCheck(user, "linger.enabled", "lingering is enabled, so the user manager starts at boot",
+      : LingerCheck(user,
+                    "linger.enabled",
+                    "lingering is enabled, so the user manager starts at boot",
                     linger_path(user) + " exists") {}
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
@@ -76,8 +88,8 @@ public:
       return pass(m_expected, path + " exists");
     }
     if (!st->exists()) {
-      return fail(m_expected, path + " is missing", "ztagent provision --only linger (or: loginctl enable-linger " +
-                                                         m_user + ")");
+      return fail(m_expected, path + " is missing",
+                  "ztagent provision --only linger (or: loginctl enable-linger " + m_user + ")");
     }
     return fail(m_expected, path + " is " + type_name(st->type),
                 "remove " + path + ", then: ztagent provision --only linger");
@@ -87,7 +99,9 @@ public:
 class UserManager final : public LingerCheck {
 public:
   explicit UserManager(const std::string& user)
-      : LingerCheck(user, "linger.user-manager", "the user's systemd manager (user@<uid>.service) is active",
+      : LingerCheck(user,
+                    "linger.user-manager",
+                    "the user's systemd manager (user@<uid>.service) is active",
                     "user@<uid>.service active") {}
   [[nodiscard]] bool runtime() const override { return true; }
 
@@ -109,7 +123,9 @@ public:
 class RuntimeDir final : public LingerCheck {
 public:
   explicit RuntimeDir(const std::string& user)
-      : LingerCheck(user, "linger.runtime-dir", "the user's runtime directory /run/user/<uid> exists and is theirs",
+      : LingerCheck(user,
+                    "linger.runtime-dir",
+                    "the user's runtime directory /run/user/<uid> exists and is theirs",
                     "/run/user/<uid> directory owned by " + user) {}
   [[nodiscard]] bool runtime() const override { return true; }
 
@@ -132,7 +148,9 @@ public:
 class UserBus final : public LingerCheck {
 public:
   explicit UserBus(const std::string& user)
-      : LingerCheck(user, "linger.user-bus", "the user's D-Bus socket /run/user/<uid>/bus exists",
+      : LingerCheck(user,
+                    "linger.user-bus",
+                    "the user's D-Bus socket /run/user/<uid>/bus exists",
                     "/run/user/<uid>/bus socket") {}
   [[nodiscard]] bool runtime() const override { return true; }
 
@@ -154,7 +172,9 @@ public:
 
 } // namespace
 
-std::string linger_path(std::string_view user) { return "/var/lib/systemd/linger/" + std::string(user); }
+std::string linger_path(std::string_view user) {
+  return "/var/lib/systemd/linger/" + std::string(user);
+}
 
 std::string runtime_skip_reason(const host::HostView& host) {
   if (!host.live()) {
@@ -186,7 +206,8 @@ CheckResult judge_user_manager(std::uint32_t uid, const Result<host::CommandResu
 CheckResult judge_runtime_dir(std::uint32_t uid, const host::FileStat& st) {
   const std::string path = runtime_dir(uid);
   const std::string expected = path + " directory owned by uid " + std::to_string(uid);
-  const std::string fix = "systemctl start user@" + std::to_string(uid) + ".service (logind creates " + path + ")";
+  const std::string fix =
+      "systemctl start user@" + std::to_string(uid) + ".service (logind creates " + path + ")";
   if (!st.exists()) {
     return fail(expected, path + " is missing", fix);
   }
@@ -195,8 +216,9 @@ CheckResult judge_runtime_dir(std::uint32_t uid, const host::FileStat& st) {
   }
   std::string actual = path + " directory owned by uid " + std::to_string(st.uid);
   if (st.uid != uid) {
-    return fail(expected, actual, "systemctl stop user@" + std::to_string(uid) + ".service, remove " + path +
-                                      ", then: systemctl start user@" + std::to_string(uid) + ".service");
+    return fail(expected, actual,
+                "systemctl stop user@" + std::to_string(uid) + ".service, remove " + path +
+                    ", then: systemctl start user@" + std::to_string(uid) + ".service");
   }
   return pass(expected, actual);
 }
@@ -207,9 +229,10 @@ CheckResult judge_user_bus(std::uint32_t uid, const host::FileStat& st) {
   if (st.type == host::FileType::socket) {
     return pass(expected, path + " socket");
   }
-  const std::string fix = "install dbus-user-session (ztagent provision --only packages), then: systemctl restart "
-                          "user@" +
-                          std::to_string(uid) + ".service";
+  const std::string fix =
+      "install dbus-user-session (ztagent provision --only packages), then: systemctl restart "
+      "user@" +
+      std::to_string(uid) + ".service";
   if (!st.exists()) {
     return fail(expected, path + " is missing", fix);
   }

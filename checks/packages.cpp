@@ -142,7 +142,7 @@ Result<InstalledPackages> parse_dpkg_status(std::string_view text) {
       continue;
     }
     if (line.front() == ' ' || line.front() == '\t') {
-      continue;  // continuation of a multi-line field (Description, Conffiles)
+      continue; // continuation of a multi-line field (Description, Conffiles)
     }
     auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) {
@@ -236,8 +236,8 @@ Result<InstalledPackages> query_installed(const host::HostView& host,
                         "rpm -q failed (exit " + std::to_string(result.exit_code) + "): " + err);
     }
   } else {
-    return make_error(Errc::invalid_config,
-                      "unsupported package manager '" + std::string(package_manager) + "' (expected apt or dnf)");
+    return make_error(Errc::invalid_config, "unsupported package manager '" + std::string(package_manager) +
+                                                "' (expected apt or dnf)");
   }
   InstalledPackages wanted;
   for (const auto& name : names) {

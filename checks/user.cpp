@@ -10,16 +10,19 @@ namespace {
 constexpr std::uint32_t k_default_uid_min = 1000;
 constexpr std::string_view k_fix_user = "ztagent provision --only user";
 
-std::string kind_of(bool system) { return system ? "system" : "regular"; }
+std::string kind_of(bool system) {
+  return system ? "system" : "regular";
+}
 
-std::string missing_user(const UserSpec& spec) { return "user " + spec.name + " does not exist"; }
+std::string missing_user(const UserSpec& spec) {
+  return "user " + spec.name + " does not exist";
+}
 
 class UserAccount final : public Check {
 public:
   explicit UserAccount(UserSpec spec)
-      : m_spec(std::move(spec)),
-        m_expected(m_spec.name + ": " + kind_of(m_spec.system) + " account, home " + m_spec.home + ", shell " +
-                   m_spec.shell) {}
+      : m_spec(std::move(spec)), m_expected(m_spec.name + ": " + kind_of(m_spec.system) + " account, home " +
+                                            m_spec.home + ", shell " + m_spec.shell) {}
 
   [[nodiscard]] std::string_view id() const override { return "user.account"; }
   [[nodiscard]] std::string_view step() const override { return "user"; }
@@ -41,12 +44,12 @@ public:
     }
     const auto& a = **account;
     std::string kind(account_kind(a.uid, *uid_min));
-    std::string actual = a.name + ": " + kind + " account (uid " + std::to_string(a.uid) + "), home " + a.home +
-                         ", shell " + a.shell;
+    std::string actual = a.name + ": " + kind + " account (uid " + std::to_string(a.uid) + "), home " +
+                         a.home + ", shell " + a.shell;
     if (kind != kind_of(m_spec.system)) {
       return fail(m_expected, actual,
-                  "remove the account or set service.system_user = " + std::string(m_spec.system ? "false" : "true") +
-                      " in the site config");
+                  "remove the account or set service.system_user = " +
+                      std::string(m_spec.system ? "false" : "true") + " in the site config");
     }
     if (a.home != m_spec.home || a.shell != m_spec.shell) {
       return fail(m_expected, actual, std::string(k_fix_user));
@@ -84,11 +87,13 @@ public:
     }
     const std::string gid = std::to_string((*account)->gid);
     if (!*group) {
-      return fail(m_expected, "no group " + m_spec.name + " (primary gid " + gid + ")", std::string(k_fix_user));
+      return fail(m_expected, "no group " + m_spec.name + " (primary gid " + gid + ")",
+                  std::string(k_fix_user));
     }
     if ((*group)->gid != (*account)->gid) {
       return fail(m_expected,
-                  "primary gid " + gid + ", but group " + m_spec.name + " has gid " + std::to_string((*group)->gid),
+                  "primary gid " + gid + ", but group " + m_spec.name + " has gid " +
+                      std::to_string((*group)->gid),
                   std::string(k_fix_user));
     }
     return pass(m_expected, "primary group " + m_spec.name + " (gid " + gid + ")");
@@ -130,8 +135,8 @@ public:
       return fail(m_expected, m_spec.home + " is not a directory",
                   "move " + m_spec.home + " away, then: " + std::string(k_fix_user));
     }
-    std::string actual = m_spec.home + ": directory " + std::to_string(st->uid) + ":" + std::to_string(st->gid) +
-                         " " + util::format_mode(st->mode);
+    std::string actual = m_spec.home + ": directory " + std::to_string(st->uid) + ":" +
+                         std::to_string(st->gid) + " " + util::format_mode(st->mode);
     if (st->uid != (*account)->uid) {
       return fail(m_expected, actual, std::string(k_fix_user));
     }

@@ -20,7 +20,7 @@ namespace zt::checks {
 struct UserSpec {
   std::string name;
   bool system = true;
-  std::string home;  // never empty: "/home/<name>" when the site config leaves it empty
+  std::string home; // never empty: "/home/<name>" when the site config leaves it empty
   std::string shell;
 };
 

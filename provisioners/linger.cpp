@@ -4,7 +4,6 @@
 #include "checks/linger.hpp"
 #include "util/strings.hpp"
 
-#include <spdlog/spdlog.h>
 #include <utility>
 
 namespace zt::provisioners {
@@ -45,7 +44,8 @@ Result<Plan> Linger::plan(const host::HostView& host) const {
     return plan;
   }
   if (st.exists()) {
-    return make_error(Errc::unsupported, "linger: " + path + " exists but is not a regular file; remove it and run again");
+    return make_error(Errc::unsupported,
+                      "linger: " + path + " exists but is not a regular file; remove it and run again");
   }
   plan.changes.push_back({path, "enable linger for " + m_user});
   return plan;
@@ -57,9 +57,10 @@ Result<void> Linger::apply(host::Host& host, const Plan& plan) {
   }
   ZT_TRY_ASSIGN(account, in_step(host.accounts().user(m_user)));
   if (!account) {
-    return make_error(Errc::not_found, "linger: user " + m_user +
-                                           " does not exist; run the user step first (ztagent provision --only "
-                                           "user,linger)");
+    return make_error(Errc::not_found,
+                      "linger: user " + m_user +
+                          " does not exist; run the user step first (ztagent provision --only "
+                          "user,linger)");
   }
   if (host.view().systemd_running()) {
     // logind writes the flag file and starts user@<uid>.service right away.
@@ -68,7 +69,8 @@ Result<void> Linger::apply(host::Host& host, const Plan& plan) {
     cmd.effect = host::Effect::mutating;
     ZT_TRY_ASSIGN(result, in_step(host.runner().run(cmd)));
     if (result.exit_code != 0) {
-      std::string message = "linger: loginctl enable-linger failed (exit " + std::to_string(result.exit_code) + ")";
+      std::string message =
+          "linger: loginctl enable-linger failed (exit " + std::to_string(result.exit_code) + ")";
       std::string err = last_nonempty_line(result.err);
       if (!err.empty()) {
         message += ": " + err;
@@ -85,7 +87,6 @@ Result<void> Linger::apply(host::Host& host, const Plan& plan) {
   spec.uid = 0;
   spec.gid = 0;
   ZT_TRY(in_step(host.fs().write_file(path, "", spec)));
-  spdlog::info("linger: created {}", path);
   return {};
 }
 

@@ -60,8 +60,8 @@ Result<void> run_package_command(host::Host& host, std::vector<std::string> argv
     if (result.error().code == Errc::timeout) {
       const std::string holder = tool == "apt-get" ? "apt/dpkg" : "dnf/rpm";
       return make_error(Errc::timeout, "packages: " + tool + " did not finish within " +
-                                           std::to_string(k_package_timeout.count()) + " s (is another " + holder +
-                                           " holding the lock?)");
+                                           std::to_string(k_package_timeout.count()) + " s (is another " +
+                                           holder + " holding the lock?)");
     }
     return std::unexpected(prefixed("packages", std::move(result).error()));
   }
@@ -124,8 +124,8 @@ Result<void> Packages::apply(host::Host& host, const Plan& plan) {
   if (m_options.package_manager == "dnf") {
     return run_package_command(host, render_install_argv("dnf", missing), "dnf install");
   }
-  return make_error(Errc::invalid_config, "packages: unsupported package manager '" + m_options.package_manager +
-                                              "' (expected apt or dnf)");
+  return make_error(Errc::invalid_config, "packages: unsupported package manager '" +
+                                              m_options.package_manager + "' (expected apt or dnf)");
 }
 
 std::vector<std::string> render_install_argv(std::string_view package_manager,
@@ -143,8 +143,8 @@ std::vector<std::string> render_install_argv(std::string_view package_manager,
 Step make_packages_step(const profile::Config& config, const StepContext& /*context*/) {
   Step step;
   step.id = "packages";
-  step.provisioner = std::make_unique<Packages>(
-      PackagesOptions{.package_manager = config.profile.package_manager, .packages = config.profile.packages});
+  step.provisioner = std::make_unique<Packages>(PackagesOptions{
+      .package_manager = config.profile.package_manager, .packages = config.profile.packages});
   step.checks = checks::make_packages_checks(config.profile);
   return step;
 }

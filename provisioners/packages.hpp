@@ -15,8 +15,8 @@
 namespace zt::provisioners {
 
 struct PackagesOptions {
-  std::string package_manager;        // "apt" | "dnf"
-  std::vector<std::string> packages;  // names to have installed
+  std::string package_manager;       // "apt" | "dnf"
+  std::vector<std::string> packages; // names to have installed
 };
 
 /// How long one apt-get/dnf run may take before the runner kills it.

@@ -58,7 +58,9 @@ Result<void> run_tool(host::Host& host, std::vector<std::string> argv) {
   return {};
 }
 
-std::string kind_of(bool system) { return system ? "system" : "regular"; }
+std::string kind_of(bool system) {
+  return system ? "system" : "regular";
+}
 
 /// What is wrong with the account's fields and group (the account exists).
 struct AccountDrift {
@@ -68,9 +70,8 @@ struct AccountDrift {
   bool primary_group = false;
 };
 
-Result<AccountDrift> account_drift(const checks::UserSpec& spec,
-                                   const host::Account& account,
-                                   const host::Accounts& accounts) {
+Result<AccountDrift>
+account_drift(const checks::UserSpec& spec, const host::Account& account, const host::Accounts& accounts) {
   AccountDrift drift;
   drift.shell = account.shell != spec.shell;
   drift.home = account.home != spec.home;
@@ -92,8 +93,8 @@ Result<Plan> User::plan(const host::HostView& host) const {
     return std::unexpected(prefixed("user", std::move(account).error()));
   }
   if (!*account) {
-    plan.changes.push_back({user_target, "create " + kind_of(m_spec.system) + " user " + m_spec.name + " (home " +
-                                             m_spec.home + ", shell " + m_spec.shell + ")"});
+    plan.changes.push_back({user_target, "create " + kind_of(m_spec.system) + " user " + m_spec.name +
+                                             " (home " + m_spec.home + ", shell " + m_spec.shell + ")"});
   } else {
     const auto& a = **account;
     auto uid_min = checks::read_uid_min(host);
@@ -104,9 +105,9 @@ Result<Plan> User::plan(const host::HostView& host) const {
     if (kind != kind_of(m_spec.system)) {
       return make_error(Errc::invalid_config,
                         "user: " + m_spec.name + " exists as a " + std::string(kind) + " account (uid " +
-                            std::to_string(a.uid) + ") but the site config asks for a " + kind_of(m_spec.system) +
-                            " account; set service.system_user = " + (m_spec.system ? "false" : "true") +
-                            " or remove the account");
+                            std::to_string(a.uid) + ") but the site config asks for a " +
+                            kind_of(m_spec.system) + " account; set service.system_user = " +
+                            (m_spec.system ? "false" : "true") + " or remove the account");
     }
     auto drift = account_drift(m_spec, a, host.accounts());
     if (!drift) {
@@ -116,14 +117,15 @@ Result<Plan> User::plan(const host::HostView& host) const {
       plan.changes.push_back({user_target, "set shell " + m_spec.shell + " (was " + a.shell + ")"});
     }
     if (drift->home) {
-      plan.changes.push_back({user_target, "set home " + m_spec.home + " (was " + a.home + "; data not moved)"});
+      plan.changes.push_back(
+          {user_target, "set home " + m_spec.home + " (was " + a.home + "; data not moved)"});
     }
     if (drift->create_group) {
       plan.changes.push_back({"group:" + m_spec.name, "create group " + m_spec.name});
     }
     if (drift->primary_group) {
-      plan.changes.push_back({user_target, "set primary group " + m_spec.name + " (was gid " +
-                                               std::to_string(a.gid) + ")"});
+      plan.changes.push_back(
+          {user_target, "set primary group " + m_spec.name + " (was gid " + std::to_string(a.gid) + ")"});
     }
   }
 
@@ -132,9 +134,9 @@ Result<Plan> User::plan(const host::HostView& host) const {
     return std::unexpected(prefixed("user", std::move(st).error()));
   }
   if (!st->exists()) {
-    if (*account) {  // useradd --create-home makes it for a new account
-      plan.changes.push_back({m_spec.home, "create directory " + util::format_mode(k_home_mode) + " owned by " +
-                                               m_spec.name});
+    if (*account) { // useradd --create-home makes it for a new account
+      plan.changes.push_back(
+          {m_spec.home, "create directory " + util::format_mode(k_home_mode) + " owned by " + m_spec.name});
     }
     return plan;
   }
@@ -202,8 +204,8 @@ Result<void> User::apply(host::Host& host, const Plan& /*plan*/) {
     return std::unexpected(prefixed("user", std::move(now).error()));
   }
   if (!*now) {
-    return make_error(Errc::not_converged,
-                      "user: useradd succeeded but " + m_spec.name + " is not in /etc/passwd; check NSS/useradd setup");
+    return make_error(Errc::not_converged, "user: useradd succeeded but " + m_spec.name +
+                                               " is not in /etc/passwd; check NSS/useradd setup");
   }
   const auto& a = **now;
 
@@ -215,7 +217,6 @@ Result<void> User::apply(host::Host& host, const Plan& /*plan*/) {
     ZT_TRY(in_step(host.fs().make_directories(m_spec.home, k_parent_mode)));
     ZT_TRY(in_step(host.fs().set_owner(m_spec.home, a.uid, a.gid)));
     ZT_TRY(in_step(host.fs().set_mode(m_spec.home, k_home_mode)));
-    spdlog::info("user: created {} ({}, {}:{})", m_spec.home, util::format_mode(k_home_mode), a.uid, a.gid);
     return {};
   }
   if (st->type != host::FileType::directory) {
@@ -224,13 +225,11 @@ Result<void> User::apply(host::Host& host, const Plan& /*plan*/) {
   }
   if (st->uid != a.uid) {
     ZT_TRY(in_step(host.fs().set_owner(m_spec.home, a.uid, a.gid)));
-    spdlog::info("user: {} now owned by {}:{}", m_spec.home, a.uid, a.gid);
   }
   // useradd makes the home with its HOME_MODE/UMASK (0755 on Debian); ours is private.
   std::uint32_t mode = created_home ? k_home_mode : st->mode & ~022U;
   if (mode != st->mode) {
     ZT_TRY(in_step(host.fs().set_mode(m_spec.home, mode)));
-    spdlog::info("user: {} mode {} (was {})", m_spec.home, util::format_mode(mode), util::format_mode(st->mode));
   }
   return {};
 }
@@ -267,7 +266,8 @@ std::vector<std::string> render_usermod_argv(const std::string& name,
   return argv;
 }
 
-std::vector<std::string> render_groupadd_argv(const checks::UserSpec& spec, const std::optional<std::string>& prefix) {
+std::vector<std::string> render_groupadd_argv(const checks::UserSpec& spec,
+                                              const std::optional<std::string>& prefix) {
   std::vector<std::string> argv = {"groupadd"};
   if (prefix) {
     argv.insert(argv.end(), {"--prefix", *prefix});
