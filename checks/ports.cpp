@@ -17,7 +17,10 @@ namespace {
 class PortsCheck final : public Check {
 public:
   using Body = std::function<CheckResult(const host::HostView&)>;
-  PortsCheck(std::string id, std::string description, std::string expected, profile::PortStrategy strategy,
+  PortsCheck(std::string id,
+             std::string description,
+             std::string expected,
+             profile::PortStrategy strategy,
              Body body)
       : m_id(std::move(id)), m_description(std::move(description)), m_expected(std::move(expected)),
         m_strategy(strategy), m_body(std::move(body)) {}
@@ -27,9 +30,12 @@ public:
   [[nodiscard]] std::string_view description() const override { return m_description; }
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     switch (m_strategy) {
-    case profile::PortStrategy::none: return skip(m_expected, "ports.strategy = none");
-    case profile::PortStrategy::forward: return error(m_expected, std::string(k_forward_unsupported));
-    case profile::PortStrategy::sysctl: break;
+    case profile::PortStrategy::none:
+      return skip(m_expected, "ports.strategy = none");
+    case profile::PortStrategy::forward:
+      return error(m_expected, std::string(k_forward_unsupported));
+    case profile::PortStrategy::sysctl:
+      break;
     }
     return m_body(host);
   }
@@ -42,13 +48,17 @@ private:
   Body m_body;
 };
 
-bool ends_with_conf(std::string_view name) { return name.size() > 5 && name.ends_with(".conf"); }
+bool ends_with_conf(std::string_view name) {
+  return name.size() > 5 && name.ends_with(".conf");
+}
 
 std::string key_line(std::uint32_t port_start) {
   return std::string(k_port_start_key) + " = " + std::to_string(port_start);
 }
 
-std::string setter(const EffectiveSetting& e) { return e.file + ":" + std::to_string(e.line); }
+std::string setter(const EffectiveSetting& e) {
+  return e.file + ":" + std::to_string(e.line);
+}
 
 /// Reads a file; nullopt when missing (a dangling symlink counts as missing).
 Result<std::optional<std::string>> read_optional(const host::Fs& fs, const std::string& path) {
@@ -117,7 +127,7 @@ const std::vector<std::string>& sysctl_dirs() {
 }
 
 std::vector<std::string> order_sysctl_files(const std::vector<SysctlDirListing>& listings) {
-  std::map<std::string, std::string> by_name;  // sorted by name; first listing wins
+  std::map<std::string, std::string> by_name; // sorted by name; first listing wins
   for (const auto& listing : listings) {
     for (const auto& name : listing.names) {
       if (ends_with_conf(name) && !by_name.contains(name)) {
@@ -146,7 +156,8 @@ std::optional<EffectiveSetting> effective_sysctl(const std::vector<SysctlFile>& 
   return out;
 }
 
-Result<std::vector<SysctlFile>> read_sysctl_files(const host::Fs& fs, const std::optional<SysctlFile>& overlay) {
+Result<std::vector<SysctlFile>> read_sysctl_files(const host::Fs& fs,
+                                                  const std::optional<SysctlFile>& overlay) {
   auto read = [&](const std::string& path) -> Result<std::optional<std::string>> {
     if (overlay && overlay->path == path) {
       return std::optional<std::string>{overlay->content};
@@ -192,7 +203,7 @@ Result<std::vector<SysctlFile>> read_sysctl_files(const host::Fs& fs, const std:
     if (conf && content == conf && !(overlay && overlay->path == path)) {
       ZT_TRY_ASSIGN(lst, fs.lstat(path));
       if (lst.type == host::FileType::symlink) {
-        continue;  // Debian's 99-sysctl.conf -> ../sysctl.conf: applied once, last
+        continue; // Debian's 99-sysctl.conf -> ../sysctl.conf: applied once, last
       }
     }
     out.push_back({path, content.value_or("")});
@@ -208,13 +219,16 @@ CheckResult evaluate_sysctl_persisted(std::string_view path,
                                       const std::optional<std::string>& content,
                                       std::uint32_t port_start) {
   std::string expected = std::string(path) + ": " + key_line(port_start) + ", 0644 root:root";
-  std::string fix = "run `ztagent provision` to rewrite " + std::string(path);
+  std::string fix = "run `ztagent provision` to write " + std::string(path);
   switch (stat.type) {
-  case host::FileType::missing: return fail(expected, "missing", fix);
-  case host::FileType::regular: break;
+  case host::FileType::missing:
+    return fail(expected, "missing", fix);
+  case host::FileType::regular:
+    break;
   case host::FileType::symlink:
     return fail(expected, "a symlink", "remove the symlink " + std::string(path) + ", then " + fix);
-  default: return fail(expected, "not a regular file", "remove " + std::string(path) + ", then " + fix);
+  default:
+    return fail(expected, "not a regular file", "remove " + std::string(path) + ", then " + fix);
   }
   if (!content) {
     return fail(expected, "missing", fix);
@@ -258,7 +272,8 @@ CheckResult evaluate_sysctl_live(std::string_view proc_value, std::uint32_t port
   auto text = util::trim(proc_value);
   auto value = util::parse_uint(text);
   if (!value) {
-    return error(expected, "cannot parse " + std::string(k_port_start_proc) + ": '" + std::string(text) + "'");
+    return error(expected,
+                 "cannot parse " + std::string(k_port_start_proc) + ": '" + std::string(text) + "'");
   }
   if (*value <= port_start) {
     return pass(expected, std::string(text));
@@ -295,7 +310,8 @@ std::vector<std::unique_ptr<Check>> make_ports_checks(const profile::SiteConfig&
   out.push_back(std::make_unique<PortsCheck>(
       "ports.sysctl-effective",
       "the value systemd-sysctl applies at boot (last assignment over all sysctl files) is <= N",
-      "<= " + std::to_string(n) + " at boot", site.port_strategy, [n](const host::HostView& host) -> CheckResult {
+      "<= " + std::to_string(n) + " at boot", site.port_strategy,
+      [n](const host::HostView& host) -> CheckResult {
         auto files = read_sysctl_files(host.fs());
         if (!files) {
           return error("<= " + std::to_string(n) + " at boot", files.error().message);

@@ -46,9 +46,9 @@ inline constexpr std::string_view k_forward_unsupported =
 [[nodiscard]] std::string normalize_sysctl_key(std::string_view key);
 
 struct SysctlAssignment {
-  std::string key;  // normalized
+  std::string key; // normalized
   std::string value;
-  std::size_t line = 0;  // 1-based
+  std::size_t line = 0; // 1-based
 };
 
 /// Assignments of one sysctl.d/sysctl.conf file, in order. Lines without '=' are ignored (systemd
@@ -59,8 +59,8 @@ struct SysctlAssignment {
 [[nodiscard]] const std::vector<std::string>& sysctl_dirs();
 
 struct SysctlDirListing {
-  std::string dir;                 // "/etc/sysctl.d"
-  std::vector<std::string> names;  // entry names in it
+  std::string dir;                // "/etc/sysctl.d"
+  std::vector<std::string> names; // entry names in it
 };
 
 /// Host paths systemd-sysctl reads, in application order: "*.conf" names, deduplicated by name
@@ -86,8 +86,8 @@ struct EffectiveSetting {
 /// that is a symlink with the same content as /etc/sysctl.conf (Debian's 99-sysctl.conf) is dropped;
 /// a dangling symlink or one to /dev/null (a mask) counts as empty. `overlay`, when given, stands in
 /// for the file at its path as if it had been written (plan() asks "what would boot do after apply").
-[[nodiscard]] Result<std::vector<SysctlFile>> read_sysctl_files(const host::Fs& fs,
-                                                                const std::optional<SysctlFile>& overlay = {});
+[[nodiscard]] Result<std::vector<SysctlFile>>
+read_sysctl_files(const host::Fs& fs, const std::optional<SysctlFile>& overlay = {});
 
 // --- evaluators (pure) -------------------------------------------------------------------------
 

@@ -36,7 +36,9 @@ private:
   Body m_body;
 };
 
-std::string not_live(const host::HostView& host) { return "not live: --root " + host.fs().root().string(); }
+std::string not_live(const host::HostView& host) {
+  return "not live: --root " + host.fs().root().string();
+}
 
 /// File content, nullopt when missing.
 Result<std::optional<std::string>> read_optional(const host::Fs& fs, std::string_view path) {
@@ -70,14 +72,22 @@ std::vector<std::string_view> words(std::string_view text) {
 
 std::string type_name(host::FileType type) {
   switch (type) {
-  case host::FileType::missing: return "missing";
-  case host::FileType::regular: return "a regular file";
-  case host::FileType::directory: return "a directory";
-  case host::FileType::symlink: return "a symlink";
-  case host::FileType::char_device: return "a character device";
-  case host::FileType::block_device: return "a block device";
-  case host::FileType::fifo: return "a fifo";
-  case host::FileType::socket: return "a socket";
+  case host::FileType::missing:
+    return "missing";
+  case host::FileType::regular:
+    return "a regular file";
+  case host::FileType::directory:
+    return "a directory";
+  case host::FileType::symlink:
+    return "a symlink";
+  case host::FileType::char_device:
+    return "a character device";
+  case host::FileType::block_device:
+    return "a block device";
+  case host::FileType::fifo:
+    return "a fifo";
+  case host::FileType::socket:
+    return "a socket";
   }
   return "unknown";
 }
@@ -107,7 +117,8 @@ std::string idmap_install_fix(const profile::ProfileSpec& profile) {
   return "apt-get install uidmap";
 }
 
-std::unique_ptr<Check> make_idmap_check(std::string id, std::string path, unsigned cap, std::string install_fix) {
+std::unique_ptr<Check>
+make_idmap_check(std::string id, std::string path, unsigned cap, std::string install_fix) {
   std::string description = path + " is setuid root or has " + cap_name(cap) + " as a file capability";
   return std::make_unique<PreflightCheck>(
       std::move(id), std::move(description),
@@ -132,7 +143,8 @@ std::unique_ptr<Check> make_idmap_check(std::string id, std::string path, unsign
 
 CheckResult evaluate_userns(const std::optional<std::string>& max_user_namespaces,
                             const std::optional<std::string>& unprivileged_userns_clone) {
-  const std::string expected = "user.max_user_namespaces > 0 and kernel.unprivileged_userns_clone = 1 (if present)";
+  const std::string expected =
+      "user.max_user_namespaces > 0 and kernel.unprivileged_userns_clone = 1 (if present)";
   if (!max_user_namespaces) {
     return fail(expected, std::string(k_max_user_namespaces) + " missing (kernel without user namespaces)",
                 "use a kernel built with CONFIG_USER_NS=y");
@@ -236,7 +248,8 @@ std::optional<std::uint64_t> parse_file_caps_permitted(std::string_view xattr) {
       return std::nullopt;
     }
     return static_cast<std::uint64_t>(le32(xattr, 4)) | (static_cast<std::uint64_t>(le32(xattr, 12)) << 32);
-  default: return std::nullopt;
+  default:
+    return std::nullopt;
   }
 }
 
@@ -298,9 +311,10 @@ CheckResult evaluate_cgroup_delegation(std::string_view controllers, std::string
   if (missing.empty()) {
     return pass(expected, actual);
   }
-  return fail(expected, actual + " (missing " + util::join(missing, ", ") + ")",
-              "create /etc/systemd/system/user@.service.d/delegate.conf with [Service] Delegate=cpu cpuset io "
-              "memory pids, run systemctl daemon-reload, then restart the user's manager");
+  return fail(
+      expected, actual + " (missing " + util::join(missing, ", ") + ")",
+      "create /etc/systemd/system/user@.service.d/delegate.conf with [Service] Delegate=cpu cpuset io "
+      "memory pids, run systemctl daemon-reload, then restart the user's manager");
 }
 
 CheckResult evaluate_tun_device(const host::FileStat& stat) {
@@ -317,7 +331,8 @@ CheckResult evaluate_tun_device(const host::FileStat& stat) {
   return fail(expected, actual, "remove " + std::string(k_tun) + ", then " + fix);
 }
 
-CheckResult evaluate_free_space(std::uint64_t available_bytes, std::uint64_t min_free_mib, std::string_view path) {
+CheckResult
+evaluate_free_space(std::uint64_t available_bytes, std::uint64_t min_free_mib, std::string_view path) {
   const std::string expected = ">= " + std::to_string(min_free_mib) + " MiB free for " + std::string(path);
   std::string actual = std::to_string(available_bytes / k_mib) + " MiB available";
   if (available_bytes / k_mib >= min_free_mib) {
@@ -399,8 +414,8 @@ std::vector<std::unique_ptr<Check>> make_preflight_checks(const profile::Config&
         }
         if (!host.live()) {
           if (!granting.empty()) {
-            return pass(expected, "userns granted by " + util::join(granting, ", ") + " (kernel setting not read: " +
-                                      not_live(host) + ")");
+            return pass(expected, "userns granted by " + util::join(granting, ", ") +
+                                      " (kernel setting not read: " + not_live(host) + ")");
           }
           return skip(expected, not_live(host));
         }
@@ -435,7 +450,8 @@ std::vector<std::unique_ptr<Check>> make_preflight_checks(const profile::Config&
 
   const std::string user = config.site.user;
   out.push_back(std::make_unique<PreflightCheck>(
-      "preflight.cgroup-delegation", "cpu, memory and pids are delegated to the service user's systemd manager",
+      "preflight.cgroup-delegation",
+      "cpu, memory and pids are delegated to the service user's systemd manager",
       [user](const host::HostView& host) -> CheckResult {
         const std::string expected = "cpu, memory and pids delegated to user@<uid>.service of " + user;
         if (!host.live()) {
@@ -449,8 +465,8 @@ std::vector<std::unique_ptr<Check>> make_preflight_checks(const profile::Config&
           return skip(expected, "user " + user + " does not exist yet");
         }
         const std::string uid = std::to_string((*account)->uid);
-        const std::string path = std::string(k_cgroup_root) + "/user.slice/user-" + uid + ".slice/user@" + uid +
-                                 ".service/cgroup.controllers";
+        const std::string path = std::string(k_cgroup_root) + "/user.slice/user-" + uid + ".slice/user@" +
+                                 uid + ".service/cgroup.controllers";
         auto controllers = read_optional(host.fs(), path);
         if (!controllers) {
           return error(expected, controllers.error().message);
@@ -487,9 +503,11 @@ std::vector<std::unique_ptr<Check>> make_preflight_checks(const profile::Config&
         return evaluate_free_space(*available, min_free_mib, data_root);
       }));
 
-  out.push_back(std::make_unique<PreflightCheck>(
-      "preflight.root-privileges", "ztagent provision runs as root",
-      [context](const host::HostView& /*host*/) -> CheckResult { return evaluate_root_privileges(context); }));
+  out.push_back(std::make_unique<PreflightCheck>("preflight.root-privileges",
+                                                 "ztagent provision runs as root",
+                                                 [context](const host::HostView& /*host*/) -> CheckResult {
+                                                   return evaluate_root_privileges(context);
+                                                 }));
 
   return out;
 }

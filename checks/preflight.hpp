@@ -22,7 +22,7 @@ namespace zt::checks {
 /// Facts about this invocation (only cli calls geteuid()).
 struct PreflightContext {
   bool euid_root = false;
-  bool provisioning = false;  // provision/plan (root needed) vs verify
+  bool provisioning = false; // provision/plan (root needed) vs verify
 };
 
 /// preflight.userns, preflight.apparmor-userns, preflight.newuidmap, preflight.newgidmap,
@@ -72,9 +72,8 @@ inline constexpr unsigned k_cap_setuid = 7;
 /// /dev/net/tun must be a character device 10:200.
 [[nodiscard]] CheckResult evaluate_tun_device(const host::FileStat& stat);
 
-[[nodiscard]] CheckResult evaluate_free_space(std::uint64_t available_bytes,
-                                              std::uint64_t min_free_mib,
-                                              std::string_view path);
+[[nodiscard]] CheckResult
+evaluate_free_space(std::uint64_t available_bytes, std::uint64_t min_free_mib, std::string_view path);
 
 [[nodiscard]] CheckResult evaluate_root_privileges(const PreflightContext& context);
 

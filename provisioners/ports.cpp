@@ -27,7 +27,9 @@ std::string first_line(std::string_view text) {
 } // namespace
 
 PortsSpec ports_spec(const profile::SiteConfig& site) {
-  return {.strategy = site.port_strategy, .port_start = site.unprivileged_port_start, .sysctl_file = site.sysctl_file};
+  return {.strategy = site.port_strategy,
+          .port_start = site.unprivileged_port_start,
+          .sysctl_file = site.sysctl_file};
 }
 
 Result<std::optional<Change>> plan_live_port_start(std::string_view proc_value, std::uint32_t port_start) {
@@ -40,9 +42,9 @@ Result<std::optional<Change>> plan_live_port_start(std::string_view proc_value, 
   if (*live <= port_start) {
     return std::optional<Change>{};
   }
-  return std::optional<Change>{Change{std::string(checks::k_port_start_proc),
-                                      "lower live value " + std::to_string(*live) + " -> " +
-                                          std::to_string(port_start) + " (sysctl -w)"}};
+  return std::optional<Change>{
+      Change{std::string(checks::k_port_start_proc), "lower live value " + std::to_string(*live) + " -> " +
+                                                         std::to_string(port_start) + " (sysctl -w)"}};
 }
 
 Result<void> check_sysctl_not_overridden(const std::optional<checks::EffectiveSetting>& effective,
@@ -53,21 +55,26 @@ Result<void> check_sysctl_not_overridden(const std::optional<checks::EffectiveSe
     if (effective->file == our_file || (value && *value <= port_start)) {
       return {};
     }
-    return make_error(Errc::invalid_config, "ports: " + effective->file + " sets " +
-                                                std::string(checks::k_port_start_key) + " = " + effective->value +
-                                                " after ztagent's file; remove that line or set ports.sysctl_file "
-                                                "to sort after it");
+    return make_error(Errc::invalid_config,
+                      "ports: " + effective->file + " sets " + std::string(checks::k_port_start_key) + " = " +
+                          effective->value +
+                          " after ztagent's file; remove that line or set ports.sysctl_file "
+                          "to sort after it");
   }
-  return make_error(Errc::invalid_config, "ports: " + std::string(our_file) +
-                                              " is not read by systemd-sysctl at boot; set ports.sysctl_file to a "
-                                              "*.conf file in /etc/sysctl.d");
+  return make_error(Errc::invalid_config,
+                    "ports: " + std::string(our_file) +
+                        " is not read by systemd-sysctl at boot; set ports.sysctl_file to a "
+                        "*.conf file in /etc/sysctl.d");
 }
 
 Result<Plan> Ports::plan(const host::HostView& host) const {
   switch (m_spec.strategy) {
-  case profile::PortStrategy::none: return Plan{};
-  case profile::PortStrategy::forward: return make_error(Errc::unsupported, std::string(checks::k_forward_unsupported));
-  case profile::PortStrategy::sysctl: break;
+  case profile::PortStrategy::none:
+    return Plan{};
+  case profile::PortStrategy::forward:
+    return make_error(Errc::unsupported, std::string(checks::k_forward_unsupported));
+  case profile::PortStrategy::sysctl:
+    break;
   }
   const std::string& file = m_spec.sysctl_file;
   const std::string desired = checks::render_ports_sysctl(m_spec.port_start);
@@ -78,7 +85,8 @@ Result<Plan> Ports::plan(const host::HostView& host) const {
     return std::unexpected(prefixed("ports", st.error()));
   }
   if (st->type == host::FileType::symlink) {
-    return make_error(Errc::refused, "ports: " + file + " is a symlink; remove it so ztagent can write the file");
+    return make_error(Errc::refused,
+                      "ports: " + file + " is a symlink; remove it so ztagent can write the file");
   }
   if (st->exists() && st->type != host::FileType::regular) {
     return make_error(Errc::refused, "ports: " + file + " is not a regular file; remove it");
@@ -148,7 +156,8 @@ Result<void> Ports::apply(host::Host& host, const Plan& plan) {
       }
     } else if (change.target == checks::k_port_start_proc) {
       host::Command cmd;
-      cmd.argv = {"sysctl", "-w", std::string(checks::k_port_start_key) + "=" + std::to_string(m_spec.port_start)};
+      cmd.argv = {"sysctl", "-w",
+                  std::string(checks::k_port_start_key) + "=" + std::to_string(m_spec.port_start)};
       cmd.effect = host::Effect::mutating;
       cmd.scope = host::Scope::host;
       auto result = host.runner().run(cmd);

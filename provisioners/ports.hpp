@@ -50,9 +50,10 @@ private:
 
 /// The override rule (pure): ok when the effective boot value is <= port_start; otherwise
 /// Errc::invalid_config naming the file that wins over `our_file` (or saying ours is not read).
-[[nodiscard]] Result<void> check_sysctl_not_overridden(const std::optional<checks::EffectiveSetting>& effective,
-                                                       std::string_view our_file,
-                                                       std::uint32_t port_start);
+[[nodiscard]] Result<void>
+check_sysctl_not_overridden(const std::optional<checks::EffectiveSetting>& effective,
+                            std::string_view our_file,
+                            std::uint32_t port_start);
 
 /// Step "ports": the Ports provisioner and checks::make_ports_checks(config.site).
 [[nodiscard]] Step make_ports_step(const profile::Config& config, const StepContext& context);
