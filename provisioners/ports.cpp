@@ -4,7 +4,6 @@
 #include "util/strings.hpp"
 
 #include <filesystem>
-#include <spdlog/spdlog.h>
 #include <utility>
 #include <vector>
 
@@ -145,7 +144,6 @@ Result<void> Ports::apply(host::Host& host, const Plan& plan) {
       if (!made) {
         return std::unexpected(prefixed("ports", made.error()));
       }
-      spdlog::info("ports: writing {} ({})", file, change.summary);
       host::WriteSpec spec;
       spec.mode = k_file_mode;
       spec.uid = 0;
