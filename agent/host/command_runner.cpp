@@ -18,6 +18,7 @@
 //   io_context wakes us) and at most a few ms after the pipes close.
 // - A background grandchild may keep the pipes open after the child exits; we give it a short
 //   grace period and then stop reading instead of hanging until the timeout.
+// - Every inherited descriptor above stderr is made close-on-exec in the child (mark_cloexec).
 // - On timeout the child gets SIGKILL and is reaped with a blocking waitpid (Boost's terminate()
 //   reaps with WNOHANG only, which can leave a zombie).
 
@@ -32,6 +33,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/filesystem.hpp>
 #include <boost/process.hpp>
+#include <boost/process/extend.hpp>
 #pragma GCC diagnostic pop
 
 #include <spdlog/spdlog.h>
@@ -42,6 +44,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fcntl.h>
 #include <optional>
 #include <signal.h>
 #include <string>
@@ -155,6 +158,28 @@ std::string truncated(const std::string& text) {
   return text.substr(0, k_trace_limit) + "... (" + std::to_string(text.size()) + " bytes)";
 }
 
+int fd_limit() {
+  long n = ::sysconf(_SC_OPEN_MAX);
+  return n <= 0 || n > 65536 ? 65536 : static_cast<int>(n);
+}
+
+/// Runs in the child between fork and exec (async-signal-safe calls only): every descriptor above
+/// stderr becomes close-on-exec. Boost.Process 1.74 creates its pipes without O_CLOEXEC, so when
+/// the orchestrator runs commands from several threads, one child could otherwise inherit another
+/// command's pipe and keep it open (that command would never see EOF). Marking rather than
+/// closing keeps Boost's exec-error pipe working.
+void mark_cloexec(int limit) {
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) {
+    return;
+  }
+  for (int fd = 3; fd < limit; ++fd) {  // kernels before 5.11
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC) == 0) {
+      ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+  }
+}
+
 /// Exit status as a shell reports it: the exit code, or 128 + signal number.
 int exit_code_of(int status) {
   if (WIFEXITED(status)) {
@@ -198,10 +223,11 @@ Result<CommandResult> run_process(const Command& cmd) {
 
   const auto start = Clock::now();
   std::error_code start_ec;
+  const auto no_inherit = bp::extend::on_exec_setup = [fd_limit = fd_limit()](auto&) { mark_cloexec(fd_limit); };
   bp::child child = cmd.input ? bp::child(bp::exe = exe, bp::args = args, env, bp::std_in < input.get(),
-                                          bp::std_out > out_pipe, bp::std_err > err_pipe, start_ec)
+                                          bp::std_out > out_pipe, bp::std_err > err_pipe, no_inherit, start_ec)
                               : bp::child(bp::exe = exe, bp::args = args, env, bp::std_in < bp::null,
-                                          bp::std_out > out_pipe, bp::std_err > err_pipe, start_ec);
+                                          bp::std_out > out_pipe, bp::std_err > err_pipe, no_inherit, start_ec);
   if (start_ec) {
     return make_error(Errc::io, argv0 + ": cannot start: " + start_ec.message());
   }
@@ -253,6 +279,12 @@ Result<CommandResult> run_process(const Command& cmd) {
     return make_error(Errc::timeout, argv0 + ": timed out after " + std::to_string(cmd.timeout.count()) + "s");
   }
   if (pipes_abandoned) {
+    // Closing cancels the pending reads; running their handlers lets async_read commit what it
+    // has (until then the dynamic buffer's string still holds the unfilled prepared space).
+    out_pipe.close();
+    err_pipe.close();
+    ios.restart();
+    ios.run();
     spdlog::warn("{}: exited, but a background process keeps its output open; stopped reading", argv0);
   }
 
