@@ -200,17 +200,18 @@ report::Report execute(std::vector<provisioners::Step>& steps,
     if (step.provisioner && options.command != Command::verify) {
       if (!stop_reason.empty()) {
         rep.steps.push_back({step.id, report::StepStatus::skipped, {}, 0, stop_reason});
-        continue;
-      }
-      auto step_start = Clock::now();
-      auto sr = run_step(step, host, options.command);
-      sr.duration_s = seconds_since(step_start);
-      bool failed = sr.status == report::StepStatus::failed;
-      rep.steps.push_back(std::move(sr));
-      if (failed && !options.keep_going) {
-        stop_reason = "skipped because step '" + step.id + "' failed (use --keep-going to continue)";
+      } else {
+        auto step_start = Clock::now();
+        auto sr = run_step(step, host, options.command);
+        sr.duration_s = seconds_since(step_start);
+        bool failed = sr.status == report::StepStatus::failed;
+        rep.steps.push_back(std::move(sr));
+        if (failed && !options.keep_going) {
+          stop_reason = "skipped because step '" + step.id + "' failed (use --keep-going to continue)";
+        }
       }
     }
+    // Checks always all run (also for skipped steps), so the report shows what is still wrong.
     if (options.command != Command::plan) {
       for (const auto& c : step.checks) {
         to_check.push_back(c.get());

@@ -209,9 +209,11 @@ TEST_CASE("cli: malformed site configs exit 78 with every error located; nothing
     CHECK(r.err.find("nothing was changed") != std::string::npos);
     CHECK(zt::test::snapshot(root) == before);
   }
+  std::filesystem::remove(root.real("/etc/ztagent/ztagent.toml"));
   auto bad_set = run_agent({"verify", "--profile", "debian-12", "--root", root.str(), "--set", "service.nope=1"});
   CHECK(bad_set.exit_code == 78);
-  CHECK(bad_set.err.rfind("--set:1:1: ", 0) == 0);
+  CHECK(bad_set.err == "--set:1:1: unknown key 'service.nope' (did you mean 'service.home'?)\n"
+                       "ztagent: error: 1 configuration error; nothing was changed\n");
 }
 
 TEST_CASE("cli: a symlink planted in the data tree is never followed", "[integration][cli]") {
