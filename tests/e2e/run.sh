@@ -503,6 +503,13 @@ run_scenario() {
   } >"${JOBDIR}/scenario.env"
   if [[ ${SC_PLAN} != selftest ]]; then
     install_binary "${BINARY}" "${rootfs}" "${JOBDIR}"
+    # Fail fast (and clearly) when the binary cannot even start in this image.
+    local version
+    if ! version=$(nspawn -D "${rootfs}" --as-pid2 --private-network --bind-ro="${JOBDIR}:/job" \
+      -- /job/bin/ztagent --version 2>&1); then
+      die "${name}: the ztagent binary does not run in the ${SC_SUITE} image: ${version}"
+    fi
+    log "${name}: ${version}"
   fi
   log "${name}: prepared in $((SECONDS - start)) s; booting (state: ${state})"
   boot_start=${SECONDS}
@@ -590,6 +597,14 @@ main() {
   if [[ ${prepare_only} == yes ]]; then
     log "images ready in ${CACHE_DIR}/images"
     return 0
+  fi
+
+  # One run at a time: scenarios share state directories and machine names.
+  local lock_fd
+  exec {lock_fd}>"${STATE_DIR}/.lock"
+  if ! flock -n "${lock_fd}"; then
+    log "another tests/e2e/run.sh is running (lock ${STATE_DIR}/.lock); waiting for it"
+    flock "${lock_fd}"
   fi
 
   local summaries=() passed=0 failed=0 t0=${SECONDS} rc
