@@ -98,8 +98,14 @@ read_sysctl_files(const host::Fs& fs, const std::optional<SysctlFile>& overlay =
                                                     const std::optional<std::string>& content,
                                                     std::uint32_t port_start);
 /// ports.sysctl-effective: the value boot applies is <= port_start.
+/// ports.sysctl-effective answers one question: does another sysctl file override ztagent's?
+/// It fails only when a file other than `own_file` wins with a value above port_start. When the
+/// winner is ztagent's own file (or nothing sets the key), its content is ports.sysctl-persisted's
+/// business: a value above port_start there is reported as skip, so one tampered file fails
+/// exactly one check.
 [[nodiscard]] CheckResult evaluate_sysctl_effective(const std::optional<EffectiveSetting>& effective,
-                                                    std::uint32_t port_start);
+                                                    std::uint32_t port_start,
+                                                    std::string_view own_file);
 /// ports.sysctl-live: the /proc value is <= port_start.
 [[nodiscard]] CheckResult evaluate_sysctl_live(std::string_view proc_value, std::uint32_t port_start);
 

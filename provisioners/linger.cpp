@@ -77,6 +77,24 @@ Result<void> Linger::apply(host::Host& host, const Plan& plan) {
       }
       return make_error(Errc::command_failed, std::move(message));
     }
+    // logind starts user@<uid>.service asynchronously; the linger checks (and the later steps that
+    // talk to the user manager) would race it. Starting it ourselves blocks until it is up, and is
+    // a no-op when logind was faster.
+    host::Command start;
+    start.argv = {"systemctl", "start", "user@" + std::to_string(account->uid) + ".service"};
+    start.effect = host::Effect::mutating;
+    start.timeout = std::chrono::seconds(120);
+    ZT_TRY_ASSIGN(started, in_step(host.runner().run(start)));
+    if (started.exit_code != 0) {
+      std::string message = "linger: systemctl start user@" + std::to_string(account->uid) +
+                            ".service failed (exit " + std::to_string(started.exit_code) + ")";
+      std::string err = last_nonempty_line(started.err);
+      if (!err.empty()) {
+        message += ": " + err;
+      }
+      return make_error(Errc::command_failed, message + "; see journalctl -u user@" +
+                                                  std::to_string(account->uid) + ".service");
+    }
     return {};
   }
   // No logind to ask (image build, container, --root): the flag file is all logind needs at boot.

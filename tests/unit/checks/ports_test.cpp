@@ -217,24 +217,30 @@ TEST_CASE("ports: evaluate_sysctl_persisted", "[checks][ports]") {
 }
 
 TEST_CASE("ports: evaluate_sysctl_effective names the file that sets the value", "[checks][ports]") {
-  auto r = zt::checks::evaluate_sysctl_effective(EffectiveSetting{k_ours, 2, "80"}, 80);
+  auto r = zt::checks::evaluate_sysctl_effective(EffectiveSetting{k_ours, 2, "80"}, 80, k_ours);
   CHECK(r.outcome == Outcome::pass);
   CHECK(r.expected == "<= 80 at boot");
   CHECK(r.actual == "80 (set by /etc/sysctl.d/60-ztagent.conf:2)");
 
-  r = zt::checks::evaluate_sysctl_effective(EffectiveSetting{"/etc/sysctl.d/99-local.conf", 3, "1024"}, 80);
+  r = zt::checks::evaluate_sysctl_effective(EffectiveSetting{"/etc/sysctl.d/99-local.conf", 3, "1024"}, 80, k_ours);
   CHECK(r.outcome == Outcome::fail);
   CHECK(r.actual == "1024 (set by /etc/sysctl.d/99-local.conf:3)");
   CHECK(r.fix == "remove net.ipv4.ip_unprivileged_port_start from /etc/sysctl.d/99-local.conf or set "
                  "ports.sysctl_file to sort after it, then run `ztagent provision`");
 
-  r = zt::checks::evaluate_sysctl_effective(EffectiveSetting{"/etc/sysctl.conf", 1, "junk"}, 80);
+  r = zt::checks::evaluate_sysctl_effective(EffectiveSetting{"/etc/sysctl.conf", 1, "junk"}, 80, k_ours);
   CHECK(r.outcome == Outcome::fail);
   CHECK(r.actual == "junk (set by /etc/sysctl.conf:1)");
 
-  r = zt::checks::evaluate_sysctl_effective(std::nullopt, 80);
-  CHECK(r.outcome == Outcome::fail);
-  CHECK(r.actual == "1024 (kernel default; no sysctl file sets net.ipv4.ip_unprivileged_port_start)");
+  // ztagent's own file (or none) deciding is ports.sysctl-persisted's business: skip, not a second failure.
+  r = zt::checks::evaluate_sysctl_effective(std::nullopt, 80, k_ours);
+  CHECK(r.outcome == Outcome::skip);
+  CHECK(r.actual == "1024 (kernel default; no sysctl file sets net.ipv4.ip_unprivileged_port_start; "
+                    "/etc/sysctl.d/60-ztagent.conf is reported by ports.sysctl-persisted)");
+  r = zt::checks::evaluate_sysctl_effective(EffectiveSetting{k_ours, 1, "1024"}, 80, k_ours);
+  CHECK(r.outcome == Outcome::skip);
+  CHECK(r.actual == "1024 (set by /etc/sysctl.d/60-ztagent.conf:1); ztagent's own file is reported by "
+                    "ports.sysctl-persisted");
 }
 
 TEST_CASE("ports: evaluate_sysctl_live", "[checks][ports]") {
@@ -283,7 +289,7 @@ TEST_CASE("ports checks: pass on a good tree, fail on each tampered state", "[ch
     auto r = persisted.run(host.view());
     CHECK(r.outcome == Outcome::fail);
     CHECK(r.actual == "content differs (net.ipv4.ip_unprivileged_port_start = 1024)");
-    CHECK(effective.run(host.view()).outcome == Outcome::fail);
+    CHECK(effective.run(host.view()).outcome == Outcome::skip);
   }
   SECTION("mode changed") {
     std::filesystem::permissions(root.real(k_ours), std::filesystem::perms(0600));
@@ -295,8 +301,7 @@ TEST_CASE("ports checks: pass on a good tree, fail on each tampered state", "[ch
     std::filesystem::remove(root.real(k_ours));
     CHECK(persisted.run(host.view()).actual == "missing");
     auto r = effective.run(host.view());
-    CHECK(r.outcome == Outcome::fail);
-    CHECK(r.actual == "1024 (kernel default; no sysctl file sets net.ipv4.ip_unprivileged_port_start)");
+    CHECK(r.outcome == Outcome::skip);
   }
   SECTION("a later file overrides") {
     root.write("/etc/sysctl.d/99-local.conf", "net/ipv4/ip_unprivileged_port_start=1024\n");
