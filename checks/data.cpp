@@ -17,14 +17,20 @@ using Tag = host::AclEntry::Tag;
 std::filesystem::path normalized_root(const DataSpec& spec) {
   auto p = std::filesystem::path(spec.data_root).lexically_normal();
   if (!p.has_filename() && p != p.root_path()) {
-    p = p.parent_path();  // "/opt/ztnet-data/" -> "/opt/ztnet-data"
+    p = p.parent_path(); // "/opt/ztnet-data/" -> "/opt/ztnet-data"
   }
   return p;
 }
 
-std::uint8_t owner_bits(std::uint32_t mode) { return static_cast<std::uint8_t>((mode >> 6) & 7); }
-std::uint8_t group_bits(std::uint32_t mode) { return static_cast<std::uint8_t>((mode >> 3) & 7); }
-std::uint8_t other_bits(std::uint32_t mode) { return static_cast<std::uint8_t>(mode & 7); }
+std::uint8_t owner_bits(std::uint32_t mode) {
+  return static_cast<std::uint8_t>((mode >> 6) & 7);
+}
+std::uint8_t group_bits(std::uint32_t mode) {
+  return static_cast<std::uint8_t>((mode >> 3) & 7);
+}
+std::uint8_t other_bits(std::uint32_t mode) {
+  return static_cast<std::uint8_t>(mode & 7);
+}
 
 std::string entry_text(const AclEntry& e) {
   Acl one;
@@ -37,25 +43,34 @@ Acl normalized(Acl acl) {
   return acl;
 }
 
-std::string provision_fix() { return "run 'ztagent provision'"; }
+std::string provision_fix() {
+  return "run 'ztagent provision'";
+}
 
 enum class Aspect { owner, mode, acl, default_acl };
 
 std::string_view aspect_name(Aspect aspect) {
   switch (aspect) {
-  case Aspect::owner: return "owner";
-  case Aspect::mode: return "mode";
-  case Aspect::acl: return "acl";
-  case Aspect::default_acl: return "default-acl";
+  case Aspect::owner:
+    return "owner";
+  case Aspect::mode:
+    return "mode";
+  case Aspect::acl:
+    return "acl";
+  case Aspect::default_acl:
+    return "default-acl";
   }
   return "unknown";
 }
 
 std::string aspect_description(Aspect aspect, const DataTarget& target, const DataSpec& spec) {
   switch (aspect) {
-  case Aspect::owner: return target.path + " is a directory owned by " + spec.user;
-  case Aspect::mode: return target.path + " has mode " + util::format_mode(target.mode);
-  case Aspect::acl: return target.path + " has the access ACL entry user:" + spec.user + ":rwx";
+  case Aspect::owner:
+    return target.path + " is a directory owned by " + spec.user;
+  case Aspect::mode:
+    return target.path + " has mode " + util::format_mode(target.mode);
+  case Aspect::acl:
+    return target.path + " has the access ACL entry user:" + spec.user + ":rwx";
   case Aspect::default_acl:
     return target.path + " has a default ACL for " + spec.user + " and the container uids writing there";
   }
@@ -77,13 +92,17 @@ std::optional<CheckResult> not_a_directory(const host::HostView& host,
   }
   st = *got;
   switch (st.type) {
-  case host::FileType::directory: return std::nullopt;
-  case host::FileType::missing: return fail(expected, "missing", provision_fix());
+  case host::FileType::directory:
+    return std::nullopt;
+  case host::FileType::missing:
+    return fail(expected, "missing", provision_fix());
   case host::FileType::symlink:
-    return fail(expected, "symlink", "remove the symlink " + path + " (ztagent never follows links in the data tree), then " +
-                                         provision_fix());
+    return fail(expected, "symlink",
+                "remove the symlink " + path + " (ztagent never follows links in the data tree), then " +
+                    provision_fix());
   default:
-    return fail(expected, std::string(file_type_name(st.type)), "move " + path + " away, then " + provision_fix());
+    return fail(expected, std::string(file_type_name(st.type)),
+                "move " + path + " away, then " + provision_fix());
   }
 }
 
@@ -108,19 +127,24 @@ public:
       if ((st.mode & 07777) == m_target.mode) {
         return pass(expected, actual);
       }
-      return fail(expected, actual, "chmod " + expected + " " + m_target.path + " (or " + provision_fix() + ")");
+      return fail(expected, actual,
+                  "chmod " + expected + " " + m_target.path + " (or " + provision_fix() + ")");
     }
     auto owner = read_data_owner(host, m_spec);
     if (!owner) {
       return error(m_spec.user + ":" + m_spec.user, "data: " + owner.error().message);
     }
     if (!*owner) {
-      return fail(m_spec.user + ":" + m_spec.user, "user " + m_spec.user + " does not exist", provision_fix());
+      return fail(m_spec.user + ":" + m_spec.user, "user " + m_spec.user + " does not exist",
+                  provision_fix());
     }
     switch (m_aspect) {
-    case Aspect::owner: return run_owner(host, **owner);
-    case Aspect::acl: return run_acl(host, **owner);
-    default: return run_default_acl(host, **owner);
+    case Aspect::owner:
+      return run_owner(host, **owner);
+    case Aspect::acl:
+      return run_acl(host, **owner);
+    default:
+      return run_default_acl(host, **owner);
     }
   }
 
@@ -154,14 +178,15 @@ private:
       return pass(expected.to_text(), actual.to_text());
     }
     return fail(expected.to_text(), actual.to_text(),
-                "setfacl --set '" + expected.to_text() + "' " + m_target.path + " (or " + provision_fix() + ")");
+                "setfacl --set '" + expected.to_text() + "' " + m_target.path + " (or " + provision_fix() +
+                    ")");
   }
 
   [[nodiscard]] CheckResult run_default_acl(const host::HostView& host, const DataOwner& owner) const {
     auto desired = desired_default_for(m_target, owner);
     if (!desired && desired.error().code == Errc::not_found) {
-      return fail("default ACL with the container uid mappings",
-                  m_spec.user + " has no range in /etc/subuid", provision_fix());
+      return fail("default ACL with the container uid mappings", m_spec.user + " has no range in /etc/subuid",
+                  provision_fix());
     }
     if (!desired) {
       return error("default ACL with the container uid mappings", desired.error().message);
@@ -193,8 +218,8 @@ private:
 class ParentsTraversableCheck final : public Check {
 public:
   explicit ParentsTraversableCheck(DataSpec spec)
-      : m_spec(std::move(spec)),
-        m_description("every parent of " + normalized_root(m_spec).string() + " is searchable by " + m_spec.user) {}
+      : m_spec(std::move(spec)), m_description("every parent of " + normalized_root(m_spec).string() +
+                                               " is searchable by " + m_spec.user) {}
   [[nodiscard]] std::string_view id() const override { return "data.parents-traversable"; }
   [[nodiscard]] std::string_view step() const override { return "data"; }
   [[nodiscard]] std::string_view description() const override { return m_description; }
@@ -215,11 +240,13 @@ public:
         return error(expected, "data: " + st.error().message);
       }
       if (st->type == host::FileType::missing) {
-        return fail(expected, parent + " is missing", provision_fix() + " (it creates " + parent + " with mode 0755)");
+        return fail(expected, parent + " is missing",
+                    provision_fix() + " (it creates " + parent + " with mode 0755)");
       }
       if (st->type == host::FileType::symlink) {
-        return fail(expected, parent + " is a symlink",
-                    "set data_root to the real path (ztagent does not follow links on the way to the data tree)");
+        return fail(
+            expected, parent + " is a symlink",
+            "set data_root to the real path (ztagent does not follow links on the way to the data tree)");
       }
       if (st->type != host::FileType::directory) {
         return fail(expected, parent + " is a " + std::string(file_type_name(st->type)),
@@ -231,8 +258,8 @@ public:
       }
       if (!can_traverse(*st, *acl, (*owner)->uid, (*owner)->gid)) {
         return fail(expected,
-                    parent + " is not searchable by " + m_spec.user + " (" + util::format_mode(st->mode) + " " +
-                        owner_text(host.accounts(), st->uid, st->gid) + ")",
+                    parent + " is not searchable by " + m_spec.user + " (" + util::format_mode(st->mode) +
+                        " " + owner_text(host.accounts(), st->uid, st->gid) + ")",
                     "chmod o+x " + parent + " (or setfacl -m u:" + m_spec.user + ":x " + parent +
                         "); ztagent does not change parents of the data root");
       }
@@ -260,7 +287,7 @@ public:
     for (const auto& target : data_targets(m_spec)) {
       auto st = host.fs().lstat(target.path);
       if (!st && st.error().code == Errc::refused) {
-        break;  // below a symlink already listed (data_root)
+        break; // below a symlink already listed (data_root)
       }
       if (!st) {
         return error(expected, "data: " + st.error().message);
@@ -316,7 +343,11 @@ Acl desired_access_acl(std::uint32_t mode, std::uint32_t uid) {
 
 Acl desired_default_acl(std::uint32_t uid, const std::vector<std::uint32_t>& mapped_uids) {
   Acl acl;
-  acl.entries = {{Tag::user_obj, 0, 7}, {Tag::user, uid, 7}, {Tag::group_obj, 0, 5}, {Tag::mask, 0, 7}, {Tag::other, 0, 0}};
+  acl.entries = {{Tag::user_obj, 0, 7},
+                 {Tag::user, uid, 7},
+                 {Tag::group_obj, 0, 5},
+                 {Tag::mask, 0, 7},
+                 {Tag::other, 0, 0}};
   for (const auto mapped : mapped_uids) {
     acl.entries.push_back({Tag::user, mapped, 7});
   }
@@ -339,7 +370,8 @@ Acl with_mode_bits(Acl acl, std::uint32_t mode) {
   return acl;
 }
 
-Result<std::uint32_t> map_container_uid(std::uint32_t container_uid, std::uint32_t user_uid, const SubIdEntry& range) {
+Result<std::uint32_t>
+map_container_uid(std::uint32_t container_uid, std::uint32_t user_uid, const SubIdEntry& range) {
   if (container_uid == 0) {
     return user_uid;
   }
@@ -394,8 +426,8 @@ bool can_traverse(const host::FileStat& st, const Acl& access, std::uint32_t uid
   if (st.gid == gid) {
     matched = true;
     const auto* group_obj = access.find(Tag::group_obj);
-    const std::uint8_t bits = group_obj != nullptr ? static_cast<std::uint8_t>(group_obj->perms & mask)
-                                                   : group_bits(st.mode);
+    const std::uint8_t bits =
+        group_obj != nullptr ? static_cast<std::uint8_t>(group_obj->perms & mask) : group_bits(st.mode);
     allowed = allowed || (bits & 1) != 0;
   }
   if (const auto* named_group = access.find(Tag::group, gid)) {
@@ -410,14 +442,22 @@ bool can_traverse(const host::FileStat& st, const Acl& access, std::uint32_t uid
 
 std::string_view file_type_name(host::FileType type) {
   switch (type) {
-  case host::FileType::missing: return "missing";
-  case host::FileType::regular: return "regular file";
-  case host::FileType::directory: return "directory";
-  case host::FileType::symlink: return "symlink";
-  case host::FileType::char_device: return "character device";
-  case host::FileType::block_device: return "block device";
-  case host::FileType::fifo: return "fifo";
-  case host::FileType::socket: return "socket";
+  case host::FileType::missing:
+    return "missing";
+  case host::FileType::regular:
+    return "regular file";
+  case host::FileType::directory:
+    return "directory";
+  case host::FileType::symlink:
+    return "symlink";
+  case host::FileType::char_device:
+    return "character device";
+  case host::FileType::block_device:
+    return "block device";
+  case host::FileType::fifo:
+    return "fifo";
+  case host::FileType::socket:
+    return "socket";
   }
   return "unknown file type";
 }
@@ -469,7 +509,8 @@ Result<host::Acl> desired_default_for(const DataTarget& target, const DataOwner&
   std::vector<std::uint32_t> mapped;
   for (const auto container_uid : target.container_uids) {
     if (container_uid != 0 && !owner.subuid) {
-      return make_error(Errc::not_found, "data: " + target.path + " needs the user's subuid range to map container uid " +
+      return make_error(Errc::not_found, "data: " + target.path +
+                                             " needs the user's subuid range to map container uid " +
                                              std::to_string(container_uid) +
                                              ", but there is none in /etc/subuid; run the subids step first");
     }
@@ -486,13 +527,15 @@ Result<host::FileStat> lstat_managed(const host::Fs& fs, const std::string& path
     return std::unexpected(prefixed("data", st.error()));
   }
   if (st->type == host::FileType::symlink) {
-    return make_error(Errc::refused, "data: " + path +
-                                         " is a symlink; ztagent never follows links in the data tree: remove it "
-                                         "and re-run");
+    return make_error(Errc::refused,
+                      "data: " + path +
+                          " is a symlink; ztagent never follows links in the data tree: remove it "
+                          "and re-run");
   }
   if (st->type != host::FileType::missing && st->type != host::FileType::directory) {
-    return make_error(Errc::refused, "data: " + path + " is a " + std::string(file_type_name(st->type)) +
-                                         ", not a directory; ztagent never replaces it: move it away and re-run");
+    return make_error(Errc::refused,
+                      "data: " + path + " is a " + std::string(file_type_name(st->type)) +
+                          ", not a directory; ztagent never replaces it: move it away and re-run");
   }
   return *st;
 }

@@ -35,9 +35,9 @@
 namespace zt::checks {
 
 struct DataDirSpec {
-  std::string name;  // one path component below data_root
+  std::string name; // one path component below data_root
   std::uint32_t mode = 0750;
-  std::vector<std::uint32_t> container_uids;  // in-container uids that write here (postgres = 70)
+  std::vector<std::uint32_t> container_uids; // in-container uids that write here (postgres = 70)
 };
 
 struct DataSpec {
@@ -45,13 +45,13 @@ struct DataSpec {
   std::string data_root = "/opt/ztnet-data";
   std::uint32_t root_mode = 0750;
   std::vector<DataDirSpec> dirs;
-  std::uint64_t subid_count = 65536;  // container uids above this have no host mapping
+  std::uint64_t subid_count = 65536; // container uids above this have no host mapping
 };
 
 /// One managed directory. data_root has name "root" and no default ACL.
 struct DataTarget {
-  std::string name;  // "root" or the data dir's name (used in check ids)
-  std::string path;  // host path
+  std::string name; // "root" or the data dir's name (used in check ids)
+  std::string path; // host path
   std::uint32_t mode = 0750;
   std::vector<std::uint32_t> container_uids;
   bool default_acl = true;
@@ -73,9 +73,8 @@ struct DataTarget {
 
 /// Host uid of an in-container uid under rootless podman: 0 -> `user_uid`, n -> range.start + n - 1.
 /// Errc::invalid_config when n lies beyond the range.
-[[nodiscard]] Result<std::uint32_t> map_container_uid(std::uint32_t container_uid,
-                                                      std::uint32_t user_uid,
-                                                      const SubIdEntry& range);
+[[nodiscard]] Result<std::uint32_t>
+map_container_uid(std::uint32_t container_uid, std::uint32_t user_uid, const SubIdEntry& range);
 
 /// "add user:999:rwx, remove group:5:r-x, group::rwx -> group::r-x"; "set <text>" when current is
 /// empty; "" when equal.
@@ -84,7 +83,8 @@ struct DataTarget {
 /// Whether uid (primary gid `gid`) may search a directory with this stat and access ACL (POSIX.1e
 /// access check: owner, named user & mask, owning/named group & mask, other). Supplementary groups
 /// are not considered.
-[[nodiscard]] bool can_traverse(const host::FileStat& st, const host::Acl& access, std::uint32_t uid, std::uint32_t gid);
+[[nodiscard]] bool
+can_traverse(const host::FileStat& st, const host::Acl& access, std::uint32_t uid, std::uint32_t gid);
 
 /// "regular file", "directory", "symlink", ...
 [[nodiscard]] std::string_view file_type_name(host::FileType type);
@@ -93,12 +93,13 @@ struct DataTarget {
 struct DataOwner {
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
-  std::string text;                      // "ztnet:ztnet"
-  std::optional<SubIdEntry> subuid;      // first range of the user in /etc/subuid, if any
+  std::string text;                 // "ztnet:ztnet"
+  std::optional<SubIdEntry> subuid; // first range of the user in /etc/subuid, if any
 };
 
 /// nullopt when the user does not exist (yet). Errors: reading accounts or /etc/subuid failed.
-[[nodiscard]] Result<std::optional<DataOwner>> read_data_owner(const host::HostView& host, const DataSpec& spec);
+[[nodiscard]] Result<std::optional<DataOwner>> read_data_owner(const host::HostView& host,
+                                                               const DataSpec& spec);
 
 /// "name:group" for any uid/gid, numeric where no account or group has that id.
 [[nodiscard]] std::string owner_text(const host::Accounts& accounts, std::uint32_t uid, std::uint32_t gid);

@@ -11,12 +11,16 @@ namespace zt::checks {
 
 namespace {
 
-constexpr std::uint64_t k_max_id = 4294967294;  // (uid_t)-1 is not a valid id
+constexpr std::uint64_t k_max_id = 4294967294; // (uid_t)-1 is not a valid id
 constexpr std::string_view k_login_defs = "/etc/login.defs";
 
-std::string del_flag(SubIdKind kind) { return kind == SubIdKind::uid ? "--del-subuids" : "--del-subgids"; }
+std::string del_flag(SubIdKind kind) {
+  return kind == SubIdKind::uid ? "--del-subuids" : "--del-subgids";
+}
 
-std::string add_flag(SubIdKind kind) { return kind == SubIdKind::uid ? "--add-subuids" : "--add-subgids"; }
+std::string add_flag(SubIdKind kind) {
+  return kind == SubIdKind::uid ? "--add-subuids" : "--add-subgids";
+}
 
 std::string range_text(std::uint64_t start, std::uint64_t count) {
   return std::to_string(start) + "-" + std::to_string(start + count - 1);
@@ -69,7 +73,8 @@ std::string hit_text(const RealIdHit& hit, SubIdKind kind) {
 
 /// The one usable existing range of the user in one file, nullopt when there is none, or an
 /// Errc::invalid_config error naming what the admin must remove.
-Result<std::optional<SubIdEntry>> usable_range(const SubIdState& state, const SubIdsSpec& spec, SubIdKind kind) {
+Result<std::optional<SubIdEntry>>
+usable_range(const SubIdState& state, const SubIdsSpec& spec, SubIdKind kind) {
   const auto path = std::string(subid_path(kind));
   const auto mine = entries_of(state.entries(kind), spec.user, state.uid());
   if (mine.empty()) {
@@ -77,31 +82,32 @@ Result<std::optional<SubIdEntry>> usable_range(const SubIdState& state, const Su
   }
   if (mine.size() > 1) {
     return make_error(Errc::invalid_config,
-                      "subids: " + spec.user + " has " + std::to_string(mine.size()) + " ranges in " + path + " (" +
-                          join_entries(mine) + "); newuidmap needs exactly one and ztagent never removes ranges: run '" +
+                      "subids: " + spec.user + " has " + std::to_string(mine.size()) + " ranges in " + path +
+                          " (" + join_entries(mine) +
+                          "); newuidmap needs exactly one and ztagent never removes ranges: run '" +
                           del_command(kind, entries_to_remove(mine, spec.count), spec.user) + "' and re-run");
   }
   const auto& entry = mine.front();
   if (entry.count < spec.count) {
-    return make_error(Errc::invalid_config, "subids: " + spec.user + "'s range " + entry.to_text() + " in " + path +
-                                                " has fewer than " + std::to_string(spec.count) +
+    return make_error(Errc::invalid_config, "subids: " + spec.user + "'s range " + entry.to_text() + " in " +
+                                                path + " has fewer than " + std::to_string(spec.count) +
                                                 " ids and ztagent never rewrites ranges: run '" +
                                                 del_command(kind, {entry}, spec.user) + "' and re-run");
   }
   for (const auto& other : state.entries(kind)) {
     if (!owned_by(other, spec.user, state.uid()) &&
         ranges_overlap(entry.start, entry.count, other.start, other.count)) {
-      return make_error(Errc::invalid_config,
-                        "subids: " + spec.user + "'s range " + entry.to_text() + " in " + path + " overlaps " +
-                            other.to_text() + "; ztagent never rewrites ranges: remove one of them ('" +
-                            del_command(kind, {entry}, spec.user) + "' or '" +
-                            del_command(kind, {other}, other.owner) + "') and re-run");
+      return make_error(Errc::invalid_config, "subids: " + spec.user + "'s range " + entry.to_text() +
+                                                  " in " + path + " overlaps " + other.to_text() +
+                                                  "; ztagent never rewrites ranges: remove one of them ('" +
+                                                  del_command(kind, {entry}, spec.user) + "' or '" +
+                                                  del_command(kind, {other}, other.owner) + "') and re-run");
     }
   }
   const auto hits = real_ids_in(entry, state.accounts, kind);
   if (!hits.empty()) {
-    return make_error(Errc::invalid_config, "subids: " + spec.user + "'s range " + entry.to_text() + " in " + path +
-                                                " contains " + hit_text(hits.front(), kind) +
+    return make_error(Errc::invalid_config, "subids: " + spec.user + "'s range " + entry.to_text() + " in " +
+                                                path + " contains " + hit_text(hits.front(), kind) +
                                                 "; ztagent never rewrites ranges: run '" +
                                                 del_command(kind, {entry}, spec.user) + "' and re-run");
   }
@@ -128,11 +134,12 @@ Result<std::uint64_t> compute_start(const SubIdState& state, const SubIdsSpec& s
   taken.insert(taken.end(), state.subgid.begin(), state.subgid.end());
   auto start = find_free_start(taken, all_real_ids(state.accounts), spec.count, limits);
   if (!start) {
-    return make_error(Errc::invalid_config,
-                      "subids: no free range of " + std::to_string(spec.count) + " ids between " +
-                          std::to_string(limits.min) + " and " + std::to_string(limits.max) +
-                          " in /etc/subuid and /etc/subgid; free one, or raise SUB_UID_MAX and SUB_GID_MAX in "
-                          "/etc/login.defs, and re-run");
+    return make_error(
+        Errc::invalid_config,
+        "subids: no free range of " + std::to_string(spec.count) + " ids between " +
+            std::to_string(limits.min) + " and " + std::to_string(limits.max) +
+            " in /etc/subuid and /etc/subgid; free one, or raise SUB_UID_MAX and SUB_GID_MAX in "
+            "/etc/login.defs, and re-run");
   }
   return *start;
 }
@@ -148,8 +155,8 @@ std::string provision_fix(const SubIdState& state, const SubIdsSpec& spec, SubId
   if (!start) {
     return "run 'ztagent provision'";
   }
-  return "run 'ztagent provision' (it runs 'usermod " + add_flag(kind) + " " + range_text(*start, spec.count) + " " +
-         spec.user + "')";
+  return "run 'ztagent provision' (it runs 'usermod " + add_flag(kind) + " " +
+         range_text(*start, spec.count) + " " + spec.user + "')";
 }
 
 class SubIdRangeCheck final : public Check {
@@ -157,8 +164,8 @@ public:
   SubIdRangeCheck(SubIdsSpec spec, SubIdKind kind)
       : m_spec(std::move(spec)), m_kind(kind),
         m_id(kind == SubIdKind::uid ? "subids.subuid-range" : "subids.subgid-range"),
-        m_description(m_spec.user + " has exactly one range of >= " + std::to_string(m_spec.count) + " ids in " +
-                      std::string(subid_path(kind))) {}
+        m_description(m_spec.user + " has exactly one range of >= " + std::to_string(m_spec.count) +
+                      " ids in " + std::string(subid_path(kind))) {}
   [[nodiscard]] std::string_view id() const override { return m_id; }
   [[nodiscard]] std::string_view step() const override { return "subids"; }
   [[nodiscard]] std::string_view description() const override { return m_description; }
@@ -211,7 +218,8 @@ public:
     for (const auto kind : {SubIdKind::uid, SubIdKind::gid}) {
       any = any || !entries_of(state->entries(kind), m_spec.user, state->uid()).empty();
       for (const auto& o : find_overlaps(state->entries(kind), m_spec.user, state->uid())) {
-        found.push_back(o.mine.to_text() + " overlaps " + o.other.to_text() + " in " + std::string(subid_path(kind)));
+        found.push_back(o.mine.to_text() + " overlaps " + o.other.to_text() + " in " +
+                        std::string(subid_path(kind)));
         if (fix.empty()) {
           fix = "remove one of them ('" + del_command(kind, {o.mine}, m_spec.user) + "' or '" +
                 del_command(kind, {o.other}, o.other.owner) + "'), then run 'ztagent provision'";
@@ -254,9 +262,11 @@ public:
       for (const auto& mine : entries_of(state->entries(kind), m_spec.user, state->uid())) {
         any = true;
         for (const auto& hit : real_ids_in(mine, state->accounts, kind)) {
-          found.push_back(mine.to_text() + " in " + std::string(subid_path(kind)) + " contains " + hit_text(hit, kind));
+          found.push_back(mine.to_text() + " in " + std::string(subid_path(kind)) + " contains " +
+                          hit_text(hit, kind));
           if (fix.empty()) {
-            fix = "run '" + del_command(kind, {mine}, m_spec.user) + "', then 'ztagent provision' (it picks a free range)";
+            fix = "run '" + del_command(kind, {mine}, m_spec.user) +
+                  "', then 'ztagent provision' (it picks a free range)";
           }
         }
       }
@@ -293,9 +303,8 @@ std::string squeeze(std::string_view line) {
 class SubIdUidMapCheck final : public Check {
 public:
   explicit SubIdUidMapCheck(SubIdsSpec spec)
-      : m_spec(std::move(spec)),
-        m_description("'podman unshare cat /proc/self/uid_map' as " + m_spec.user +
-                      " shows two lines (own uid and the subuid range)") {}
+      : m_spec(std::move(spec)), m_description("'podman unshare cat /proc/self/uid_map' as " + m_spec.user +
+                                               " shows two lines (own uid and the subuid range)") {}
   [[nodiscard]] std::string_view id() const override { return "subids.uid-map"; }
   [[nodiscard]] std::string_view step() const override { return "subids"; }
   [[nodiscard]] std::string_view description() const override { return m_description; }
@@ -322,8 +331,8 @@ public:
     }
     auto runtime_dir = host.fs().stat("/run/user/" + std::to_string((*account)->uid));
     const bool have_runtime_dir = runtime_dir && runtime_dir->type == host::FileType::directory;
-    const auto cmd =
-        podman_as_user(**account, {"unshare", "cat", "/proc/self/uid_map"}, host::Effect::read_only, have_runtime_dir);
+    const auto cmd = podman_as_user(**account, {"unshare", "cat", "/proc/self/uid_map"},
+                                    host::Effect::read_only, have_runtime_dir);
     const std::string fix = "run 'runuser -u " + m_spec.user +
                             " -- podman system migrate' and check /etc/subuid, /etc/subgid and that "
                             "newuidmap/newgidmap are setuid";
@@ -333,7 +342,8 @@ public:
     }
     if (result->exit_code != 0) {
       const auto err_lines = util::lines(result->err);
-      const auto first = err_lines.empty() ? std::string() : ": " + std::string(util::trim(err_lines.front()));
+      const auto first =
+          err_lines.empty() ? std::string() : ": " + std::string(util::trim(err_lines.front()));
       return fail(expected, "podman unshare exited " + std::to_string(result->exit_code) + first, fix);
     }
     std::vector<std::string> map_lines;
@@ -356,11 +366,17 @@ private:
 
 } // namespace
 
-std::string_view subid_path(SubIdKind kind) { return kind == SubIdKind::uid ? "/etc/subuid" : "/etc/subgid"; }
+std::string_view subid_path(SubIdKind kind) {
+  return kind == SubIdKind::uid ? "/etc/subuid" : "/etc/subgid";
+}
 
-std::string SubIdEntry::to_text() const { return owner + ":" + std::to_string(start) + ":" + std::to_string(count); }
+std::string SubIdEntry::to_text() const {
+  return owner + ":" + std::to_string(start) + ":" + std::to_string(count);
+}
 
-std::string SubIdEntry::range_text() const { return checks::range_text(start, count); }
+std::string SubIdEntry::range_text() const {
+  return checks::range_text(start, count);
+}
 
 Result<std::vector<SubIdEntry>> parse_subid_file(std::string_view text, std::string_view path) {
   std::vector<SubIdEntry> out;
@@ -372,7 +388,8 @@ Result<std::vector<SubIdEntry>> parse_subid_file(std::string_view text, std::str
       continue;
     }
     auto bad = [&](std::string_view reason) {
-      return make_error(Errc::parse, std::string(path) + ":" + std::to_string(number) + ": " + std::string(reason));
+      return make_error(Errc::parse,
+                        std::string(path) + ":" + std::to_string(number) + ": " + std::string(reason));
     };
     const auto fields = util::split(line, ':');
     if (fields.size() != 3) {
@@ -434,12 +451,14 @@ Result<SubIdLoginDefs> parse_login_defs_subids(std::string_view text) {
     *target = *value;
   }
   if (defs.uid.min > defs.uid.max) {
-    return make_error(Errc::parse, std::string(k_login_defs) + ": SUB_UID_MIN " + std::to_string(defs.uid.min) +
-                                       " is above SUB_UID_MAX " + std::to_string(defs.uid.max));
+    return make_error(Errc::parse, std::string(k_login_defs) + ": SUB_UID_MIN " +
+                                       std::to_string(defs.uid.min) + " is above SUB_UID_MAX " +
+                                       std::to_string(defs.uid.max));
   }
   if (defs.gid.min > defs.gid.max) {
-    return make_error(Errc::parse, std::string(k_login_defs) + ": SUB_GID_MIN " + std::to_string(defs.gid.min) +
-                                       " is above SUB_GID_MAX " + std::to_string(defs.gid.max));
+    return make_error(Errc::parse, std::string(k_login_defs) + ": SUB_GID_MIN " +
+                                       std::to_string(defs.gid.min) + " is above SUB_GID_MAX " +
+                                       std::to_string(defs.gid.max));
   }
   return defs;
 }
@@ -448,9 +467,8 @@ bool owned_by(const SubIdEntry& entry, std::string_view user, std::optional<std:
   return entry.owner == user || (uid && entry.owner == std::to_string(*uid));
 }
 
-std::vector<SubIdEntry> entries_of(const std::vector<SubIdEntry>& entries,
-                                   std::string_view user,
-                                   std::optional<std::uint32_t> uid) {
+std::vector<SubIdEntry>
+entries_of(const std::vector<SubIdEntry>& entries, std::string_view user, std::optional<std::uint32_t> uid) {
   std::vector<SubIdEntry> out;
   for (const auto& e : entries) {
     if (owned_by(e, user, uid)) {
@@ -460,7 +478,10 @@ std::vector<SubIdEntry> entries_of(const std::vector<SubIdEntry>& entries,
   return out;
 }
 
-bool ranges_overlap(std::uint64_t a_start, std::uint64_t a_count, std::uint64_t b_start, std::uint64_t b_count) {
+bool ranges_overlap(std::uint64_t a_start,
+                    std::uint64_t a_count,
+                    std::uint64_t b_start,
+                    std::uint64_t b_count) {
   if (a_count == 0 || b_count == 0) {
     return false;
   }
@@ -484,9 +505,8 @@ std::vector<SubIdOverlap> find_overlaps(const std::vector<SubIdEntry>& entries,
   return out;
 }
 
-std::vector<RealIdHit> real_ids_in(const SubIdEntry& entry,
-                                   const std::vector<host::Account>& accounts,
-                                   SubIdKind kind) {
+std::vector<RealIdHit>
+real_ids_in(const SubIdEntry& entry, const std::vector<host::Account>& accounts, SubIdKind kind) {
   std::vector<RealIdHit> out;
   for (const auto& a : accounts) {
     const std::uint64_t id = kind == SubIdKind::uid ? a.uid : a.gid;

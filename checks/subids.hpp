@@ -36,10 +36,10 @@ enum class SubIdKind { uid, gid };
 
 /// One line "owner:start:count" of /etc/subuid or /etc/subgid.
 struct SubIdEntry {
-  std::string owner;  // user name or numeric uid, as written
+  std::string owner; // user name or numeric uid, as written
   std::uint64_t start = 0;
   std::uint64_t count = 0;
-  std::size_t line = 0;  // 1-based line number in its file
+  std::size_t line = 0; // 1-based line number in its file
   /// Last id in the range (inclusive); count is never 0 after parsing.
   [[nodiscard]] std::uint64_t last() const { return start + count - 1; }
   /// "ztnet:165536:65536".
@@ -74,14 +74,11 @@ struct SubIdLoginDefs {
 /// True when the entry belongs to `user`: owner is the name, or the numeric uid when known.
 [[nodiscard]] bool owned_by(const SubIdEntry& entry, std::string_view user, std::optional<std::uint32_t> uid);
 /// The entries of `user`, in file order.
-[[nodiscard]] std::vector<SubIdEntry> entries_of(const std::vector<SubIdEntry>& entries,
-                                                 std::string_view user,
-                                                 std::optional<std::uint32_t> uid);
+[[nodiscard]] std::vector<SubIdEntry>
+entries_of(const std::vector<SubIdEntry>& entries, std::string_view user, std::optional<std::uint32_t> uid);
 /// True when [a_start, a_start + a_count) and [b_start, b_start + b_count) share an id.
-[[nodiscard]] bool ranges_overlap(std::uint64_t a_start,
-                                  std::uint64_t a_count,
-                                  std::uint64_t b_start,
-                                  std::uint64_t b_count);
+[[nodiscard]] bool
+ranges_overlap(std::uint64_t a_start, std::uint64_t a_count, std::uint64_t b_start, std::uint64_t b_count);
 
 struct SubIdOverlap {
   SubIdEntry mine;
@@ -98,9 +95,8 @@ struct RealIdHit {
   std::string account;
 };
 /// Uids (kind uid) or primary gids (kind gid) of `accounts` that lie inside `entry`.
-[[nodiscard]] std::vector<RealIdHit> real_ids_in(const SubIdEntry& entry,
-                                                 const std::vector<host::Account>& accounts,
-                                                 SubIdKind kind);
+[[nodiscard]] std::vector<RealIdHit>
+real_ids_in(const SubIdEntry& entry, const std::vector<host::Account>& accounts, SubIdKind kind);
 
 /// Lowest start = limits.min + k * k_subid_alignment such that [start, start + count) overlaps no
 /// entry of `taken`, contains none of `real_ids`, and its last id is <= limits.max. nullopt if none.
@@ -117,8 +113,8 @@ struct SubIdsSpec {
 
 /// Everything the subids step and checks read from the host.
 struct SubIdState {
-  std::optional<host::Account> account;  // nullopt: the user does not exist (yet)
-  std::vector<host::Account> accounts;   // every account, for "no real uid in the range"
+  std::optional<host::Account> account; // nullopt: the user does not exist (yet)
+  std::vector<host::Account> accounts;  // every account, for "no real uid in the range"
   bool subuid_exists = false;
   bool subgid_exists = false;
   std::vector<SubIdEntry> subuid;
@@ -154,7 +150,8 @@ struct SubIdDecision {
 [[nodiscard]] Result<SubIdDecision> decide_subids(const SubIdState& state, const SubIdsSpec& spec);
 
 /// "usermod --del-subuids 100000-100999 ztnet" (one flag per entry).
-[[nodiscard]] std::string del_command(SubIdKind kind, const std::vector<SubIdEntry>& entries, std::string_view user);
+[[nodiscard]] std::string
+del_command(SubIdKind kind, const std::vector<SubIdEntry>& entries, std::string_view user);
 
 /// {"runuser", "-u", user, "--", "podman", args...} with XDG_RUNTIME_DIR=/run/user/<uid> when
 /// `runtime_dir_exists` (rootless podman keeps its state there).

@@ -3,9 +3,8 @@
 
 #include "util/strings.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <memory>
+#include <spdlog/spdlog.h>
 #include <utility>
 
 namespace zt::provisioners {
@@ -59,35 +58,38 @@ Result<Data::Survey> Data::survey(const host::HostView& host) const {
       continue;
     }
     if (st->type == FileType::symlink) {
-      return make_error(Errc::refused, "data: " + parent +
-                                           " is a symlink; ztagent does not follow links on the way to the data "
-                                           "tree: set data_root to the real path and re-run");
+      return make_error(Errc::refused,
+                        "data: " + parent +
+                            " is a symlink; ztagent does not follow links on the way to the data "
+                            "tree: set data_root to the real path and re-run");
     }
     if (st->type != FileType::directory) {
-      return make_error(Errc::refused, "data: " + parent + " is a " + std::string(checks::file_type_name(st->type)) +
-                                           ", not a directory: set data_root to a path below directories only");
+      return make_error(Errc::refused,
+                        "data: " + parent + " is a " + std::string(checks::file_type_name(st->type)) +
+                            ", not a directory: set data_root to a path below directories only");
     }
     if (survey.owner) {
       ZT_TRY_ASSIGN(acl, read_acl(host.fs(), parent, AclType::access));
       if (!checks::can_traverse(*st, acl, survey.owner->uid, survey.owner->gid)) {
-        return make_error(Errc::refused,
-                          "data: " + parent + " is not searchable by " + m_spec.user + " (" +
-                              util::format_mode(st->mode) + " " + checks::owner_text(host.accounts(), st->uid, st->gid) +
-                              "); ztagent does not change parents of the data root: run 'chmod o+x " + parent +
-                              "' (or 'setfacl -m u:" + m_spec.user + ":x " + parent + "') and re-run");
+        return make_error(
+            Errc::refused,
+            "data: " + parent + " is not searchable by " + m_spec.user + " (" + util::format_mode(st->mode) +
+                " " + checks::owner_text(host.accounts(), st->uid, st->gid) +
+                "); ztagent does not change parents of the data root: run 'chmod o+x " + parent +
+                "' (or 'setfacl -m u:" + m_spec.user + ":x " + parent + "') and re-run");
       }
     }
   }
 
   bool root_missing = false;
   for (const auto& target : checks::data_targets(m_spec)) {
-    host::FileStat st;  // missing
+    host::FileStat st; // missing
     if (!root_missing) {
       ZT_TRY_ASSIGN(got, checks::lstat_managed(host.fs(), target.path));
       st = got;
     }
     if (survey.targets.empty() && st.type == FileType::missing) {
-      root_missing = true;  // data_root (always first) is missing: nothing below it exists either
+      root_missing = true; // data_root (always first) is missing: nothing below it exists either
     }
     survey.targets.push_back({target, st});
   }
@@ -109,8 +111,8 @@ Result<Plan> Data::plan(const host::HostView& host) const {
           {target.path, "mode " + util::format_mode(st.mode) + " -> " + util::format_mode(target.mode)});
     }
     if (!survey.owner) {
-      plan.changes.push_back({target.path, "owner " + m_spec.user + ":" + m_spec.user + " and ACLs follow once user " +
-                                               m_spec.user + " exists"});
+      plan.changes.push_back({target.path, "owner " + m_spec.user + ":" + m_spec.user +
+                                               " and ACLs follow once user " + m_spec.user + " exists"});
       continue;
     }
     const auto& owner = *survey.owner;
@@ -126,7 +128,8 @@ Result<Plan> Data::plan(const host::HostView& host) const {
       ZT_TRY_ASSIGN(acl, read_acl(host.fs(), target.path, AclType::access));
       current_access = checks::with_mode_bits(acl, target.mode);
     }
-    const auto access_diff = checks::describe_acl_diff(current_access, checks::desired_access_acl(target.mode, owner.uid));
+    const auto access_diff =
+        checks::describe_acl_diff(current_access, checks::desired_access_acl(target.mode, owner.uid));
     if (!access_diff.empty()) {
       plan.changes.push_back({target.path, "ACL: " + access_diff});
     }
@@ -160,7 +163,8 @@ Result<void> Data::apply(host::Host& host, const Plan& /*plan*/) {
   // managed set refuses the whole step, not half of it.
   ZT_TRY_ASSIGN(survey, this->survey(host.view()));
   if (!survey.owner) {
-    return make_error(Errc::not_found, "data: user " + m_spec.user + " does not exist; run the user step first");
+    return make_error(Errc::not_found,
+                      "data: user " + m_spec.user + " does not exist; run the user step first");
   }
   const auto& owner = *survey.owner;
   std::vector<std::optional<Acl>> defaults;

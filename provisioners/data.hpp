@@ -36,8 +36,8 @@ private:
   };
   struct Survey {
     std::optional<checks::DataOwner> owner;
-    std::vector<std::string> missing_parents;  // outermost first
-    std::vector<TargetState> targets;          // data_root first
+    std::vector<std::string> missing_parents; // outermost first
+    std::vector<TargetState> targets;         // data_root first
   };
   [[nodiscard]] Result<Survey> survey(const host::HostView& host) const;
 

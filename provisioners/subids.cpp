@@ -3,9 +3,8 @@
 
 #include "util/strings.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <memory>
+#include <spdlog/spdlog.h>
 #include <utility>
 
 namespace zt::provisioners {
@@ -41,10 +40,12 @@ void migrate_podman(host::Host& host, const host::Account& account) {
   }
   auto runtime_dir = host.fs().stat("/run/user/" + std::to_string(account.uid));
   const bool have_runtime_dir = runtime_dir && runtime_dir->type == host::FileType::directory;
-  const auto cmd = checks::podman_as_user(account, {"system", "migrate"}, host::Effect::mutating, have_runtime_dir);
+  const auto cmd =
+      checks::podman_as_user(account, {"system", "migrate"}, host::Effect::mutating, have_runtime_dir);
   auto result = host.runner().run(cmd);
   if (!result) {
-    spdlog::warn("subids: '{}' failed: {}; run it by hand", util::quote_argv(cmd.argv), result.error().message);
+    spdlog::warn("subids: '{}' failed: {}; run it by hand", util::quote_argv(cmd.argv),
+                 result.error().message);
   } else if (result->exit_code != 0) {
     spdlog::warn("subids: '{}' exited {}: {}; run it by hand", util::quote_argv(cmd.argv), result->exit_code,
                  first_line(result->err));
@@ -129,18 +130,21 @@ Result<void> SubIds::apply(host::Host& host, const Plan& /*plan*/) {
       spdlog::info("subids: created empty {}", checks::subid_path(kind));
     }
   }
-  const auto cmd = subids_usermod_command(decision, m_spec.count, m_spec.user, host.live(), host.fs().root().string());
+  const auto cmd =
+      subids_usermod_command(decision, m_spec.count, m_spec.user, host.live(), host.fs().root().string());
   auto result = host.runner().run(cmd);
   if (!result) {
     return std::unexpected(prefixed("subids", result.error()));
   }
   if (result->exit_code != 0) {
     return make_error(Errc::command_failed, "subids: '" + util::quote_argv(cmd.argv) + "' exited " +
-                                                std::to_string(result->exit_code) + ": " + first_line(result->err));
+                                                std::to_string(result->exit_code) + ": " +
+                                                first_line(result->err));
   }
   for (const auto kind : {SubIdKind::uid, SubIdKind::gid}) {
     if (const auto start = start_for(decision, kind)) {
-      spdlog::info("subids: added {}:{}:{} to {}", m_spec.user, *start, m_spec.count, checks::subid_path(kind));
+      spdlog::info("subids: added {}:{}:{} to {}", m_spec.user, *start, m_spec.count,
+                   checks::subid_path(kind));
     }
   }
   migrate_podman(host, *state->account);
