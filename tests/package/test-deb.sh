@@ -27,8 +27,13 @@ die() {
   exit 1
 }
 
+# Last word of dpkg's status for ztagent: installed, config-files, not-installed, unpacked, ... or "".
+pkg_state() { dpkg-query -W -f='${Status}' ztagent 2>/dev/null | awk '{ print $NF }'; }
+
+tmp_dir=$(mktemp -d)
 cleanup() {
-  if [[ $installed_by_us -eq 1 ]] && dpkg-query -W -f='${Status}' ztagent 2>/dev/null | grep -q 'installed'; then
+  rm -rf "$tmp_dir"
+  if [[ $installed_by_us -eq 1 && -n $(pkg_state) && $(pkg_state) != not-installed ]]; then
     say "cleanup: removing the ztagent package this test installed" >&2
     dpkg --purge ztagent >/dev/null 2>&1 || say "cleanup: 'dpkg --purge ztagent' failed; remove it by hand" >&2
   fi
@@ -40,7 +45,7 @@ trap 'exit 130' INT TERM
 for tool in cmake cpack dpkg dpkg-deb dpkg-shlibdeps; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool not found; install it (apt-get install cmake dpkg-dev)"
 done
-if dpkg-query -W -f='${Status}' ztagent 2>/dev/null | grep -q 'installed'; then
+if [[ -n $(pkg_state) && $(pkg_state) != not-installed && $(pkg_state) != config-files ]]; then
   die "a ztagent package is already installed; remove it first (dpkg -r ztagent) so this test leaves the host as it found it"
 fi
 
@@ -138,7 +143,8 @@ if command -v man >/dev/null 2>&1; then
     fail "the installed man page does not show 'ztagent $version' (@ZTAGENT_VERSION@ not substituted?)"
   fi
 fi
-bash "$src_dir/tests/package/check-manpage.sh" /usr/bin/ztagent <(zcat /usr/share/man/man8/ztagent.8.gz) >/dev/null &&
+zcat /usr/share/man/man8/ztagent.8.gz >"$tmp_dir/ztagent.8" || fail "zcat /usr/share/man/man8/ztagent.8.gz failed"
+bash "$src_dir/tests/package/check-manpage.sh" /usr/bin/ztagent "$tmp_dir/ztagent.8" >/dev/null &&
   pass "installed man page in step with /usr/bin/ztagent --help" || fail "installed man page out of step with --help (see above)"
 
 comp=$(bash -c 'source /usr/share/bash-completion/completions/ztagent
@@ -164,8 +170,12 @@ if [[ ${#left[@]} -eq 0 ]]; then
 else
   fail "left behind after dpkg -r: ${left[*]}"
 fi
-dpkg-query -W -f='${Status}' ztagent 2>/dev/null | grep -q 'ok installed' && fail "dpkg still reports ztagent installed" ||
-  pass "dpkg no longer reports ztagent installed"
+state=$(pkg_state)
+[[ $state == installed ]] && fail "dpkg still reports ztagent installed" ||
+  pass "dpkg no longer reports ztagent installed (state: ${state:-unknown})"
+if [[ $state == config-files ]]; then
+  dpkg --purge ztagent >/dev/null || fail "dpkg --purge ztagent failed"
+fi
 command -v ztagent >/dev/null 2>&1 && [[ $(command -v ztagent) == /usr/bin/ztagent ]] && fail "/usr/bin/ztagent still on PATH" ||
   pass "no /usr/bin/ztagent"
 
