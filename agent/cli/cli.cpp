@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -110,6 +111,51 @@ Result<std::string> read_host_file(const std::filesystem::path& path) {
   return local.read_file(path);
 }
 
+/// What a renderer needs beyond the report: the wall clock and whether the run passed (exit 0).
+struct ReportContext {
+  double now_unix_seconds = 0;
+  bool passed = false;
+};
+
+/// The last-success time to write into a Prometheus file: now after a passing run, else the value
+/// the previous file at `path` held (none when there is no readable previous file).
+std::optional<double> last_success(const ReportContext& context, const std::filesystem::path* path) {
+  if (context.passed) {
+    return context.now_unix_seconds;
+  }
+  if (path == nullptr) {
+    return std::nullopt;
+  }
+  host::Fs local("/");
+  auto previous = local.read_file(*path);
+  if (!previous) {
+    if (previous.error().code != Errc::not_found) {
+      spdlog::warn("{}: cannot read the previous last-success time ({})", path->string(),
+                   previous.error().message);
+    }
+    return std::nullopt;
+  }
+  return report::parse_last_success(*previous);
+}
+
+/// `path` is the file the report goes to (nullptr for stdout).
+std::string render_report(Format format,
+                          const report::Report& rep,
+                          report::Color color,
+                          const ReportContext& context,
+                          const std::filesystem::path* path) {
+  switch (format) {
+  case Format::json: return report::render_json(rep);
+  case Format::junit: return report::render_junit(rep);
+  case Format::tap: return report::render_tap(rep);
+  case Format::nagios: return report::render_nagios(rep);
+  case Format::prometheus:
+    return report::render_prometheus(rep, context.now_unix_seconds, last_success(context, path));
+  case Format::text: return report::render_text(rep, color);
+  }
+  return report::render_text(rep, color);
+}
+
 int run_main(const Options& o) {
   // --- target root --------------------------------------------------------------------------
   auto root = absolute_path(o.root);
@@ -129,6 +175,18 @@ int run_main(const Options& o) {
     auto st = local.stat(output->parent_path());
     if (!st || st->type != host::FileType::directory) {
       return usage_error("--output " + output->string() + ": directory " + output->parent_path().string() +
+                         " does not exist");
+    }
+  }
+
+  std::vector<std::filesystem::path> report_paths;  // parallel to o.reports
+  for (const ReportTarget& extra : o.reports) {
+    report_paths.push_back(absolute_path(extra.path));
+    const std::filesystem::path& path = report_paths.back();
+    host::Fs local("/");
+    auto st = local.stat(path.parent_path());
+    if (!st || st->type != host::FileType::directory) {
+      return usage_error("--report " + path.string() + ": directory " + path.parent_path().string() +
                          " does not exist");
     }
   }
@@ -239,40 +297,50 @@ int run_main(const Options& o) {
   host::Host host(std::move(target), runner);
   auto rep = run::execute(*steps, host, ro, config.profile.name);
 
-  // --- report -------------------------------------------------------------------------------------
-  std::string text;
-  switch (o.format) {
-  case Format::json: text = report::render_json(rep); break;
-  case Format::junit: text = report::render_junit(rep); break;
-  case Format::text: {
-    bool color = !output && !o.no_color && !no_color_env() && ::isatty(STDOUT_FILENO) == 1;
-    text = report::render_text(rep, color ? report::Color::yes : report::Color::no);
-    break;
+  // --- exit code, then reports ------------------------------------------------------------------
+  int code = k_exit_ok;
+  if (g_interrupted.load()) {
+    code = k_exit_interrupted;
+  } else if (run::any_step_failed(rep)) {
+    code = k_exit_step_failed;
+  } else if (run::any_check_failed(rep)) {
+    code = k_exit_check_failed;
   }
-  }
-  if (output) {
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const ReportContext context{now, code == k_exit_ok};
+
+  bool write_failed = false;
+  const auto write_report = [&](const std::filesystem::path& path, Format format) {
     host::Fs local("/");
     host::WriteSpec ws;
     ws.mode = 0644;
-    if (auto w = local.write_file(*output, text, ws); !w) {
+    const std::string text = render_report(format, rep, report::Color::no, context, &path);
+    if (auto w = local.write_file(path, text, ws); !w) {
       std::fprintf(stderr, "ztagent: error: cannot write report: %s\n", w.error().message.c_str());
-      return k_exit_internal;
+      write_failed = true;
     }
+  };
+  if (output) {
+    write_report(*output, o.format);
   } else {
+    bool color = o.format == Format::text && !o.no_color && !no_color_env() && ::isatty(STDOUT_FILENO) == 1;
+    const std::string text =
+        render_report(o.format, rep, color ? report::Color::yes : report::Color::no, context, nullptr);
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
   }
+  for (std::size_t i = 0; i < o.reports.size(); ++i) {
+    write_report(report_paths[i], o.reports[i].format);
+  }
 
-  if (g_interrupted.load()) {
-    return k_exit_interrupted;
+  if (write_failed) {
+    return k_exit_internal;
   }
-  if (run::any_step_failed(rep)) {
-    return k_exit_step_failed;
+  if (o.format == Format::nagios) {
+    // The Nagios plugin contract: 0 OK, 2 CRITICAL, 3 UNKNOWN (an interrupted run proves nothing).
+    return code == k_exit_interrupted ? 3 : report::nagios_status(rep);
   }
-  if (run::any_check_failed(rep)) {
-    return k_exit_check_failed;
-  }
-  return k_exit_ok;
+  return code;
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <string_view>
 
 namespace zt::cli {
 
@@ -33,8 +34,15 @@ Options:
       --dry-run                 with provision: plan only, like `ztagent plan`
       --keep-going              go on with later steps after a step fails
       --allow-host-commands     under --root, allow commands that act on this machine
-  -f, --format text|json|junit  report format (default: text)
+  -f, --format FORMAT           report format: text (default), json, junit, tap (TAP 14),
+                                prometheus (node_exporter textfile) or nagios (one status
+                                line; the exit code is then the Nagios status, see below)
   -o, --output FILE             write the report atomically to FILE instead of stdout
+      --report FORMAT:FILE      also write a report in FORMAT atomically to FILE after the
+                                run (repeatable), e.g. --report junit:/tmp/r.xml --report
+                                prometheus:/var/lib/node_exporter/textfile_collector/ztagent.prom;
+                                a prometheus FILE keeps ztagent_last_success_timestamp_seconds
+                                across runs
       --retry-timeout DURATION  retry failing runtime checks until they pass or DURATION
                                 (e.g. 90s, 5m) has passed; services need a while after boot
   -j, --jobs N                  run checks on N threads (default: 4)
@@ -54,6 +62,9 @@ Exit codes:
   75  another ztagent run holds the lock
   78  profile or site config invalid (nothing was changed)
   130 interrupted
+With --format nagios, a run that gets as far as running exits with the Nagios status instead:
+0 OK, 2 CRITICAL (a check or step failed), 3 UNKNOWN (checks could not run, or interrupted);
+1 WARNING is not used. Usage and config errors keep 64 and 78.
 )";
 
 namespace {
@@ -69,7 +80,31 @@ std::vector<std::string> split_list(std::string_view text) {
   return out;
 }
 
+constexpr std::string_view k_formats = "text, json, junit, tap, prometheus, nagios";
+
 } // namespace
+
+std::optional<Format> parse_format(std::string_view name) {
+  if (name == "text") {
+    return Format::text;
+  }
+  if (name == "json") {
+    return Format::json;
+  }
+  if (name == "junit") {
+    return Format::junit;
+  }
+  if (name == "tap") {
+    return Format::tap;
+  }
+  if (name == "prometheus") {
+    return Format::prometheus;
+  }
+  if (name == "nagios") {
+    return Format::nagios;
+  }
+  return std::nullopt;
+}
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   std::size_t digits = 0;
@@ -188,15 +223,25 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
       ZT_OPT("--only") { auto l = split_list(v); o.only.insert(o.only.end(), l.begin(), l.end()); continue; }
       ZT_OPT("--skip") { auto l = split_list(v); o.skip.insert(o.skip.end(), l.begin(), l.end()); continue; }
       ZT_OPT("--format", "-f") {
-        if (v == "text") {
-          o.format = Format::text;
-        } else if (v == "json") {
-          o.format = Format::json;
-        } else if (v == "junit") {
-          o.format = Format::junit;
-        } else {
-          return make_error(Errc::invalid_config, "unknown format '" + v + "' (formats: text, json, junit)");
+        auto f = parse_format(v);
+        if (!f) {
+          return make_error(Errc::invalid_config, "unknown format '" + v + "' (formats: " +
+                                                      std::string(k_formats) + ")");
         }
+        o.format = *f;
+        continue;
+      }
+      ZT_OPT("--report") {
+        const std::size_t colon = v.find(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) {
+          return make_error(Errc::invalid_config, "--report needs FORMAT:FILE, got '" + v + "'");
+        }
+        auto f = parse_format(std::string_view(v).substr(0, colon));
+        if (!f) {
+          return make_error(Errc::invalid_config, "--report " + v + ": unknown format '" + v.substr(0, colon) +
+                                                      "' (formats: " + std::string(k_formats) + ")");
+        }
+        o.reports.push_back(ReportTarget{*f, v.substr(colon + 1)});
         continue;
       }
       ZT_OPT("--output", "-o") { o.output = v; continue; }

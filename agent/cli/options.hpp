@@ -12,7 +12,14 @@
 namespace zt::cli {
 
 enum class Verb { provision, plan, verify, profiles, help, version };
-enum class Format { text, json, junit };
+enum class Format { text, json, junit, tap, prometheus, nagios };
+
+/// One `--report FORMAT:FILE`: an extra report written atomically to FILE after the run.
+struct ReportTarget {
+  Format format = Format::text;
+  std::string path;
+  bool operator==(const ReportTarget&) const = default;
+};
 
 struct Options {
   Verb verb = Verb::help;
@@ -27,6 +34,7 @@ struct Options {
   bool allow_host_commands = false;
   Format format = Format::text;
   std::optional<std::string> output;
+  std::vector<ReportTarget> reports;  // --report FORMAT:FILE (repeatable)
   std::chrono::milliseconds retry_timeout{0};
   unsigned jobs = 4;
   int verbosity = 0;  // -q = -1, -v = 1, -vv = 2
@@ -40,6 +48,9 @@ extern const char* const k_help_text;
 /// Parses argv. Errc::invalid_config is not used here: every error is a usage error whose message
 /// names the offending option ("unknown option '--frobnicate'").
 [[nodiscard]] Result<Options> parse_options(const std::vector<std::string>& args);
+
+/// "text", "json", "junit", "tap", "prometheus", "nagios"; nullopt for anything else.
+[[nodiscard]] std::optional<Format> parse_format(std::string_view name);
 
 /// "90s", "5m", "1h", "250ms", "30" (seconds).
 [[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);

@@ -4,6 +4,7 @@
 #include "checks/check.hpp"
 #include "provisioners/provisioner.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,5 +69,41 @@ enum class Color { no, yes };
 /// Like format_seconds without trailing zeros (JSON "duration_s"): 0.031 -> "0.031", 0.0001 ->
 /// "0.0001", 0 -> "0", 12 -> "12"; never exponent notation. Negative or non-finite -> "0".
 [[nodiscard]] std::string format_duration(double seconds);
+
+// ---- monitoring and CI formats (monitoring.cpp) -------------------------------------------------
+
+/// TAP version 14: one test point per check in report order ("ok 3 - id", "ok 2 - id # SKIP reason",
+/// "not ok 4 - id" with a YAML block of expected/actual/fix), then one "not ok N - <step>.apply"
+/// per failed step with its error. Values are single-quoted YAML on one line.
+[[nodiscard]] std::string render_tap(const Report& report);
+
+/// node_exporter textfile collector format (Prometheus text exposition 0.0.4), '\n'-terminated:
+/// ztagent_check_outcome{check,step,outcome} (all four outcomes per check, 1 for the current one),
+/// ztagent_checks{outcome}, ztagent_steps{status}, ztagent_run_duration_seconds,
+/// ztagent_run_timestamp_seconds (= now), ztagent_last_success_timestamp_seconds (only when
+/// `last_success_unix` is set) and ztagent_up 1. All gauges.
+[[nodiscard]] std::string render_prometheus(const Report& report,
+                                            double now_unix_seconds,
+                                            std::optional<double> last_success_unix);
+
+/// The value of ztagent_last_success_timestamp_seconds in a file render_prometheus wrote earlier;
+/// nullopt when absent, unparsable, negative or not finite.
+[[nodiscard]] std::optional<double> parse_last_success(std::string_view prometheus_text);
+
+/// Label value escaping of the exposition format: \ -> \\, " -> \", newline -> \n; invalid
+/// UTF-8 bytes become U+FFFD. Quotes not included.
+[[nodiscard]] std::string prometheus_label_escape(std::string_view text);
+
+/// One YAML single-quoted scalar on one line: ' doubled, control characters shown as visible
+/// escapes ("\n", "\x1b"), invalid UTF-8 bytes as U+FFFD. Quotes included.
+[[nodiscard]] std::string yaml_quote(std::string_view text);
+
+/// Nagios plugin status: 0 OK, 2 CRITICAL (a check failed or a step failed), 3 UNKNOWN (checks
+/// errored, none failed). 1 WARNING is never returned: ztagent has no "degraded but fine" result.
+[[nodiscard]] int nagios_status(const Report& report);
+
+/// One Nagios plugin status line with performance data, '\n'-terminated:
+/// "ZTAGENT OK - 42 checks passed | pass=42 fail=0 skip=5 error=0 duration=0.031s".
+[[nodiscard]] std::string render_nagios(const Report& report);
 
 } // namespace zt::report

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "report/report.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+// Report writers for monitoring and CI: TAP 14 (prove, CI test viewers), the Prometheus text format
+// for node_exporter's textfile collector, and a Nagios/Icinga plugin line. Pure, like report.cpp.
+// Host-supplied strings (check "actual" values, step errors) are sanitized per format:
+// - TAP: descriptions and SKIP reasons on one line, '#' and '\' escaped; YAML values single-quoted.
+// - Prometheus: label values escaped (\\, \", \n) and valid UTF-8 (the format requires it).
+// - Nagios: one line; '|' (starts performance data) replaced by '/'.
+
+namespace zt::report {
+
+namespace {
+
+constexpr std::string_view k_replacement_utf8 = "\xEF\xBF\xBD";
+
+/// Length of the valid UTF-8 sequence at `pos`, or 0 when the byte there does not start one
+/// (overlong forms, surrogates, values above U+10FFFF, truncated or stray continuation bytes).
+std::size_t utf8_length(std::string_view text, std::size_t pos, char32_t& code_point) {
+  const auto b0 = static_cast<std::uint8_t>(text[pos]);
+  if (b0 < 0x80) {
+    code_point = b0;
+    return 1;
+  }
+  std::size_t size = 0;
+  char32_t minimum = 0;
+  if ((b0 & 0xE0) == 0xC0) {
+    size = 2, code_point = b0 & 0x1F, minimum = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    size = 3, code_point = b0 & 0x0F, minimum = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    size = 4, code_point = b0 & 0x07, minimum = 0x10000;
+  } else {
+    return 0;
+  }
+  if (size > text.size() - pos) {
+    return 0;
+  }
+  for (std::size_t i = 1; i < size; ++i) {
+    const auto b = static_cast<std::uint8_t>(text[pos + i]);
+    if ((b & 0xC0) != 0x80) {
+      return 0;
+    }
+    code_point = (code_point << 6) | (b & 0x3F);
+  }
+  if (code_point < minimum || code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+    return 0;
+  }
+  return size;
+}
+
+void append_hex(std::string& out, std::uint32_t value, int digits) {
+  constexpr std::string_view k_hex = "0123456789abcdef";
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {
+    out += k_hex[(value >> shift) & 0xF];
+  }
+}
+
+/// One line of valid UTF-8: control characters (C0, DEL, C1) become visible escapes, invalid bytes
+/// U+FFFD. `escape(cp, out)` may handle a printable ASCII character itself and return true.
+template <typename Escape> std::string visible(std::string_view text, Escape&& escape) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    char32_t cp = 0;
+    const std::size_t size = utf8_length(text, pos, cp);
+    if (size == 0) {
+      out += k_replacement_utf8;
+      ++pos;
+      continue;
+    }
+    if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else if (cp == '\r') {
+      out += "\\r";
+    } else if (cp < 0x20 || cp == 0x7F) {
+      out += "\\x";
+      append_hex(out, cp, 2);
+    } else if (cp >= 0x80 && cp <= 0x9F) {
+      out += "\\u";
+      append_hex(out, cp, 4);
+    } else if (!escape(cp, out)) {
+      out += text.substr(pos, size);
+    }
+    pos += size;
+  }
+  return out;
+}
+
+/// TAP description or directive reason: '\' and '#' escaped as TAP 14 asks.
+std::string tap_text(std::string_view text) {
+  return visible(text, [](char32_t cp, std::string& out) {
+    if (cp == '\\' || cp == '#') {
+      out += '\\';
+      out += static_cast<char>(cp);
+      return true;
+    }
+    return false;
+  });
+}
+
+std::string nagios_text(std::string_view text) {
+  return visible(text, [](char32_t cp, std::string& out) {
+    if (cp == '|') {
+      out += '/';
+      return true;
+    }
+    return false;
+  });
+}
+
+std::string plural(int count, std::string_view singular, std::string_view plural_form) {
+  return std::to_string(count) + " " + std::string(count == 1 ? singular : plural_form);
+}
+
+/// "a, b, c, d, e and 3 more" (at most five names).
+std::string name_list(const std::vector<std::string>& names) {
+  constexpr std::size_t k_max = 5;
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < k_max; ++i) {
+    out += i == 0 ? "" : ", ";
+    out += nagios_text(names[i]);
+  }
+  if (names.size() > k_max) {
+    out += " and " + std::to_string(names.size() - k_max) + " more";
+  }
+  return out;
+}
+
+void append_help(std::string& out, std::string_view name, std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += " gauge\n";
+}
+
+void append_sample(std::string& out, std::string_view name, std::string_view labels, std::string_view value) {
+  out += name;
+  if (!labels.empty()) {
+    out += '{';
+    out += labels;
+    out += '}';
+  }
+  out += ' ';
+  out += value;
+  out += '\n';
+}
+
+std::string label(std::string_view name, std::string_view value) {
+  return std::string(name) + "=\"" + prometheus_label_escape(value) + "\"";
+}
+
+constexpr checks::Outcome k_outcomes[] = {checks::Outcome::pass, checks::Outcome::fail, checks::Outcome::skip,
+                                          checks::Outcome::error};
+
+} // namespace
+
+// ---- escaping ---------------------------------------------------------------------------------
+
+std::string prometheus_label_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    char32_t cp = 0;
+    const std::size_t size = utf8_length(text, pos, cp);
+    if (size == 0) {
+      out += k_replacement_utf8;
+      ++pos;
+      continue;
+    }
+    if (cp == '\\') {
+      out += "\\\\";
+    } else if (cp == '"') {
+      out += "\\\"";
+    } else if (cp == '\n') {
+      out += "\\n";
+    } else {
+      out += text.substr(pos, size);
+    }
+    pos += size;
+  }
+  return out;
+}
+
+std::string yaml_quote(std::string_view text) {
+  return "'" +
+         visible(text,
+                 [](char32_t cp, std::string& out) {
+                   if (cp == '\'') {
+                     out += "''";
+                     return true;
+                   }
+                   return false;
+                 }) +
+         "'";
+}
+
+// ---- TAP --------------------------------------------------------------------------------------
+
+std::string render_tap(const Report& report) {
+  std::vector<const StepReport*> failed_steps;
+  for (const StepReport& step : report.steps) {
+    if (step.status == StepStatus::failed) {
+      failed_steps.push_back(&step);
+    }
+  }
+  std::string out = "TAP version 14\n1.." + std::to_string(report.checks.size() + failed_steps.size()) + "\n";
+  int number = 0;
+  for (const CheckReport& check : report.checks) {
+    const std::string point = std::to_string(++number) + " - " + tap_text(check.id);
+    switch (check.outcome) {
+    case checks::Outcome::pass: out += "ok " + point + "\n"; break;
+    case checks::Outcome::skip:
+      out += "ok " + point + " # SKIP";
+      if (!check.actual.empty()) {
+        out += " " + tap_text(check.actual);
+      }
+      out += "\n";
+      break;
+    case checks::Outcome::fail:
+    case checks::Outcome::error:
+      out += "not ok " + point + "\n  ---\n";
+      out += "  outcome: " + std::string(checks::to_string(check.outcome)) + "\n";
+      out += "  expected: " + yaml_quote(check.expected) + "\n";
+      out += "  actual: " + yaml_quote(check.actual) + "\n";
+      if (!check.fix.empty()) {
+        out += "  fix: " + yaml_quote(check.fix) + "\n";
+      }
+      out += "  ...\n";
+      break;
+    }
+  }
+  for (const StepReport* step : failed_steps) {
+    out += "not ok " + std::to_string(++number) + " - " + tap_text(step->id + ".apply") + "\n  ---\n";
+    out += "  error: " + yaml_quote(step->error) + "\n  ...\n";
+  }
+  return out;
+}
+
+// ---- Prometheus -------------------------------------------------------------------------------
+
+std::string render_prometheus(const Report& report,
+                              double now_unix_seconds,
+                              std::optional<double> last_success_unix) {
+  std::string out;
+  if (!report.checks.empty()) {
+    append_help(out, "ztagent_check_outcome",
+                "Outcome of each ztagent check in the last run: 1 for the current outcome, 0 for the others.");
+    for (const CheckReport& check : report.checks) {
+      const std::string prefix = label("check", check.id) + "," + label("step", check.step) + ",";
+      for (const checks::Outcome outcome : k_outcomes) {
+        append_sample(out, "ztagent_check_outcome", prefix + label("outcome", checks::to_string(outcome)),
+                      outcome == check.outcome ? "1" : "0");
+      }
+    }
+  }
+
+  const CheckCounts checks = count_checks(report);
+  append_help(out, "ztagent_checks", "Number of ztagent checks in the last run by outcome.");
+  append_sample(out, "ztagent_checks", label("outcome", "pass"), std::to_string(checks.pass));
+  append_sample(out, "ztagent_checks", label("outcome", "fail"), std::to_string(checks.fail));
+  append_sample(out, "ztagent_checks", label("outcome", "skip"), std::to_string(checks.skip));
+  append_sample(out, "ztagent_checks", label("outcome", "error"), std::to_string(checks.error));
+
+  const StepCounts steps = count_steps(report);
+  append_help(out, "ztagent_steps", "Number of ztagent steps in the last run by status.");
+  append_sample(out, "ztagent_steps", label("status", "changed"), std::to_string(steps.changed));
+  append_sample(out, "ztagent_steps", label("status", "unchanged"), std::to_string(steps.unchanged));
+  append_sample(out, "ztagent_steps", label("status", "would_change"), std::to_string(steps.would_change));
+  append_sample(out, "ztagent_steps", label("status", "failed"), std::to_string(steps.failed));
+  append_sample(out, "ztagent_steps", label("status", "skipped"), std::to_string(steps.skipped));
+
+  append_help(out, "ztagent_run_duration_seconds", "Wall time of the last ztagent run.");
+  append_sample(out, "ztagent_run_duration_seconds", {}, format_duration(report.duration_s));
+  append_help(out, "ztagent_run_timestamp_seconds", "Unix time the last ztagent run wrote this file.");
+  append_sample(out, "ztagent_run_timestamp_seconds", {}, format_duration(now_unix_seconds));
+  if (last_success_unix) {
+    append_help(out, "ztagent_last_success_timestamp_seconds",
+                "Unix time of the last ztagent run that exited 0.");
+    append_sample(out, "ztagent_last_success_timestamp_seconds", {}, format_duration(*last_success_unix));
+  }
+  append_help(out, "ztagent_up", "1 when ztagent ran to the end and wrote this file.");
+  append_sample(out, "ztagent_up", {}, "1");
+  return out;
+}
+
+std::optional<double> parse_last_success(std::string_view prometheus_text) {
+  constexpr std::string_view k_name = "ztagent_last_success_timestamp_seconds";
+  std::size_t start = 0;
+  while (start < prometheus_text.size()) {
+    std::size_t end = prometheus_text.find('\n', start);
+    if (end == std::string_view::npos) {
+      end = prometheus_text.size();
+    }
+    std::string_view line = prometheus_text.substr(start, end - start);
+    start = end + 1;
+    if (!line.starts_with(k_name)) {
+      continue;
+    }
+    line.remove_prefix(k_name.size());
+    if (line.starts_with("{}")) {
+      line.remove_prefix(2);
+    }
+    if (line.empty() || (line.front() != ' ' && line.front() != '\t')) {
+      continue;  // a longer metric name or labels we never write
+    }
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+      line.remove_prefix(1);
+    }
+    double value = 0;
+    const auto [ptr, ec] = std::from_chars(line.data(), line.data() + line.size(), value);
+    const std::string_view rest = line.substr(static_cast<std::size_t>(ptr - line.data()));
+    if (ec != std::errc{} || (!rest.empty() && rest.front() != ' ' && rest.front() != '\t' && rest != "\r")) {
+      return std::nullopt;
+    }
+    if (!std::isfinite(value) || value < 0) {
+      return std::nullopt;
+    }
+    return value;
+  }
+  return std::nullopt;
+}
+
+// ---- Nagios -----------------------------------------------------------------------------------
+
+int nagios_status(const Report& report) {
+  const CheckCounts checks = count_checks(report);
+  if (checks.fail > 0 || count_steps(report).failed > 0) {
+    return 2;
+  }
+  if (checks.error > 0) {
+    return 3;
+  }
+  return 0;
+}
+
+std::string render_nagios(const Report& report) {
+  const CheckCounts counts = count_checks(report);
+  const int total = static_cast<int>(report.checks.size());
+  std::vector<std::string> failed_checks;
+  std::vector<std::string> errored_checks;
+  for (const CheckReport& check : report.checks) {
+    if (check.outcome == checks::Outcome::fail) {
+      failed_checks.push_back(check.id);
+    } else if (check.outcome == checks::Outcome::error) {
+      errored_checks.push_back(check.id);
+    }
+  }
+  std::vector<std::string> failed_steps;
+  for (const StepReport& step : report.steps) {
+    if (step.status == StepStatus::failed) {
+      failed_steps.push_back(step.id);
+    }
+  }
+
+  std::string out = "ZTAGENT ";
+  switch (nagios_status(report)) {
+  case 2: {
+    out += "CRITICAL - ";
+    std::string sep;
+    if (!failed_checks.empty()) {
+      out += std::to_string(failed_checks.size()) + " of " + plural(total, "check", "checks") +
+             " failed: " + name_list(failed_checks);
+      sep = "; ";
+    }
+    if (!failed_steps.empty()) {
+      out += sep + plural(static_cast<int>(failed_steps.size()), "step", "steps") +
+             " failed: " + name_list(failed_steps);
+    }
+    break;
+  }
+  case 3:
+    out += "UNKNOWN - " + std::to_string(errored_checks.size()) + " of " + plural(total, "check", "checks") +
+           " could not run: " + name_list(errored_checks);
+    break;
+  default: out += "OK - " + plural(counts.pass, "check", "checks") + " passed"; break;
+  }
+  out += " | pass=" + std::to_string(counts.pass) + " fail=" + std::to_string(counts.fail) +
+         " skip=" + std::to_string(counts.skip) + " error=" + std::to_string(counts.error) +
+         " duration=" + format_duration(report.duration_s) + "s\n";
+  return out;
+}
+
+} // namespace zt::report
