@@ -101,7 +101,7 @@ std::optional<CheckResult> not_a_directory(const host::HostView& host,
                 "remove the symlink " + path + " (ztagent never follows links in the data tree), then " +
                     provision_fix());
   default:
-    return fail(expected, std::string(file_type_name(st.type)),
+    return fail(expected, std::string(host::to_string(st.type)),
                 "move " + path + " away, then " + provision_fix());
   }
 }
@@ -251,7 +251,7 @@ public:
             "set data_root to the real path (ztagent does not follow links on the way to the data tree)");
       }
       if (st->type != host::FileType::directory) {
-        return fail(expected, parent + " is a " + std::string(file_type_name(st->type)),
+        return fail(expected, parent + " is a " + std::string(host::to_string(st->type)),
                     "set data_root to a path below directories only");
       }
       auto acl = host.fs().read_acl(parent, host::AclType::access);
@@ -442,28 +442,6 @@ bool can_traverse(const host::FileStat& st, const Acl& access, std::uint32_t uid
   return (other_bits(st.mode) & 1) != 0;
 }
 
-std::string_view file_type_name(host::FileType type) {
-  switch (type) {
-  case host::FileType::missing:
-    return "missing";
-  case host::FileType::regular:
-    return "regular file";
-  case host::FileType::directory:
-    return "directory";
-  case host::FileType::symlink:
-    return "symlink";
-  case host::FileType::char_device:
-    return "character device";
-  case host::FileType::block_device:
-    return "block device";
-  case host::FileType::fifo:
-    return "fifo";
-  case host::FileType::socket:
-    return "socket";
-  }
-  return "unknown file type";
-}
-
 std::string owner_text(const host::Accounts& accounts, std::uint32_t uid, std::uint32_t gid) {
   std::string user = std::to_string(uid);
   if (auto account = accounts.user_by_uid(uid); account && *account) {
@@ -536,7 +514,7 @@ Result<host::FileStat> lstat_managed(const host::Fs& fs, const std::string& path
   }
   if (st->type != host::FileType::missing && st->type != host::FileType::directory) {
     return make_error(Errc::refused,
-                      "data: " + path + " is a " + std::string(file_type_name(st->type)) +
+                      "data: " + path + " is a " + std::string(host::to_string(st->type)) +
                           ", not a directory; ztagent never replaces it: move it away and re-run");
   }
   return *st;

@@ -86,8 +86,6 @@ map_container_uid(std::uint32_t container_uid, std::uint32_t user_uid, const Sub
 [[nodiscard]] bool
 can_traverse(const host::FileStat& st, const host::Acl& access, std::uint32_t uid, std::uint32_t gid);
 
-/// "regular file", "directory", "symlink", ...
-[[nodiscard]] std::string_view file_type_name(host::FileType type);
 
 /// The owner the data tree should have, resolved from the accounts.
 struct DataOwner {

@@ -13,28 +13,6 @@ std::string runtime_dir(std::uint32_t uid) {
   return "/run/user/" + std::to_string(uid);
 }
 
-std::string type_name(host::FileType type) {
-  switch (type) {
-  case host::FileType::missing:
-    return "missing";
-  case host::FileType::regular:
-    return "a regular file";
-  case host::FileType::directory:
-    return "a directory";
-  case host::FileType::symlink:
-    return "a symlink";
-  case host::FileType::char_device:
-    return "a character device";
-  case host::FileType::block_device:
-    return "a block device";
-  case host::FileType::fifo:
-    return "a fifo";
-  case host::FileType::socket:
-    return "a socket";
-  }
-  return "unknown";
-}
-
 /// Shared shape of the four checks: the user must exist (step 2) before linger means anything.
 class LingerCheck : public Check {
 public:
@@ -91,7 +69,7 @@ public:
       return fail(m_expected, path + " is missing",
                   "ztagent provision --only linger (or: loginctl enable-linger " + m_user + ")");
     }
-    return fail(m_expected, path + " is " + type_name(st->type),
+    return fail(m_expected, path + " is " + host::describe(st->type),
                 "remove " + path + ", then: ztagent provision --only linger");
   }
 };
@@ -212,7 +190,7 @@ CheckResult judge_runtime_dir(std::uint32_t uid, const host::FileStat& st) {
     return fail(expected, path + " is missing", fix);
   }
   if (st.type != host::FileType::directory) {
-    return fail(expected, path + " is " + type_name(st.type), fix);
+    return fail(expected, path + " is " + host::describe(st.type), fix);
   }
   std::string actual = path + " directory owned by uid " + std::to_string(st.uid);
   if (st.uid != uid) {
@@ -236,7 +214,7 @@ CheckResult judge_user_bus(std::uint32_t uid, const host::FileStat& st) {
   if (!st.exists()) {
     return fail(expected, path + " is missing", fix);
   }
-  return fail(expected, path + " is " + type_name(st.type), fix);
+  return fail(expected, path + " is " + host::describe(st.type), fix);
 }
 
 std::vector<std::unique_ptr<Check>> make_linger_checks(const std::string& user) {

@@ -29,17 +29,6 @@ bool status_installed(std::string_view status) {
   return words.size() == 3 && words[2] == "installed";
 }
 
-std::string last_nonempty_line(std::string_view text) {
-  auto all = util::lines(text);
-  for (auto it = all.rbegin(); it != all.rend(); ++it) {
-    auto line = util::trim(*it);
-    if (!line.empty()) {
-      return std::string(line);
-    }
-  }
-  return {};
-}
-
 std::string install_hint(std::string_view package_manager, const std::string& name) {
   if (package_manager == "apt") {
     return "apt-get install " + name;
@@ -230,7 +219,7 @@ Result<InstalledPackages> query_installed(const host::HostView& host,
     all = parse_rpm_query(result.out);
     // rpm exits with the number of packages that are not installed; only complain when it said
     // nothing useful on stdout but something on stderr (broken database, bad option).
-    std::string err = last_nonempty_line(result.err);
+    std::string err = util::last_nonempty_line(result.err);
     if (result.exit_code != 0 && all.empty() && !err.empty()) {
       return make_error(Errc::command_failed,
                         "rpm -q failed (exit " + std::to_string(result.exit_code) + "): " + err);

@@ -70,28 +70,6 @@ std::vector<std::string_view> words(std::string_view text) {
   return out;
 }
 
-std::string type_name(host::FileType type) {
-  switch (type) {
-  case host::FileType::missing:
-    return "missing";
-  case host::FileType::regular:
-    return "a regular file";
-  case host::FileType::directory:
-    return "a directory";
-  case host::FileType::symlink:
-    return "a symlink";
-  case host::FileType::char_device:
-    return "a character device";
-  case host::FileType::block_device:
-    return "a block device";
-  case host::FileType::fifo:
-    return "a fifo";
-  case host::FileType::socket:
-    return "a socket";
-  }
-  return "unknown";
-}
-
 std::uint32_t le32(std::string_view bytes, std::size_t offset) {
   std::uint32_t v = 0;
   for (std::size_t i = 0; i < 4; ++i) {
@@ -263,7 +241,7 @@ CheckResult evaluate_idmap_helper(std::string_view path,
     return fail(expected, "missing", std::string(install_fix));
   }
   if (stat.type != host::FileType::regular) {
-    return fail(expected, type_name(stat.type), std::string(install_fix));
+    return fail(expected, host::describe(stat.type), std::string(install_fix));
   }
   if ((stat.mode & 04000) != 0 && stat.uid == 0) {
     return pass(expected, "setuid root (mode " + util::format_mode(stat.mode) + ")");
@@ -321,7 +299,7 @@ CheckResult evaluate_tun_device(const host::FileStat& stat) {
   const std::string expected = std::string(k_tun) + ": character device 10:200";
   const std::string fix = "modprobe tun and add 'tun' to /etc/modules-load.d/tun.conf";
   if (stat.type != host::FileType::char_device) {
-    return fail(expected, type_name(stat.type), fix);
+    return fail(expected, host::describe(stat.type), fix);
   }
   std::string actual =
       "character device " + std::to_string(stat.rdev_major) + ":" + std::to_string(stat.rdev_minor);

@@ -65,7 +65,7 @@ Result<Data::Survey> Data::survey(const host::HostView& host) const {
     }
     if (st->type != FileType::directory) {
       return make_error(Errc::refused,
-                        "data: " + parent + " is a " + std::string(checks::file_type_name(st->type)) +
+                        "data: " + parent + " is a " + std::string(host::to_string(st->type)) +
                             ", not a directory: set data_root to a path below directories only");
     }
     if (survey.owner) {

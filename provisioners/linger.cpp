@@ -14,17 +14,6 @@ constexpr std::string_view k_linger_dir = "/var/lib/systemd/linger";
 constexpr std::uint32_t k_dir_mode = 0755;
 constexpr std::uint32_t k_file_mode = 0644;
 
-std::string last_nonempty_line(std::string_view text) {
-  auto all = util::lines(text);
-  for (auto it = all.rbegin(); it != all.rend(); ++it) {
-    auto line = util::trim(*it);
-    if (!line.empty()) {
-      return std::string(line);
-    }
-  }
-  return {};
-}
-
 template <typename T> Result<T> in_step(Result<T> r) {
   if (!r) {
     return std::unexpected(prefixed("linger", std::move(r).error()));
@@ -71,7 +60,7 @@ Result<void> Linger::apply(host::Host& host, const Plan& plan) {
     if (result.exit_code != 0) {
       std::string message =
           "linger: loginctl enable-linger failed (exit " + std::to_string(result.exit_code) + ")";
-      std::string err = last_nonempty_line(result.err);
+      std::string err = util::last_nonempty_line(result.err);
       if (!err.empty()) {
         message += ": " + err;
       }
@@ -88,7 +77,7 @@ Result<void> Linger::apply(host::Host& host, const Plan& plan) {
     if (started.exit_code != 0) {
       std::string message = "linger: systemctl start user@" + std::to_string(account->uid) +
                             ".service failed (exit " + std::to_string(started.exit_code) + ")";
-      std::string err = last_nonempty_line(started.err);
+      std::string err = util::last_nonempty_line(started.err);
       if (!err.empty()) {
         message += ": " + err;
       }

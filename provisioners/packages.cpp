@@ -15,17 +15,6 @@ namespace {
 constexpr std::string_view k_target_prefix = "package:";
 constexpr std::string_view k_apt_lists = "/var/lib/apt/lists";
 
-std::string last_nonempty_line(std::string_view text) {
-  auto all = util::lines(text);
-  for (auto it = all.rbegin(); it != all.rend(); ++it) {
-    auto line = util::trim(*it);
-    if (!line.empty()) {
-      return std::string(line);
-    }
-  }
-  return {};
-}
-
 /// apt has never fetched indexes in this tree (fresh debootstrap/container image): install would
 /// find nothing. Compressed indexes (…_Packages.lz4) count too.
 Result<bool> apt_lists_missing(const host::Fs& fs) {
@@ -68,7 +57,7 @@ Result<void> run_package_command(host::Host& host, std::vector<std::string> argv
   if (result->exit_code != 0) {
     std::string message =
         "packages: " + std::string(what) + " failed (exit " + std::to_string(result->exit_code) + ")";
-    std::string err = last_nonempty_line(result->err);
+    std::string err = util::last_nonempty_line(result->err);
     if (!err.empty()) {
       message += ": " + err;
     }

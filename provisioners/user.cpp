@@ -13,17 +13,6 @@ namespace {
 constexpr std::uint32_t k_home_mode = 0700;
 constexpr std::uint32_t k_parent_mode = 0755;
 
-std::string last_nonempty_line(std::string_view text) {
-  auto all = util::lines(text);
-  for (auto it = all.rbegin(); it != all.rend(); ++it) {
-    auto line = util::trim(*it);
-    if (!line.empty()) {
-      return std::string(line);
-    }
-  }
-  return {};
-}
-
 /// Adds the step name to an error from a lower layer.
 template <typename T> Result<T> in_step(Result<T> r) {
   if (!r) {
@@ -49,7 +38,7 @@ Result<void> run_tool(host::Host& host, std::vector<std::string> argv) {
   ZT_TRY_ASSIGN(result, in_step(host.runner().run(cmd)));
   if (result.exit_code != 0) {
     std::string message = "user: " + tool + " failed (exit " + std::to_string(result.exit_code) + ")";
-    std::string err = last_nonempty_line(result.err);
+    std::string err = util::last_nonempty_line(result.err);
     if (!err.empty()) {
       message += ": " + err;
     }

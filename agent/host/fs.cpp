@@ -686,4 +686,25 @@ Result<void> Fs::remove_file(const std::filesystem::path& host_path) {
   return {};
 }
 
+std::string_view to_string(FileType type) {
+  switch (type) {
+  case FileType::missing: return "missing";
+  case FileType::regular: return "regular file";
+  case FileType::directory: return "directory";
+  case FileType::symlink: return "symlink";
+  case FileType::char_device: return "character device";
+  case FileType::block_device: return "block device";
+  case FileType::fifo: return "fifo";
+  case FileType::socket: return "socket";
+  }
+  return "unknown file type";
+}
+
+std::string describe(FileType type) {
+  if (type == FileType::missing) {
+    return "missing";
+  }
+  return "a " + std::string(to_string(type));
+}
+
 } // namespace zt::host

@@ -37,6 +37,11 @@ struct FileStat {
   [[nodiscard]] bool exists() const { return type != FileType::missing; }
 };
 
+/// "regular file", "directory", "symlink", ... ("missing" for FileType::missing).
+[[nodiscard]] std::string_view to_string(FileType type);
+/// With an article for messages: "a regular file", "a symlink", ... ("missing").
+[[nodiscard]] std::string describe(FileType type);
+
 enum class ReplaceSymlink { no, yes };
 
 /// Metadata for write_file. Unset fields keep the current file's value (or the defaults for a new

@@ -76,6 +76,17 @@ std::string_view trim(std::string_view text) {
   return text.substr(b, e - b + 1);
 }
 
+std::string last_nonempty_line(std::string_view text) {
+  auto all = lines(text);
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    auto line = trim(*it);
+    if (!line.empty()) {
+      return std::string(line);
+    }
+  }
+  return {};
+}
+
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;
   for (std::size_t i = 0; i < parts.size(); ++i) {

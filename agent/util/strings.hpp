@@ -14,6 +14,8 @@ namespace zt::util {
 /// Splits into lines without their '\n' (a trailing newline adds no empty line).
 [[nodiscard]] std::vector<std::string_view> lines(std::string_view text);
 [[nodiscard]] std::string_view trim(std::string_view text);
+/// The last line that is not blank, trimmed (for "failed (exit 1): <last stderr line>").
+[[nodiscard]] std::string last_nonempty_line(std::string_view text);
 [[nodiscard]] std::string join(const std::vector<std::string>& parts, std::string_view sep);
 /// Decimal unsigned integer, the whole string, no sign or spaces.
 [[nodiscard]] std::optional<std::uint64_t> parse_uint(std::string_view text);
