@@ -309,7 +309,14 @@ expect_rc() {  # STEP EXPECTED
   local rc
   rc=$(out_rc "$1")
   if [[ ${rc} != "$2" ]]; then
-    fail "$1 exited ${rc}, expected $2"
+    fail "$1 exited ${rc}$(signal_note "${rc}"), expected $2"
+  fi
+}
+
+# " (killed by SIGSEGV)" for an exit code above 128 (bash reports a signal as 128 + its number).
+signal_note() {
+  if [[ $1 =~ ^[0-9]+$ ]] && (($1 > 128 && $1 < 128 + 65)); then
+    printf ' (killed by SIG%s)' "$(kill -l "$(($1 - 128))" 2>/dev/null || echo "$(($1 - 128))")"
   fi
 }
 
@@ -362,7 +369,7 @@ expect_report() {
   shift 2
   rc=$(out_rc "${step}")
   if ! all=$(failing_ids "${file}" 2>&1); then
-    fail "${step}: exit ${rc} and no readable report ${file##*/} (${all})"
+    fail "${step}: exit ${rc}$(signal_note "${rc}") and no readable report ${file##*/} (${all})"
     return 0
   fi
   got=""
@@ -383,9 +390,9 @@ expect_report() {
     fail "${step}: failing checks are [${got//$'\n'/ }], expected [${want//$'\n'/ }] (${file##*/})"
   fi
   if [[ -n ${want} ]]; then
-    [[ ${rc} == 1 ]] || fail "${step} exited ${rc}, expected 1 (a check failed)"
+    [[ ${rc} == 1 ]] || fail "${step} exited ${rc}$(signal_note "${rc}"), expected 1 (a check failed)"
   elif [[ ${rc} != 0 ]] && ! [[ ${rc} == 1 && -z ${got} && ${#waived[@]} -gt 0 ]]; then
-    fail "${step} exited ${rc}, expected 0"
+    fail "${step} exited ${rc}$(signal_note "${rc}"), expected 0"
   fi
 }
 
@@ -404,7 +411,7 @@ host_waivers() {
       log "note: ${controllers} lacks ${missing[*]}; ZTAGENT_E2E_STRICT=1, so preflight.cgroup-delegation must pass anyway"
     else
       WAIVED_CHECKS+=(preflight.cgroup-delegation)
-      log "note: this host's cgroup v2 tree (${controllers}: $(tr '\n' ' ' <"${controllers}"))lacks ${missing[*]}:" \
+      log "note: this host's cgroup v2 tree (${controllers}: $(xargs <"${controllers}")) lacks ${missing[*]}:" \
         "a container cannot delegate them, so a failing preflight.cgroup-delegation is waived (ZTAGENT_E2E_STRICT=1 to refuse)"
     fi
   fi
