@@ -23,7 +23,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 launcher=()
-if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Let clones in other directories (CI) reuse the cache.
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
+fi
 werror=OFF
 if [ "${CI:-}" = true ]; then werror=ON; fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZTAGENT_WERROR="$werror" "${launcher[@]}"

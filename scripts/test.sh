@@ -11,7 +11,11 @@ dir=build
 root_tests=OFF
 if [ "$(id -u)" -eq 0 ] && [ "${ZTAGENT_ROOT_TESTS:-1}" = 1 ]; then root_tests=ON; fi
 launcher=()
-if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Let clones in other directories (CI) reuse the cache.
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
+fi
 werror=OFF
 if [ "${CI:-}" = true ]; then werror=ON; fi
 
