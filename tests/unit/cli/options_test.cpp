@@ -43,7 +43,13 @@ TEST_CASE("Options: usage errors name the problem", "[cli][options]") {
       {{}, "no command given (commands: provision, plan, verify, profiles)"},
       {{"frobnicate"}, "unknown command 'frobnicate' (commands: provision, plan, verify, profiles, help)"},
       {{"verify", "--frobnicate"}, "unknown option '--frobnicate'"},
-      {{"verify", "--format", "xml"}, "unknown format 'xml' (formats: text, json, junit)"},
+      {{"verify", "--format", "xml"}, "unknown format 'xml' (formats: text, json, junit, tap, prometheus, nagios)"},
+      {{"verify", "--report", "junit"}, "--report needs FORMAT:FILE, got 'junit'"},
+      {{"verify", "--report", ":r.xml"}, "--report needs FORMAT:FILE, got ':r.xml'"},
+      {{"verify", "--report=tap:"}, "--report needs FORMAT:FILE, got 'tap:'"},
+      {{"verify", "--report", "xml:/tmp/r.xml"},
+       "--report xml:/tmp/r.xml: unknown format 'xml' (formats: text, json, junit, tap, prometheus, nagios)"},
+      {{"verify", "--report"}, "option '--report' needs a value"},
       {{"verify", "--profile"}, "option '--profile' needs a value"},
       {{"verify", "--set", "novalue"}, "--set needs KEY=VALUE, got 'novalue'"},
       {{"verify", "--retry-timeout", "soon"}, "invalid duration 'soon' for --retry-timeout (examples: 90s, 5m, 1h)"},
@@ -59,6 +65,30 @@ TEST_CASE("Options: usage errors name the problem", "[cli][options]") {
     REQUIRE_FALSE(o);
     CHECK(o.error().message == c.message);
   }
+}
+
+TEST_CASE("Options: monitoring formats and repeatable --report", "[cli][options]") {
+  using zt::cli::ReportTarget;
+  auto o = parse_options({"verify", "--format", "nagios", "--report", "junit:/tmp/r.xml", "--report=prometheus:"
+                          "/var/lib/node_exporter/textfile_collector/ztagent.prom", "--report", "tap:out:1.tap"});
+  REQUIRE(o);
+  CHECK(o->format == Format::nagios);
+  CHECK(o->reports == std::vector<ReportTarget>{
+                          {Format::junit, "/tmp/r.xml"},
+                          {Format::prometheus, "/var/lib/node_exporter/textfile_collector/ztagent.prom"},
+                          {Format::tap, "out:1.tap"}});
+  CHECK(parse_options({"verify"})->reports.empty());
+
+  const std::pair<std::string, Format> names[] = {{"text", Format::text},   {"json", Format::json},
+                                                  {"junit", Format::junit}, {"tap", Format::tap},
+                                                  {"prometheus", Format::prometheus}, {"nagios", Format::nagios}};
+  for (const auto& [name, format] : names) {
+    INFO(name);
+    CHECK(zt::cli::parse_format(name) == format);
+    CHECK(parse_options({"verify", "-f", name})->format == format);
+  }
+  CHECK(zt::cli::parse_format("TAP") == std::nullopt);
+  CHECK(zt::cli::parse_format("") == std::nullopt);
 }
 
 TEST_CASE("Options: durations", "[cli][options]") {
