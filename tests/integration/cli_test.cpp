@@ -4,6 +4,7 @@
 #include "integration/support.hpp"
 
 #include "host/fs.hpp"
+#include "report/report.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -262,4 +263,37 @@ TEST_CASE("cli: --output writes the report atomically; logs never enter it", "[i
   CHECK(xml.find("</testsuites>") != std::string::npos);
   auto missing = run_agent({"verify", "--profile", "debian-12", "--root", root.str(), "--output", "/nonexistent/dir/r.xml"});
   CHECK(missing.exit_code == 64);
+}
+
+TEST_CASE("cli: several reporters in one run; Prometheus keeps the last success", "[integration][cli]") {
+  if (!is_root()) {
+    ZT_SKIP("needs root (chown, useradd --prefix)");
+  }
+  TempRoot root;
+  zt::test::make_debian12_tree(root);
+  auto user = "ztir" + std::to_string(::getpid() % 100000);
+  auto set_user = "service.user=" + user;
+  REQUIRE(run_agent(with(base_args("provision", root), {"--set", set_user})).exit_code == 0);
+  auto prom = root.real("/ztagent.prom").string();
+  auto xml = root.real("/r.xml").string();
+  auto ok = run_agent({"verify", "--profile", "debian-12", "--root", root.str(), "--set", set_user, "--format", "text",
+                       "--report", "prometheus:" + prom, "--report", "junit:" + xml});
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find("passed, 0 failed") != std::string::npos);
+  CHECK(root.read("/r.xml").find("</testsuites>") != std::string::npos);
+  auto first = zt::report::parse_last_success(root.read("/ztagent.prom"));
+  REQUIRE(first);
+  CHECK(root.read("/ztagent.prom").find("ztagent_check_outcome{check=\"data.zerotier.mode\",step=\"data\",outcome=\"pass\"} 1") !=
+        std::string::npos);
+
+  std::filesystem::permissions(root.real("/opt/ztnet-data/zerotier"), static_cast<std::filesystem::perms>(0700));
+  auto bad = run_agent({"verify", "--profile", "debian-12", "--root", root.str(), "--set", set_user, "--format",
+                        "nagios", "--report", "prometheus:" + prom});
+  CHECK(bad.exit_code == 2);  // Nagios CRITICAL
+  CHECK(bad.out.rfind("ZTAGENT CRITICAL - 1 of ", 0) == 0);
+  CHECK(bad.out.find("data.zerotier.mode") != std::string::npos);
+  auto text = root.read("/ztagent.prom");
+  CHECK(zt::report::parse_last_success(text) == first);  // a failing run keeps the previous value
+  CHECK(text.find("ztagent_check_outcome{check=\"data.zerotier.mode\",step=\"data\",outcome=\"fail\"} 1") !=
+        std::string::npos);
 }
