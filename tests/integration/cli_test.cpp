@@ -70,7 +70,7 @@ TEST_CASE("cli: usage errors exit 64 and name the problem", "[integration][cli]"
   CHECK(only.err.find("unknown step 'usres' in --only") != std::string::npos);
 }
 
-TEST_CASE("cli: provision into a --root tree converges; the second run changes nothing", "[integration][cli]") {
+TEST_CASE("cli: provision into a --root tree converges, the second run changes nothing", "[integration][cli]") {
   if (!is_root()) {
     ZT_SKIP("needs root (chown, useradd --prefix)");
   }
@@ -118,7 +118,7 @@ TEST_CASE("cli: provision into a --root tree converges; the second run changes n
   CHECK(junit.out.find("classname=\"ztagent.data\"") != std::string::npos);
 }
 
-TEST_CASE("cli: tampering with a postcondition fails exactly that check; provision repairs it",
+TEST_CASE("cli: tampering with a postcondition fails exactly that check, provision repairs it",
           "[integration][cli]") {
   if (!is_root()) {
     ZT_SKIP("needs root (chown, useradd --prefix)");
@@ -179,7 +179,7 @@ TEST_CASE("cli: tampering with a postcondition fails exactly that check; provisi
   }
 }
 
-TEST_CASE("cli: malformed site configs exit 78 with every error located; nothing changes", "[integration][cli]") {
+TEST_CASE("cli: malformed site configs exit 78 with every error located, nothing changes", "[integration][cli]") {
   TempRoot root;
   zt::test::make_debian12_tree(root);
   struct Case {
@@ -250,7 +250,7 @@ TEST_CASE("cli: a symlink planted in the data tree is never followed", "[integra
   CHECK(std::find(failed.begin(), failed.end(), "data.no-symlinks") != failed.end());
 }
 
-TEST_CASE("cli: --output writes the report atomically; logs never enter it", "[integration][cli]") {
+TEST_CASE("cli: --output writes the report atomically, logs never enter it", "[integration][cli]") {
   TempRoot root;
   zt::test::make_debian12_tree(root);
   auto out = root.real("/report.xml").string();
@@ -265,7 +265,7 @@ TEST_CASE("cli: --output writes the report atomically; logs never enter it", "[i
   CHECK(missing.exit_code == 64);
 }
 
-TEST_CASE("cli: several reporters in one run; Prometheus keeps the last success", "[integration][cli]") {
+TEST_CASE("cli: several reporters in one run, Prometheus keeps the last success", "[integration][cli]") {
   if (!is_root()) {
     ZT_SKIP("needs root (chown, useradd --prefix)");
   }

@@ -223,7 +223,7 @@ TEST_CASE("read_data_owner and owner_text", "[checks][data]") {
   CHECK(zt::checks::owner_text(host.accounts(), 4242, 4343) == "4242:4343");
 }
 
-TEST_CASE("data checks: good tree passes; missing tree, missing user, parents and symlinks fail",
+TEST_CASE("data checks: good tree passes, missing tree, missing user, parents and symlinks fail",
           "[checks][data]") {
   if (::geteuid() != 0) {
     ZT_SKIP("needs root to chown test directories");

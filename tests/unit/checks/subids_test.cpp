@@ -251,7 +251,7 @@ TEST_CASE("decide_subids: what to add", "[checks][subids]") {
   }
 }
 
-TEST_CASE("decide_subids: never a second range; unusable ranges name the usermod fix", "[checks][subids]") {
+TEST_CASE("decide_subids: never a second range, unusable ranges name the usermod fix", "[checks][subids]") {
   struct Row {
     std::string name;
     SubIdState state;

@@ -164,7 +164,7 @@ TEST_CASE("FileAccounts: reads the image tree's passwd and group on every call",
   CHECK(describe(*all) == "root|0|0|/root|/bin/sh\nztnet|1001|1001|/home/ztnet|/bin/sh\n");
 }
 
-TEST_CASE("FileAccounts: missing files mean no accounts; malformed ones are errors", "[host][accounts]") {
+TEST_CASE("FileAccounts: missing files mean no accounts, malformed ones are errors", "[host][accounts]") {
   zt::test::TempRoot root;
   std::filesystem::remove(root.real("/etc/passwd"));
   std::filesystem::remove(root.real("/etc/group"));

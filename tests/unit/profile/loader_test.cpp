@@ -83,7 +83,7 @@ TEST_CASE("parse_os_release handles quotes, comments and blank lines", "[profile
   CHECK(empty.version_id.empty());
 }
 
-TEST_CASE("--profile auto picks the profile matching /etc/os-release", "[profile][loader]") {
+TEST_CASE("profile auto picks the profile matching /etc/os-release", "[profile][loader]") {
   struct Sample {
     std::string os_release;
     std::string expected;
@@ -109,7 +109,7 @@ TEST_CASE("--profile auto picks the profile matching /etc/os-release", "[profile
   }
 }
 
-TEST_CASE("--profile auto on an unknown OS names the known profiles", "[profile][loader]") {
+TEST_CASE("profile auto on an unknown OS names the known profiles", "[profile][loader]") {
   const auto fedora = load_profile("auto", "NAME=\"Fedora Linux\"\nVERSION_ID=41\nID=fedora\n");
   REQUIRE_FALSE(fedora.has_value());
   CHECK(lines_of(fedora.error()) ==
@@ -149,7 +149,7 @@ TEST_CASE("profiles by name: known, unknown, base files and paths", "[profile][l
             "load_profile_file()"});
 }
 
-TEST_CASE("a profile file includes embedded files; its own values win", "[profile][loader]") {
+TEST_CASE("a profile file includes embedded files, its own values win", "[profile][loader]") {
   const auto mine = load_profile_file(R"(include = ["ubuntu-24.04.toml"]
 steps = ["preflight", "packages"]
 [profile]
@@ -508,7 +508,7 @@ data.dirs = [{ name = "a", mode = 0o1777, container_uids = [5, 5, -1] }, { name 
   }
 }
 
-TEST_CASE("site config syntax errors carry toml++'s position; --set still checked", "[profile][loader]") {
+TEST_CASE("site config syntax errors carry toml++'s position, --set still checked", "[profile][loader]") {
   const auto errors = site_errors("[service]\nuser = \"bob\n", {"subids.count=1"});
   REQUIRE(errors.size() == 2);
   // toml++'s description may change between its releases; the position and our prefix are ours.
@@ -521,7 +521,7 @@ TEST_CASE("site config syntax errors carry toml++'s position; --set still checke
   CHECK(redefined[0].starts_with("site.toml:3:1: TOML syntax error: "));
 }
 
-TEST_CASE("--set overrides: typed values, strings, and their precedence", "[profile][loader]") {
+TEST_CASE("set overrides: typed values, strings, and their precedence", "[profile][loader]") {
   const SiteConfig config = site_ok(
       "[service]\nuser = \"alice\"\n[subids]\ncount = 100000\n",
       {"service.user=bob", "subids.count=70000", "service.system_user=false", " service.home = /srv/bob ",
