@@ -50,7 +50,7 @@ mapped=$((start + 70 - 1))
 for d in "" /postgres-data /zerotier /caddy_data; do
   p="$R$DATA$d"
   [ -L "$p" ] && bad "symlink $p"
-  [ "$(stat -c '%U:%G %a' "$p" 2>/dev/null)" = "$U:$U 750" ] || bad "owner/mode $p"
+  [ "$(stat -c '%u:%g %a' "$p" 2>/dev/null)" = "$uid:$gid 750" ] || bad "owner/mode $p"
   acl=$(getfacl -cnp "$p" 2>/dev/null)
   echo "$acl" | grep -q "^user:$uid:rwx" || bad "acl $p"
   echo "$acl" | grep -q "^mask::r-x" || bad "mask $p"
