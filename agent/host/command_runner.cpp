@@ -224,10 +224,13 @@ Result<CommandResult> run_process(const Command& cmd) {
   const auto start = Clock::now();
   std::error_code start_ec;
   const auto no_inherit = bp::extend::on_exec_setup = [fd_limit = fd_limit()](auto&) { mark_cloexec(fd_limit); };
-  bp::child child = cmd.input ? bp::child(bp::exe = exe, bp::args = args, env, bp::std_in < input.get(),
-                                          bp::std_out > out_pipe, bp::std_err > err_pipe, no_inherit, start_ec)
-                              : bp::child(bp::exe = exe, bp::args = args, env, bp::std_in < bp::null,
-                                          bp::std_out > out_pipe, bp::std_err > err_pipe, no_inherit, start_ec);
+  const std::string cwd = cmd.cwd.value_or(".");
+  bp::child child = cmd.input ? bp::child(bp::exe = exe, bp::args = args, env, bp::start_dir = cwd,
+                                          bp::std_in < input.get(), bp::std_out > out_pipe, bp::std_err > err_pipe,
+                                          no_inherit, start_ec)
+                              : bp::child(bp::exe = exe, bp::args = args, env, bp::start_dir = cwd,
+                                          bp::std_in < bp::null, bp::std_out > out_pipe, bp::std_err > err_pipe,
+                                          no_inherit, start_ec);
   if (start_ec) {
     return make_error(Errc::io, argv0 + ": cannot start: " + start_ec.message());
   }

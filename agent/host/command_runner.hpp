@@ -29,6 +29,7 @@ struct Command {
   std::optional<std::string> input;  // stdin; never logged (may hold a secret)
   std::vector<std::pair<std::string, std::string>> env;  // added to a minimal environment; values never logged
   std::chrono::seconds timeout{60};
+  std::optional<std::string> cwd;  // working directory; unset = ztagent's own
 };
 
 struct CommandResult {

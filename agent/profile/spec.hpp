@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace zt::profile {
@@ -22,6 +23,8 @@ struct ProfileSpec {
   std::vector<std::string> packages;        // names to install
   std::string podman_min_version;           // floor for the unit style ("4.3")
   bool apparmor_userns = false;             // check Ubuntu's AppArmor userns restriction
+  std::string firewall = "nftables";        // [ports] firewall: "nftables" | "firewalld" (strategy forward)
+  bool selinux_labels = false;              // [units] selinux_labels: add ":Z" to every volume mount
 };
 
 struct DataDir {
@@ -52,10 +55,82 @@ struct SiteConfig {
   std::uint64_t min_free_mib = 1024;
 };
 
+// ---- The ZTNet stack ([stack] in profiles/_base.toml; site config overrides images, domain, ports) ----
+
+/// A port the pod publishes. With ports.strategy = forward and forward_to != 0 the pod publishes
+/// forward_to and the firewall redirects `port` to it; otherwise the pod publishes `port` itself.
+struct PublishedPort {
+  std::string name;                // "http", "https", "zerotier"
+  std::uint32_t port = 0;          // public port on the host (80)
+  std::uint32_t container = 0;     // port inside the pod (80)
+  std::string protocol = "tcp";    // "tcp" | "udp"
+  std::uint32_t forward_to = 0;    // unprivileged host port for strategy forward (8080), 0 = none
+};
+
+/// A container volume: a data dir (a [[data.dirs]] name, so owner/ACLs are already right) or a
+/// stack file's directory, mounted at `target`.
+struct Mount {
+  std::string source;        // relative to data_root, e.g. "postgres-data" or "caddy/Caddyfile"
+  std::string target;        // absolute path inside the container
+  bool read_only = false;
+};
+
+/// A secret handed to a container as an environment variable.
+struct SecretRef {
+  std::string secret;        // Stack::secrets name, e.g. "POSTGRES_PASSWORD"
+  std::string env;           // variable inside the container, usually the same name
+};
+
+struct HealthCheck {
+  std::string command;              // run inside the container by podman (shell form, e.g. "pg_isready -U postgres")
+  std::string interval = "30s";
+  std::string timeout = "10s";
+  std::uint32_t retries = 3;
+  std::string start_period = "60s";
+};
+
+struct Container {
+  std::string name;                                        // "postgres"; container/unit name is "<pod>-<name>"
+  std::string image;                                       // fully qualified ("docker.io/library/postgres:15-alpine")
+  std::vector<std::pair<std::string, std::string>> env;    // values may use {domain}, {pod}, {public_https_port}...
+  std::vector<SecretRef> secrets;
+  std::vector<Mount> volumes;
+  std::vector<std::string> devices;                        // "/dev/net/tun"
+  std::vector<std::string> add_capabilities;               // "NET_ADMIN"
+  std::vector<std::string> exec;                           // command arguments after the image (empty = image default)
+  HealthCheck health;
+  std::vector<std::string> after;                          // other container names that must start first
+  bool init = false;                                       // run an init as PID 1 (--init / RunInit=true)
+  std::uint32_t stop_timeout = 10;                         // seconds; keeps reboots from stalling
+};
+
+/// A file ztagent writes under data_root for the containers (e.g. caddy/Caddyfile); content may use
+/// the same placeholders as env values. Owned by the service user.
+struct StackFile {
+  std::string path;          // relative to data_root
+  std::string content;
+  std::uint32_t mode = 0644;
+};
+
+struct SecretSpec {
+  std::string name;              // "POSTGRES_PASSWORD"; podman secret "<pod>-<name lowercased, _ -> ->"
+  std::uint32_t bytes = 32;      // random bytes from the kernel CSPRNG, hex-encoded (URL/shell safe)
+};
+
+struct Stack {
+  std::string pod = "ztnet";
+  std::string domain = "localhost";                // caddy site address and NEXTAUTH_URL host
+  std::vector<PublishedPort> ports;
+  std::vector<Container> containers;               // in start order
+  std::vector<SecretSpec> secrets;
+  std::vector<StackFile> files;
+};
+
 struct Config {
   ProfileSpec profile;
   SiteConfig site;
   std::string site_source;  // the site config file, or "" when defaults only
+  Stack stack = {};          // the profile's [stack] with the site config's overrides applied
 };
 
 } // namespace zt::profile
