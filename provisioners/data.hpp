@@ -28,6 +28,14 @@ public:
   /// first): make_directory, set_owner, set_mode, set_acl(access), set_acl(default). Errc::not_found
   /// when the user or a needed subuid range does not exist.
   [[nodiscard]] Result<void> apply(host::Host& host, const Plan& plan) override;
+  /// data_root and each data dir (directories: owner, mode, ACLs).
+  [[nodiscard]] std::vector<std::string> managed_paths(const host::HostView& /*host*/) const override {
+    std::vector<std::string> out;
+    for (const auto& target : checks::data_targets(m_spec)) {
+      out.push_back(target.path);
+    }
+    return out;
+  }
 
 private:
   struct TargetState {

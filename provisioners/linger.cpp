@@ -25,6 +25,10 @@ template <typename T> Result<T> in_step(Result<T> r) {
 
 Linger::Linger(std::string user) : m_user(std::move(user)) {}
 
+std::vector<std::string> Linger::managed_paths(const host::HostView& /*host*/) const {
+  return {checks::linger_path(m_user)};
+}
+
 Result<Plan> Linger::plan(const host::HostView& host) const {
   const std::string path = checks::linger_path(m_user);
   ZT_TRY_ASSIGN(st, in_step(host.fs().lstat(path)));

@@ -24,6 +24,8 @@ public:
   /// Errc::not_found when the user does not exist (the user step comes first);
   /// Errc::command_failed when loginctl exits non-zero.
   [[nodiscard]] Result<void> apply(host::Host& host, const Plan& plan) override;
+  /// /var/lib/systemd/linger/<user>.
+  [[nodiscard]] std::vector<std::string> managed_paths(const host::HostView& host) const override;
 
 private:
   std::string m_user;

@@ -38,6 +38,13 @@ public:
   /// Writes the file (creating its directory 0755) and/or runs
   /// `sysctl -w net.ipv4.ip_unprivileged_port_start=N` (mutating, Scope::host).
   [[nodiscard]] Result<void> apply(host::Host& host, const Plan& plan) override;
+  /// The sysctl.d file with strategy sysctl; none otherwise.
+  [[nodiscard]] std::vector<std::string> managed_paths(const host::HostView& /*host*/) const override {
+    if (m_spec.strategy == profile::PortStrategy::sysctl) {
+      return {m_spec.sysctl_file};
+    }
+    return {};
+  }
 
 private:
   PortsSpec m_spec;

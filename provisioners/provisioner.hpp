@@ -33,6 +33,14 @@ public:
   [[nodiscard]] virtual Result<Plan> plan(const host::HostView& host) const = 0;
   /// Carries out a non-empty plan just returned by plan().
   [[nodiscard]] virtual Result<void> apply(host::Host& host, const Plan& plan) = 0;
+  /// Host paths of the files and directories this step owns, for the state ztagent records after a
+  /// provision (agent/state/: content sha256 of regular files, owner, mode, access and default ACL;
+  /// never contents) and for `ztagent drift`. Paths that do not exist yet are listed too. Default:
+  /// none (steps that manage no file, e.g. packages).
+  [[nodiscard]] virtual std::vector<std::string> managed_paths(const host::HostView& host) const {
+    (void)host;
+    return {};
+  }
 };
 
 } // namespace zt::provisioners

@@ -25,6 +25,10 @@ public:
   /// migrate` as the user (a failure there is only a warning). Errc::not_found when the user does not
   /// exist, Errc::command_failed when usermod exits non-zero.
   [[nodiscard]] Result<void> apply(host::Host& host, const Plan& plan) override;
+  /// /etc/subuid and /etc/subgid.
+  [[nodiscard]] std::vector<std::string> managed_paths(const host::HostView& /*host*/) const override {
+    return {"/etc/subuid", "/etc/subgid"};
+  }
 
 private:
   checks::SubIdsSpec m_spec;
