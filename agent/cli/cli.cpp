@@ -244,7 +244,11 @@ int run_main(const Options& o) {
   if (!site) {
     return config_errors(site.error());
   }
-  profile::Config config{std::move(*spec), std::move(*site), site_source};
+  auto stack = profile::resolve_stack(*spec, *site);
+  if (!stack) {
+    return config_errors(stack.error());
+  }
+  profile::Config config{std::move(*spec), std::move(*site), site_source, std::move(*stack)};
 
   // --- steps ------------------------------------------------------------------------------------
   run::RunOptions ro;

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <span>
@@ -255,6 +256,160 @@ std::optional<std::uint32_t> parse_mode_string(std::string_view text) {
     mode = mode * 8 + static_cast<std::uint32_t>(c - '0');
   }
   return mode;
+}
+
+/// Pod, container and port names: [a-z0-9][a-z0-9-]*, at most 63 characters (they become unit,
+/// container and DNS-like names).
+bool is_stack_name(std::string_view name) {
+  if (name.empty() || name.size() > 63 || !(is_lower(name[0]) || is_digit(name[0]))) {
+    return false;
+  }
+  return std::ranges::all_of(name, [](char c) { return is_lower(c) || is_digit(c) || c == '-'; });
+}
+
+/// Environment variable names: [A-Za-z_][A-Za-z0-9_]*.
+bool is_env_name(std::string_view name) {
+  if (name.empty() || is_digit(name[0])) {
+    return false;
+  }
+  return std::ranges::all_of(name, [](char c) { return is_lower(c) || is_upper(c) || is_digit(c) || c == '_'; });
+}
+
+/// Secret names: [A-Z][A-Z0-9_]* (they also name the podman secret and the env file line).
+bool is_secret_name(std::string_view name) {
+  if (name.empty() || !is_upper(name[0])) {
+    return false;
+  }
+  return std::ranges::all_of(name, [](char c) { return is_upper(c) || is_digit(c) || c == '_'; });
+}
+
+/// Capability names without the CAP_ prefix: [A-Z][A-Z0-9_]*.
+bool is_capability(std::string_view name) {
+  return is_secret_name(name) && !name.starts_with("CAP_");
+}
+
+/// A path under data_root: plain components joined by single '/'.
+bool is_relative_path(std::string_view path) {
+  if (path.empty() || path.front() == '/') {
+    return false;
+  }
+  return std::ranges::all_of(util::split(path, '/'), is_plain_component);
+}
+
+/// A Go duration as podman reads it: one or more <digits><unit>, unit ms, s, m or h ("1m30s").
+bool is_duration(std::string_view text) {
+  if (text.empty()) {
+    return false;
+  }
+  while (!text.empty()) {
+    std::size_t digits = 0;
+    while (digits < text.size() && is_digit(text[digits])) {
+      ++digits;
+    }
+    if (digits == 0) {
+      return false;
+    }
+    text.remove_prefix(digits);
+    if (text.starts_with("ms")) {
+      text.remove_prefix(2);
+    } else if (!text.empty() && (text[0] == 's' || text[0] == 'm' || text[0] == 'h')) {
+      text.remove_prefix(1);
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Why `image` is not a fully qualified image reference ("registry.host/path:tag"), or nothing.
+std::optional<std::string> image_problem(std::string_view image) {
+  if (image.empty()) {
+    return "must not be empty";
+  }
+  for (const char c : image) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) {
+      return "must not contain whitespace or control characters, got " + squote(image);
+    }
+  }
+  const std::size_t slash = image.find('/');
+  const std::string_view host = slash == std::string_view::npos ? std::string_view() : image.substr(0, slash);
+  const bool qualified = !host.empty() && (host == "localhost" || host.find('.') != std::string_view::npos ||
+                                           host.find(':') != std::string_view::npos);
+  if (!qualified) {
+    const std::string example = slash == std::string_view::npos ? "docker.io/library/" + std::string(image)
+                                                                : "docker.io/" + std::string(image);
+    return squote(image) + " is not fully qualified: name the registry, e.g. '" + example +
+           "' (podman auto-update and pulls without short-name prompts need it)";
+  }
+  const std::string_view rest = image.substr(slash + 1);
+  if (rest.empty() || rest.front() == '/' || rest.find("//") != std::string_view::npos || image.back() == '/' ||
+      image.back() == ':' || image.back() == '@') {
+    return "invalid image reference " + squote(image);
+  }
+  return std::nullopt;
+}
+
+/// Why `domain` cannot be the caddy site address and NEXTAUTH_URL host, or nothing.
+std::optional<std::string> domain_problem(std::string_view domain) {
+  const std::string hint = " (a DNS name such as 'ztnet.example.com', or an IPv4 address)";
+  if (domain.empty() || domain.size() > 253) {
+    return "must be 1 to 253 characters" + hint + ", got " + squote(domain);
+  }
+  for (const std::string_view label : util::split(domain, '.')) {
+    const bool chars_ok = std::ranges::all_of(label, [](char c) { return is_lower(c) || is_digit(c) || c == '-'; });
+    if (label.empty() || label.size() > 63 || !chars_ok || label.front() == '-' || label.back() == '-') {
+      return "invalid domain " + squote(domain) + hint + "; use lower case a-z, 0-9, '-' and '.'";
+    }
+  }
+  return std::nullopt;
+}
+
+constexpr std::string_view k_placeholders[] = {"domain", "pod"};
+
+/// The first `{word}` (word = a-z and '_') in `text` that is not a known placeholder.
+std::optional<std::string> unknown_placeholder(std::string_view text) {
+  for (std::size_t open = text.find('{'); open != std::string_view::npos; open = text.find('{', open + 1)) {
+    const std::size_t close = text.find('}', open + 1);
+    if (close == std::string_view::npos) {
+      break;
+    }
+    const std::string_view word = text.substr(open + 1, close - open - 1);
+    const bool is_word = !word.empty() && std::ranges::all_of(word, [](char c) { return is_lower(c) || c == '_'; });
+    if (is_word && std::ranges::find(k_placeholders, word) == std::end(k_placeholders)) {
+      return std::string(word);
+    }
+  }
+  return std::nullopt;
+}
+
+/// `text` with {domain} and {pod} replaced; every other brace is left alone (Caddyfile blocks).
+std::string substitute(std::string_view text, std::string_view domain, std::string_view pod) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    if (text.starts_with("{domain}")) {
+      out += domain;
+      text.remove_prefix(std::string_view("{domain}").size());
+    } else if (text.starts_with("{pod}")) {
+      out += pod;
+      text.remove_prefix(std::string_view("{pod}").size());
+    } else {
+      out += text.front();
+      text.remove_prefix(1);
+    }
+  }
+  return out;
+}
+
+/// The data dir names a profile's volumes may use: the defaults of SiteConfig::data_dirs. A site
+/// config that replaces [[data.dirs]] must keep them (resolve_stack() checks).
+std::vector<std::string> default_data_dir_names() {
+  std::vector<std::string> names;
+  for (const DataDir& dir : SiteConfig{}.data_dirs) {
+    names.push_back(dir.name);
+  }
+  return names;
 }
 
 std::string_view type_name(toml::node_type type) {
@@ -503,6 +658,9 @@ template <typename Builder> struct Field {
   Setter set = nullptr;
   const Field* children = nullptr;
   std::size_t child_count = 0;
+  /// A leaf whose value is a table of user-chosen keys ([stack.images]); `--set a.b.KEY=V` calls
+  /// `set` with the table { KEY = V }.
+  bool map = false;
 
   [[nodiscard]] std::span<const Field> kids() const { return {children, child_count}; }
   [[nodiscard]] bool is_table() const { return child_count != 0; }
@@ -806,6 +964,8 @@ void set_data_dirs(SiteBuilder& b, Layer& layer, const toml::node& node, const s
   }
   if (layer.error_count() == errors_before) {
     b.config.data_dirs = std::move(dirs);
+    const Pos where = layer.pos(node);
+    b.config.data_dirs_where = {layer.file(), where.line, where.col};
   }
 }
 
@@ -856,6 +1016,91 @@ void set_min_free(SiteBuilder& b, Layer& layer, const toml::node& node, const st
   b.config.min_free_mib = static_cast<std::uint64_t>(*value);
 }
 
+// [stack]: overrides of the profile's stack. Container and port names are checked against the
+// profile in resolve_stack(), which reports them at the position recorded here.
+
+SourcePos source_pos(const Layer& layer, Pos where) {
+  return {layer.file(), where.line, where.col};
+}
+
+void set_site_domain(SiteBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
+  const auto domain = get_string(layer, node, path);
+  if (!domain) {
+    return;
+  }
+  if (const auto problem = domain_problem(*domain)) {
+    layer.error(node, path + ": " + *problem);
+    return;
+  }
+  b.config.stack.domain = *domain;
+}
+
+/// Replaces the entry for `name` or appends one: a later layer (--set) wins over an earlier one.
+template <typename T, typename Key> void upsert(std::vector<T>& entries, Key T::*key, T entry) {
+  const auto found = std::ranges::find(entries, entry.*key, key);
+  if (found != entries.end()) {
+    *found = std::move(entry);
+  } else {
+    entries.push_back(std::move(entry));
+  }
+}
+
+void set_site_images(SiteBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
+  const toml::table* table = get_table(layer, node, path);
+  if (table == nullptr) {
+    return;
+  }
+  for (const auto& [key, value] : *table) {
+    const std::string entry_path = path + "." + std::string(key.str());
+    const Pos where = layer.pos(key.source());
+    if (!is_stack_name(key.str())) {
+      layer.error_at(where, entry_path + ": invalid container name " + squote(key.str()) + " (a-z, 0-9, '-')");
+      continue;
+    }
+    const auto image = get_string(layer, value, entry_path);
+    if (!image) {
+      continue;
+    }
+    if (const auto problem = image_problem(*image)) {
+      layer.error(value, entry_path + ": " + *problem);
+      continue;
+    }
+    upsert(b.config.stack.images, &ImageOverride::container,
+           ImageOverride{std::string(key.str()), *image, source_pos(layer, where)});
+  }
+}
+
+void set_site_port_map(std::vector<PortOverride>& entries,
+                       std::int64_t low,
+                       Layer& layer,
+                       const toml::node& node,
+                       const std::string& path) {
+  const toml::table* table = get_table(layer, node, path);
+  if (table == nullptr) {
+    return;
+  }
+  for (const auto& [key, value] : *table) {
+    const std::string entry_path = path + "." + std::string(key.str());
+    const Pos where = layer.pos(key.source());
+    if (!is_stack_name(key.str())) {
+      layer.error_at(where, entry_path + ": invalid port name " + squote(key.str()) + " (a-z, 0-9, '-')");
+      continue;
+    }
+    if (const auto port = get_int_in(layer, value, entry_path, low, k_max_port)) {
+      upsert(entries, &PortOverride::port,
+             PortOverride{std::string(key.str()), static_cast<std::uint32_t>(*port), source_pos(layer, where)});
+    }
+  }
+}
+
+void set_site_ports(SiteBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
+  set_site_port_map(b.config.stack.ports, 1, layer, node, path);
+}
+
+void set_site_forward_ports(SiteBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
+  set_site_port_map(b.config.stack.forward_ports, 0, layer, node, path);
+}
+
 using SiteField = Field<SiteBuilder>;
 
 constexpr SiteField k_service_fields[] = {
@@ -871,12 +1116,19 @@ constexpr SiteField k_ports_fields[] = {
     {.key = "sysctl_file", .set = &set_sysctl_file},
 };
 constexpr SiteField k_site_preflight_fields[] = {{.key = "min_free_mib", .set = &set_min_free}};
+constexpr SiteField k_site_stack_fields[] = {
+    {.key = "domain", .set = &set_site_domain},
+    {.key = "images", .set = &set_site_images, .map = true},
+    {.key = "ports", .set = &set_site_ports, .map = true},
+    {.key = "forward_ports", .set = &set_site_forward_ports, .map = true},
+};
 constexpr SiteField k_site_fields[] = {
     table_field<SiteBuilder>("service", k_service_fields),
     table_field<SiteBuilder>("subids", k_subids_fields),
     table_field<SiteBuilder>("data", k_data_fields),
     table_field<SiteBuilder>("ports", k_ports_fields),
     table_field<SiteBuilder>("preflight", k_site_preflight_fields),
+    table_field<SiteBuilder>("stack", k_site_stack_fields),
 };
 
 /// The TOML value of an override: VALUE as TOML if "x = VALUE" is exactly that one key, else
@@ -908,6 +1160,14 @@ void apply_override(SiteBuilder& b, std::string_view override_text, int index, D
   const std::string_view key = util::trim(override_text.substr(0, eq));
   const std::string_view value = util::trim(override_text.substr(eq + 1));
   const SiteField* field = find_leaf<SiteBuilder>(k_site_fields, key);
+  std::string_view map_key; // "postgres" in stack.images.postgres
+  if (const std::size_t dot = key.rfind('.'); field == nullptr && dot != std::string_view::npos) {
+    const SiteField* parent = find_leaf<SiteBuilder>(k_site_fields, key.substr(0, dot));
+    if (parent != nullptr && parent->map && dot + 1 < key.size()) {
+      field = parent;
+      map_key = key.substr(dot + 1);
+    }
+  }
   if (field == nullptr) {
     std::vector<std::string> known;
     leaf_paths<SiteBuilder>(k_site_fields, "", known);
@@ -923,16 +1183,780 @@ void apply_override(SiteBuilder& b, std::string_view override_text, int index, D
     return;
   }
   const toml::table doc = parse_override_value(value);
-  field->set(b, layer, *doc.get("x"), std::string(key));
+  if (!map_key.empty()) {
+    toml::table entry;
+    entry.insert(map_key, *doc.get("x"));
+    field->set(b, layer, entry, std::string(key.substr(0, key.size() - map_key.size() - 1)));
+  } else {
+    field->set(b, layer, *doc.get("x"), std::string(key));
+  }
   layer.flush_to(out);
 }
+
+// ---- the profile's [stack] -------------------------------------------------------------------
+
+/// A value that a cross-check after all layers looks at (a secret or mount source named by a
+/// container), with where it was written.
+struct Ref {
+  std::string text;
+  Origin origin;
+  std::string path; // "stack.containers[0].secrets[0].secret"
+};
+
+/// One element of an array of tables while it is read: the value and where each key was set.
+template <typename T> struct Element {
+  T value;
+  Pos pos;
+  std::map<std::string, Pos, std::less<>> at; // key -> position of its value
+};
+
+template <typename E> void mark(E& e, Layer& layer, const toml::node& node, std::string_view key) {
+  e.at[std::string(key)] = layer.pos(node);
+}
+
+/// Reads an array of tables, each walked with `fields`; every element must set the `required`
+/// keys. Nothing (and diagnostics) when any element has a problem.
+template <typename E, std::size_t N>
+std::optional<std::vector<E>> get_table_array(Layer& layer,
+                                              const toml::node& node,
+                                              const std::string& path,
+                                              const Field<E> (&fields)[N],
+                                              std::span<const std::string_view> required) {
+  const toml::array* array = get_array(layer, node, path);
+  if (array == nullptr) {
+    return std::nullopt;
+  }
+  const std::size_t errors_before = layer.error_count();
+  std::vector<E> out;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = *array->get(i);
+    const std::string item_path = element_path(path, i);
+    const toml::table* table = get_table(layer, element, item_path);
+    if (table == nullptr) {
+      continue;
+    }
+    E e;
+    e.pos = layer.pos(element);
+    walk_table<E>(e, layer, *table, item_path, item_path, std::span<const Field<E>>(fields));
+    for (const std::string_view key : required) {
+      if (!e.at.contains(key)) {
+        layer.error(element, item_path + ": missing required key " + squote(key));
+      }
+    }
+    out.push_back(std::move(e));
+  }
+  if (layer.error_count() != errors_before) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+/// The text of a string that must pass `valid`; `what` names the rule in the message.
+template <typename E>
+std::optional<std::string> get_checked(E& e,
+                                       Layer& layer,
+                                       const toml::node& node,
+                                       const std::string& path,
+                                       std::string_view key,
+                                       bool (*valid)(std::string_view),
+                                       std::string_view what) {
+  auto text = get_string(layer, node, path);
+  if (!text) {
+    return std::nullopt;
+  }
+  if (!valid(*text)) {
+    layer.error(node, path + ": invalid " + std::string(what) + " " + squote(*text));
+    return std::nullopt;
+  }
+  mark(e, layer, node, key);
+  return text;
+}
+
+// [[stack.ports]]
+
+using PortElement = Element<PublishedPort>;
+
+void set_port_name(PortElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (auto name = get_checked(e, layer, node, path, "name", is_stack_name, "port name (a-z, 0-9, '-')")) {
+    e.value.name = std::move(*name);
+  }
+}
+
+void set_port_number(PortElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (const auto port = get_int_in(layer, node, path, 1, k_max_port)) {
+    e.value.port = static_cast<std::uint32_t>(*port);
+    mark(e, layer, node, "port");
+  }
+}
+
+void set_port_container(PortElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (const auto port = get_int_in(layer, node, path, 1, k_max_port)) {
+    e.value.container = static_cast<std::uint32_t>(*port);
+    mark(e, layer, node, "container");
+  }
+}
+
+constexpr std::string_view k_protocols[] = {"tcp", "udp"};
+
+void set_port_protocol(PortElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (const auto protocol = get_enum(layer, node, path, k_protocols)) {
+    e.value.protocol = std::string(*protocol);
+    mark(e, layer, node, "protocol");
+  }
+}
+
+void set_port_forward(PortElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (const auto port = get_int_in(layer, node, path, 0, k_max_port)) {
+    e.value.forward_to = static_cast<std::uint32_t>(*port);
+    mark(e, layer, node, "forward_to");
+  }
+}
+
+constexpr Field<PortElement> k_port_fields[] = {
+    {.key = "name", .set = &set_port_name},          {.key = "port", .set = &set_port_number},
+    {.key = "container", .set = &set_port_container}, {.key = "protocol", .set = &set_port_protocol},
+    {.key = "forward_to", .set = &set_port_forward},
+};
+constexpr std::string_view k_port_required[] = {"name", "port"};
+
+/// Two ports that would publish the same host port and protocol, or nothing. Checked for the
+/// profile and again after site overrides.
+struct PortClash {
+  std::size_t first;
+  std::size_t second;
+  std::string what; // "port 80/tcp"
+};
+
+std::optional<PortClash> find_port_clash(const std::vector<PublishedPort>& ports) {
+  // Every host port a port may occupy: `port` (strategies sysctl, none) and `forward_to`.
+  struct Use {
+    std::uint32_t number;
+    std::string protocol;
+    std::size_t index;
+  };
+  std::vector<Use> uses;
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    uses.push_back({ports[i].port, ports[i].protocol, i});
+    if (ports[i].forward_to != 0 && ports[i].forward_to != ports[i].port) {
+      uses.push_back({ports[i].forward_to, ports[i].protocol, i});
+    }
+  }
+  for (std::size_t j = 0; j < uses.size(); ++j) {
+    for (std::size_t i = 0; i < j; ++i) {
+      if (uses[i].index != uses[j].index && uses[i].number == uses[j].number &&
+          uses[i].protocol == uses[j].protocol) {
+        return PortClash{uses[i].index, uses[j].index,
+                         "port " + std::to_string(uses[j].number) + "/" + uses[j].protocol};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// [[stack.secrets]]
+
+using SecretElement = Element<SecretSpec>;
+
+void set_secret_name(SecretElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (auto name = get_checked(e, layer, node, path, "name", is_secret_name, "secret name (A-Z, 0-9, '_')")) {
+    e.value.name = std::move(*name);
+  }
+}
+
+void set_secret_bytes(SecretElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (const auto bytes = get_int_in(layer, node, path, 16, 1024)) {
+    e.value.bytes = static_cast<std::uint32_t>(*bytes);
+    mark(e, layer, node, "bytes");
+  }
+}
+
+constexpr Field<SecretElement> k_secret_fields[] = {
+    {.key = "name", .set = &set_secret_name},
+    {.key = "bytes", .set = &set_secret_bytes},
+};
+constexpr std::string_view k_secret_required[] = {"name"};
+
+// [[stack.files]]
+
+using FileElement = Element<StackFile>;
+
+void set_file_path(FileElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (auto text = get_checked(e, layer, node, path, "path", is_relative_path,
+                              "path (relative to data_root, plain components: letters, digits, '.', '_', '-')")) {
+    e.value.path = std::move(*text);
+  }
+}
+
+void set_file_content(FileElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (auto text = get_string(layer, node, path)) {
+    e.value.content = std::move(*text);
+    mark(e, layer, node, "content");
+  }
+}
+
+void set_file_mode(FileElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (const auto mode = get_mode(layer, node, path)) {
+    e.value.mode = *mode;
+    mark(e, layer, node, "mode");
+  }
+}
+
+constexpr Field<FileElement> k_file_fields[] = {
+    {.key = "path", .set = &set_file_path},
+    {.key = "content", .set = &set_file_content},
+    {.key = "mode", .set = &set_file_mode},
+};
+constexpr std::string_view k_file_required[] = {"path", "content"};
+
+// [[stack.containers]] secrets = [{ secret, env }]
+
+using SecretRefElement = Element<SecretRef>;
+
+void set_ref_secret(SecretRefElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (auto name = get_checked(e, layer, node, path, "secret", is_secret_name, "secret name (A-Z, 0-9, '_')")) {
+    e.value.secret = std::move(*name);
+  }
+}
+
+void set_ref_env(SecretRefElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (auto name = get_checked(e, layer, node, path, "env", is_env_name,
+                              "environment variable name (letters, digits, '_'; not starting with a digit)")) {
+    e.value.env = std::move(*name);
+  }
+}
+
+constexpr Field<SecretRefElement> k_ref_fields[] = {
+    {.key = "secret", .set = &set_ref_secret},
+    {.key = "env", .set = &set_ref_env},
+};
+constexpr std::string_view k_ref_required[] = {"secret"};
+
+// [[stack.containers]] volumes = [{ source, target, read_only }]
+
+using MountElement = Element<Mount>;
+
+void set_mount_source(MountElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (auto text = get_checked(e, layer, node, path, "source", is_relative_path,
+                              "mount source (a data dir name or a stack file path, relative to data_root)")) {
+    e.value.source = std::move(*text);
+  }
+}
+
+void set_mount_target(MountElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (auto text = get_path(layer, node, path)) {
+    e.value.target = std::move(*text);
+    mark(e, layer, node, "target");
+  }
+}
+
+void set_mount_read_only(MountElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (const auto value = get_bool(layer, node, path)) {
+    e.value.read_only = *value;
+    mark(e, layer, node, "read_only");
+  }
+}
+
+constexpr Field<MountElement> k_mount_fields[] = {
+    {.key = "source", .set = &set_mount_source},
+    {.key = "target", .set = &set_mount_target},
+    {.key = "read_only", .set = &set_mount_read_only},
+};
+constexpr std::string_view k_mount_required[] = {"source", "target"};
+
+// [[stack.containers]]
+
+struct ContainerElement {
+  Container value;
+  Pos pos;
+  std::map<std::string, Pos, std::less<>> at;
+  std::vector<Item> after;
+  std::vector<Ref> secret_refs;
+  std::vector<Ref> mount_sources;
+  std::vector<std::pair<std::string, Pos>> ref_envs; // secret env names, with positions
+};
+
+void set_container_name(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (auto name = get_checked(e, layer, node, path, "name", is_stack_name, "container name (a-z, 0-9, '-')")) {
+    e.value.name = std::move(*name);
+  }
+}
+
+void set_container_image(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  auto image = get_string(layer, node, path);
+  if (!image) {
+    return;
+  }
+  if (const auto problem = image_problem(*image)) {
+    layer.error(node, path + ": " + *problem);
+    return;
+  }
+  e.value.image = std::move(*image);
+  mark(e, layer, node, "image");
+}
+
+void set_container_env(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  const toml::table* table = get_table(layer, node, path);
+  if (table == nullptr) {
+    return;
+  }
+  const std::size_t errors_before = layer.error_count();
+  std::vector<std::pair<std::string, std::string>> env;
+  for (const auto& [key, value] : *table) {
+    const std::string var_path = path + "." + std::string(key.str());
+    if (!is_env_name(key.str())) {
+      layer.error_at(layer.pos(key.source()),
+                     var_path + ": invalid environment variable name " + squote(key.str()) +
+                         " (letters, digits, '_'; not starting with a digit)");
+      continue;
+    }
+    auto text = get_string(layer, value, var_path);
+    if (!text) {
+      continue;
+    }
+    if (const auto word = unknown_placeholder(*text)) {
+      layer.error(value, var_path + ": unknown placeholder '{" + *word + "}' (known: {domain}, {pod})");
+      continue;
+    }
+    env.emplace_back(std::string(key.str()), std::move(*text));
+  }
+  if (layer.error_count() == errors_before) {
+    e.value.env = std::move(env);
+    mark(e, layer, node, "env");
+  }
+}
+
+void set_container_secrets(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  auto refs = get_table_array(layer, node, path, k_ref_fields, k_ref_required);
+  if (!refs) {
+    return;
+  }
+  e.value.secrets.clear();
+  e.secret_refs.clear();
+  e.ref_envs.clear();
+  for (std::size_t i = 0; i < refs->size(); ++i) {
+    SecretRefElement& ref = (*refs)[i];
+    if (ref.value.env.empty()) {
+      ref.value.env = ref.value.secret;
+    }
+    const std::string ref_path = element_path(path, i);
+    e.secret_refs.push_back({ref.value.secret, {layer.file(), ref.at.at("secret")}, ref_path + ".secret"});
+    e.ref_envs.emplace_back(ref.value.env, ref.at.contains("env") ? ref.at.at("env") : ref.at.at("secret"));
+    e.value.secrets.push_back(std::move(ref.value));
+  }
+  mark(e, layer, node, "secrets");
+}
+
+void set_container_volumes(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  auto mounts = get_table_array(layer, node, path, k_mount_fields, k_mount_required);
+  if (!mounts) {
+    return;
+  }
+  const std::size_t errors_before = layer.error_count();
+  std::vector<Mount> volumes;
+  std::vector<Ref> sources;
+  for (std::size_t i = 0; i < mounts->size(); ++i) {
+    MountElement& mount = (*mounts)[i];
+    const std::string mount_path = element_path(path, i);
+    const auto twin = std::ranges::find(volumes, mount.value.target, &Mount::target);
+    if (twin != volumes.end()) {
+      layer.error_at(mount.at.at("target"),
+                     mount_path + ".target: " + squote(mount.value.target) + " is already mounted (" +
+                         element_path(path, static_cast<std::size_t>(twin - volumes.begin())) + ")");
+      continue;
+    }
+    sources.push_back({mount.value.source, {layer.file(), mount.at.at("source")}, mount_path + ".source"});
+    volumes.push_back(std::move(mount.value));
+  }
+  if (layer.error_count() == errors_before) {
+    e.value.volumes = std::move(volumes);
+    e.mount_sources = std::move(sources);
+    mark(e, layer, node, "volumes");
+  }
+}
+
+bool is_device(std::string_view path) {
+  return path.starts_with("/dev/") && !path_problem(path).has_value();
+}
+
+void set_container_devices(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  const ItemList list = get_string_list(layer, node, path, Unique::yes);
+  bool ok = list.ok;
+  for (const Item& item : list.items) {
+    if (!is_device(item.text)) {
+      layer.error_at(item.pos, item.path + ": expected a device path under /dev/, got " + squote(item.text));
+      ok = false;
+    }
+  }
+  if (ok) {
+    e.value.devices = texts(list.items);
+    mark(e, layer, node, "devices");
+  }
+}
+
+void set_container_caps(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  const ItemList list = get_string_list(layer, node, path, Unique::yes);
+  bool ok = list.ok;
+  for (const Item& item : list.items) {
+    if (!is_capability(item.text)) {
+      layer.error_at(item.pos, item.path + ": invalid capability " + squote(item.text) +
+                                   " (upper case without 'CAP_', e.g. 'NET_ADMIN')");
+      ok = false;
+    }
+  }
+  if (ok) {
+    e.value.add_capabilities = texts(list.items);
+    mark(e, layer, node, "add_capabilities");
+  }
+}
+
+void set_container_exec(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  const ItemList list = get_string_list(layer, node, path, Unique::no);
+  if (list.ok) {
+    e.value.exec = texts(list.items);
+    mark(e, layer, node, "exec");
+  }
+}
+
+void set_container_after(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  const ItemList list = get_string_list(layer, node, path, Unique::yes);
+  if (list.ok) {
+    e.after = list.items; // checked against the other containers by set_containers()
+    mark(e, layer, node, "after");
+  }
+}
+
+void set_container_init(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (const auto value = get_bool(layer, node, path)) {
+    e.value.init = *value;
+    mark(e, layer, node, "init");
+  }
+}
+
+void set_container_stop_timeout(ContainerElement& e,
+                                Layer& layer,
+                                const toml::node& node,
+                                const std::string& path) {
+  if (const auto value = get_int_in(layer, node, path, 1, 3600)) {
+    e.value.stop_timeout = static_cast<std::uint32_t>(*value);
+    mark(e, layer, node, "stop_timeout");
+  }
+}
+
+void set_health_command(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  auto text = get_string(layer, node, path);
+  if (!text) {
+    return;
+  }
+  if (util::trim(*text).empty()) {
+    layer.error(node, path + ": must not be empty (leave out [health] for no health check)");
+    return;
+  }
+  e.value.health.command = std::move(*text);
+  mark(e, layer, node, "health.command");
+}
+
+std::optional<std::string> get_duration(Layer& layer, const toml::node& node, const std::string& path) {
+  auto text = get_string(layer, node, path);
+  if (text && !is_duration(*text)) {
+    layer.error(node, path + ": expected a duration such as \"30s\" or \"1m30s\", got " + squote(*text));
+    return std::nullopt;
+  }
+  return text;
+}
+
+void set_health_interval(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (auto value = get_duration(layer, node, path)) {
+    e.value.health.interval = std::move(*value);
+    mark(e, layer, node, "health.interval");
+  }
+}
+
+void set_health_timeout(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (auto value = get_duration(layer, node, path)) {
+    e.value.health.timeout = std::move(*value);
+    mark(e, layer, node, "health.timeout");
+  }
+}
+
+void set_health_start_period(ContainerElement& e,
+                             Layer& layer,
+                             const toml::node& node,
+                             const std::string& path) {
+  if (auto value = get_duration(layer, node, path)) {
+    e.value.health.start_period = std::move(*value);
+    mark(e, layer, node, "health.start_period");
+  }
+}
+
+void set_health_retries(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+  if (const auto value = get_int_in(layer, node, path, 1, 100)) {
+    e.value.health.retries = static_cast<std::uint32_t>(*value);
+    mark(e, layer, node, "health.retries");
+  }
+}
+
+constexpr Field<ContainerElement> k_health_fields[] = {
+    {.key = "command", .set = &set_health_command},
+    {.key = "interval", .set = &set_health_interval},
+    {.key = "timeout", .set = &set_health_timeout},
+    {.key = "retries", .set = &set_health_retries},
+    {.key = "start_period", .set = &set_health_start_period},
+};
+constexpr Field<ContainerElement> k_container_fields[] = {
+    {.key = "name", .set = &set_container_name},
+    {.key = "image", .set = &set_container_image},
+    {.key = "env", .set = &set_container_env},
+    {.key = "secrets", .set = &set_container_secrets},
+    {.key = "volumes", .set = &set_container_volumes},
+    {.key = "devices", .set = &set_container_devices},
+    {.key = "add_capabilities", .set = &set_container_caps},
+    {.key = "exec", .set = &set_container_exec},
+    {.key = "after", .set = &set_container_after},
+    {.key = "init", .set = &set_container_init},
+    {.key = "stop_timeout", .set = &set_container_stop_timeout},
+    table_field<ContainerElement>("health", k_health_fields),
+};
+constexpr std::string_view k_container_required[] = {"name", "image"};
 
 // ---- profiles --------------------------------------------------------------------------------
 
 struct ProfileBuilder {
   ProfileSpec spec;
   std::set<std::string, std::less<>> seen; // dotted keys that some layer set
+  std::vector<Ref> secret_refs;            // every container's secrets[].secret
+  std::vector<Ref> mount_sources;          // every container's volumes[].source
 };
+
+void set_stack_pod(ProfileBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
+  const auto pod = get_string(layer, node, path);
+  if (!pod) {
+    return;
+  }
+  if (!is_stack_name(*pod)) {
+    layer.error(node, path + ": invalid pod name " + squote(*pod) + " (a-z, 0-9, '-')");
+    return;
+  }
+  b.spec.stack.pod = *pod;
+  b.seen.insert(path);
+}
+
+void set_stack_domain(ProfileBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
+  const auto domain = get_string(layer, node, path);
+  if (!domain) {
+    return;
+  }
+  if (const auto problem = domain_problem(*domain)) {
+    layer.error(node, path + ": " + *problem);
+    return;
+  }
+  b.spec.stack.domain = *domain;
+  b.seen.insert(path);
+}
+
+void set_stack_ports(ProfileBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
+  auto elements = get_table_array(layer, node, path, k_port_fields, k_port_required);
+  if (!elements) {
+    return;
+  }
+  const std::size_t errors_before = layer.error_count();
+  std::vector<PublishedPort> ports;
+  for (std::size_t i = 0; i < elements->size(); ++i) {
+    PortElement& e = (*elements)[i];
+    if (e.value.container == 0) {
+      e.value.container = e.value.port;
+    }
+    const auto twin = std::ranges::find(ports, e.value.name, &PublishedPort::name);
+    if (twin != ports.end()) {
+      layer.error_at(e.at.at("name"), element_path(path, i) + ".name: duplicate port name " + squote(e.value.name) +
+                                          " (also " +
+                                          element_path(path, static_cast<std::size_t>(twin - ports.begin())) + ")");
+    }
+    ports.push_back(e.value);
+  }
+  if (layer.error_count() != errors_before) {
+    return;
+  }
+  if (const auto clash = find_port_clash(ports)) {
+    layer.error_at((*elements)[clash->second].pos,
+                   element_path(path, clash->second) + ": " + clash->what + " is also used by " +
+                       element_path(path, clash->first) + " (" + squote(ports[clash->first].name) + ")");
+    return;
+  }
+  b.spec.stack.ports = std::move(ports);
+  b.seen.insert(path);
+}
+
+void set_stack_secrets(ProfileBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
+  auto elements = get_table_array(layer, node, path, k_secret_fields, k_secret_required);
+  if (!elements) {
+    return;
+  }
+  const std::size_t errors_before = layer.error_count();
+  std::vector<SecretSpec> secrets;
+  for (std::size_t i = 0; i < elements->size(); ++i) {
+    const SecretElement& e = (*elements)[i];
+    const auto twin = std::ranges::find(secrets, e.value.name, &SecretSpec::name);
+    if (twin != secrets.end()) {
+      layer.error_at(e.at.at("name"), element_path(path, i) + ".name: duplicate secret " + squote(e.value.name) +
+                                          " (also " +
+                                          element_path(path, static_cast<std::size_t>(twin - secrets.begin())) +
+                                          ")");
+    }
+    secrets.push_back(e.value);
+  }
+  if (layer.error_count() == errors_before) {
+    b.spec.stack.secrets = std::move(secrets);
+    b.seen.insert(path);
+  }
+}
+
+void set_stack_files(ProfileBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
+  auto elements = get_table_array(layer, node, path, k_file_fields, k_file_required);
+  if (!elements) {
+    return;
+  }
+  const std::size_t errors_before = layer.error_count();
+  const std::vector<std::string> data_dirs = default_data_dir_names();
+  std::vector<StackFile> files;
+  for (std::size_t i = 0; i < elements->size(); ++i) {
+    const FileElement& e = (*elements)[i];
+    const std::string file_path = element_path(path, i) + ".path";
+    const std::string top(util::split(e.value.path, '/').front());
+    const auto twin = std::ranges::find(files, e.value.path, &StackFile::path);
+    if (twin != files.end()) {
+      layer.error_at(e.at.at("path"), file_path + ": duplicate file " + squote(e.value.path) + " (also " +
+                                          element_path(path, static_cast<std::size_t>(twin - files.begin())) +
+                                          ")");
+    } else if (std::ranges::find(data_dirs, top) != data_dirs.end()) {
+      layer.error_at(e.at.at("path"), file_path + ": " + squote(e.value.path) + " is in the data dir " +
+                                          squote(top) +
+                                          ", which belongs to the containers; put stack files in a directory "
+                                          "of their own");
+    }
+    files.push_back(e.value);
+  }
+  if (layer.error_count() == errors_before) {
+    b.spec.stack.files = std::move(files);
+    b.seen.insert(path);
+  }
+}
+
+/// "unknown X 'y' (did you mean 'z'?)" or "(known: a, b)".
+std::string unknown_name(std::string_view what,
+                         std::string_view name,
+                         const std::vector<std::string>& known,
+                         std::string_view known_label = "known") {
+  const std::vector<std::string_view> views(known.begin(), known.end());
+  std::string message = "unknown " + std::string(what) + " " + squote(name);
+  if (const auto hint = suggest(name, views)) {
+    message += " (did you mean " + squote(*hint) + "?)";
+  } else if (views.empty()) {
+    message += " (there are none)";
+  } else {
+    message += " (" + std::string(known_label) + ": " + join_views(views, ", ") + ")";
+  }
+  return message;
+}
+
+void set_stack_containers(ProfileBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
+  auto elements = get_table_array(layer, node, path, k_container_fields, k_container_required);
+  if (!elements) {
+    return;
+  }
+  const std::size_t errors_before = layer.error_count();
+  std::vector<std::string> names;
+  for (const ContainerElement& e : *elements) {
+    names.push_back(e.value.name);
+  }
+  for (std::size_t i = 0; i < elements->size(); ++i) {
+    ContainerElement& e = (*elements)[i];
+    const std::string container_path = element_path(path, i);
+    const auto first = std::ranges::find(names, e.value.name);
+    if (static_cast<std::size_t>(first - names.begin()) != i) {
+      layer.error_at(e.at.at("name"), container_path + ".name: duplicate container " + squote(e.value.name) +
+                                          " (also " +
+                                          element_path(path, static_cast<std::size_t>(first - names.begin())) +
+                                          ")");
+    }
+    if (e.at.contains("health.interval") || e.at.contains("health.timeout") || e.at.contains("health.retries") ||
+        e.at.contains("health.start_period")) {
+      if (!e.at.contains("health.command")) {
+        layer.error_at(e.pos, container_path + ".health: missing required key 'command'");
+      }
+    }
+    for (const Item& item : e.after) {
+      const auto named = std::ranges::find(names, item.text);
+      const auto index = static_cast<std::size_t>(named - names.begin());
+      if (named == names.end()) {
+        const std::vector<std::string> earlier(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i));
+        layer.error_at(item.pos, item.path + ": " +
+                                     unknown_name("container", item.text, earlier, "earlier containers"));
+      } else if (index == i) {
+        layer.error_at(item.pos, container_path + "." + item.path + ": a container cannot start after itself");
+      } else if (index > i) {
+        layer.error_at(item.pos, item.path + ": " + squote(item.text) +
+                                     " is listed later (containers start in the order listed: move " +
+                                     squote(item.text) + " before " + squote(e.value.name) + ")");
+      } else {
+        e.value.after.push_back(item.text);
+      }
+    }
+    for (std::size_t r = 0; r < e.ref_envs.size(); ++r) {
+      const auto& [env, where] = e.ref_envs[r];
+      const std::string ref_path = container_path + ".secrets[" + std::to_string(r) + "]";
+      const bool in_env = std::ranges::find(e.value.env, env, &std::pair<std::string, std::string>::first) !=
+                          e.value.env.end();
+      const bool repeated =
+          std::ranges::any_of(e.ref_envs.begin(), e.ref_envs.begin() + static_cast<std::ptrdiff_t>(r),
+                              [&](const auto& other) { return other.first == env; });
+      if (in_env) {
+        layer.error_at(where, ref_path + ": " + squote(env) + " is also set in " + container_path + ".env");
+      } else if (repeated) {
+        layer.error_at(where, ref_path + ": " + squote(env) + " is set by an earlier secret of this container");
+      }
+    }
+  }
+  if (layer.error_count() != errors_before) {
+    return;
+  }
+  b.spec.stack.containers.clear();
+  b.secret_refs.clear();
+  b.mount_sources.clear();
+  for (ContainerElement& e : *elements) {
+    std::ranges::move(e.secret_refs, std::back_inserter(b.secret_refs));
+    std::ranges::move(e.mount_sources, std::back_inserter(b.mount_sources));
+    b.spec.stack.containers.push_back(std::move(e.value));
+  }
+  b.seen.insert(path);
+}
+
+/// Rules between [stack] parts that may come from different layers: every secret a container
+/// names is declared, every volume source is a data dir or a stack file.
+void check_stack(const ProfileBuilder& b, Diagnostics& out) {
+  const Stack& stack = b.spec.stack;
+  std::vector<std::string> secret_names;
+  for (const SecretSpec& secret : stack.secrets) {
+    secret_names.push_back(secret.name);
+  }
+  for (const Ref& ref : b.secret_refs) {
+    if (std::ranges::find(secret_names, ref.text) == secret_names.end()) {
+      out.push_back({ref.origin.file, ref.origin.pos.line, ref.origin.pos.col,
+                     ref.path + ": " + unknown_name("secret", ref.text, secret_names, "[[stack.secrets]]") +
+                         "; declare it in [[stack.secrets]]"});
+    }
+  }
+  std::vector<std::string> sources = default_data_dir_names();
+  for (const StackFile& file : stack.files) {
+    sources.push_back(file.path);
+  }
+  for (const Ref& ref : b.mount_sources) {
+    if (std::ranges::find(sources, ref.text) == sources.end()) {
+      out.push_back({ref.origin.file, ref.origin.pos.line, ref.origin.pos.col,
+                     ref.path + ": " + unknown_name("mount source", ref.text, sources, "data dirs and stack files")});
+    }
+  }
+}
+
 
 void set_steps(ProfileBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
   const ItemList list = get_string_list(layer, node, path, Unique::yes);
@@ -1051,6 +2075,22 @@ void set_apparmor(ProfileBuilder& b, Layer& layer, const toml::node& node, const
   }
 }
 
+constexpr std::string_view k_firewalls[] = {"nftables", "firewalld"};
+
+void set_firewall(ProfileBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
+  if (const auto value = get_enum(layer, node, path, k_firewalls)) {
+    b.spec.firewall = std::string(*value);
+    b.seen.insert(path);
+  }
+}
+
+void set_selinux_labels(ProfileBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
+  if (const auto value = get_bool(layer, node, path)) {
+    b.spec.selinux_labels = *value;
+    b.seen.insert(path);
+  }
+}
+
 using ProfileField = Field<ProfileBuilder>;
 
 constexpr ProfileField k_match_fields[] = {
@@ -1068,12 +2108,22 @@ constexpr ProfileField k_packages_fields[] = {
     {.key = "podman_min_version", .set = &set_podman_min},
 };
 constexpr ProfileField k_profile_preflight_fields[] = {{.key = "apparmor_userns", .set = &set_apparmor}};
+constexpr ProfileField k_profile_ports_fields[] = {{.key = "firewall", .set = &set_firewall}};
+constexpr ProfileField k_profile_units_fields[] = {{.key = "selinux_labels", .set = &set_selinux_labels}};
+constexpr ProfileField k_stack_fields[] = {
+    {.key = "pod", .set = &set_stack_pod},         {.key = "domain", .set = &set_stack_domain},
+    {.key = "ports", .set = &set_stack_ports},     {.key = "secrets", .set = &set_stack_secrets},
+    {.key = "files", .set = &set_stack_files},     {.key = "containers", .set = &set_stack_containers},
+};
 constexpr ProfileField k_profile_root_fields[] = {
     {.key = "include"}, // applied before the walk, see apply_profile_layer()
     {.key = "steps", .set = &set_steps},
     table_field<ProfileBuilder>("profile", k_profile_fields),
     table_field<ProfileBuilder>("packages", k_packages_fields),
     table_field<ProfileBuilder>("preflight", k_profile_preflight_fields),
+    table_field<ProfileBuilder>("ports", k_profile_ports_fields),
+    table_field<ProfileBuilder>("units", k_profile_units_fields),
+    table_field<ProfileBuilder>("stack", k_stack_fields),
 };
 
 const EmbeddedFile* find_embedded(std::string_view file_name) {
@@ -1138,6 +2188,9 @@ Loaded<ProfileSpec> load_profile_source(std::string_view text, const std::string
   Diagnostics out;
   std::vector<std::string> chain;
   apply_profile_layer(b, text, source, chain, out);
+  if (out.empty()) {
+    check_stack(b, out);
+  }
   if (!out.empty()) {
     // Missing keys are often a consequence of an earlier error: report those first.
     return std::unexpected(std::move(out));
@@ -1294,6 +2347,102 @@ Loaded<SiteConfig> load_site_config(std::string_view text,
     return std::unexpected(std::move(out));
   }
   return std::move(b.config);
+}
+
+Loaded<Stack> resolve_stack(const ProfileSpec& profile, const SiteConfig& site) {
+  Stack stack = profile.stack;
+  Diagnostics out;
+  const auto error_at = [&out](const SourcePos& where, std::string message) {
+    out.push_back({where.file, where.line, where.col, std::move(message)});
+  };
+  const StackOverrides& overrides = site.stack;
+  if (!overrides.domain.empty()) {
+    stack.domain = overrides.domain;
+  }
+
+  std::vector<std::string> container_names;
+  for (const Container& container : stack.containers) {
+    container_names.push_back(container.name);
+  }
+  for (const ImageOverride& image : overrides.images) {
+    const auto found = std::ranges::find(stack.containers, image.container, &Container::name);
+    if (found == stack.containers.end()) {
+      error_at(image.where, "stack.images." + image.container + ": " +
+                                unknown_name("container", image.container, container_names,
+                                             "containers of profile " + profile.name));
+      continue;
+    }
+    found->image = image.image;
+  }
+
+  std::vector<std::string> port_names;
+  for (const PublishedPort& port : stack.ports) {
+    port_names.push_back(port.name);
+  }
+  // Where each port's values were last set by the site config, for a clash after the overrides.
+  std::vector<std::optional<SourcePos>> port_where(stack.ports.size());
+  const auto apply_ports = [&](const std::vector<PortOverride>& entries, std::string_view table,
+                               std::uint32_t PublishedPort::*field) {
+    for (const PortOverride& entry : entries) {
+      const auto found = std::ranges::find(stack.ports, entry.port, &PublishedPort::name);
+      if (found == stack.ports.end()) {
+        error_at(entry.where, std::string(table) + "." + entry.port + ": " +
+                                  unknown_name("port", entry.port, port_names, "ports of profile " + profile.name));
+        continue;
+      }
+      (*found).*field = entry.value;
+      port_where[static_cast<std::size_t>(found - stack.ports.begin())] = entry.where;
+    }
+  };
+  apply_ports(overrides.ports, "stack.ports", &PublishedPort::port);
+  apply_ports(overrides.forward_ports, "stack.forward_ports", &PublishedPort::forward_to);
+  if (out.empty()) {
+    if (const auto clash = find_port_clash(stack.ports)) {
+      const std::size_t blamed = port_where[clash->second] ? clash->second : clash->first;
+      const std::size_t other = blamed == clash->second ? clash->first : clash->second;
+      error_at(port_where[blamed].value_or(SourcePos{profile.source, 1, 1}),
+               "stack.ports: " + clash->what + " is used by both " + squote(stack.ports[blamed].name) + " and " +
+                   squote(stack.ports[other].name) + "; choose another port");
+    }
+  }
+
+  // The volumes need their data dirs; a site config that replaced [[data.dirs]] may have dropped one.
+  const SourcePos dirs_where =
+      site.data_dirs_where.file.empty() ? SourcePos{profile.source, 1, 1} : site.data_dirs_where;
+  std::vector<std::string> dir_names;
+  for (const DataDir& dir : site.data_dirs) {
+    dir_names.push_back(dir.name);
+  }
+  for (const Container& container : stack.containers) {
+    for (const Mount& mount : container.volumes) {
+      const bool is_file = std::ranges::find(stack.files, mount.source, &StackFile::path) != stack.files.end();
+      if (!is_file && std::ranges::find(dir_names, mount.source) == dir_names.end()) {
+        error_at(dirs_where, "data.dirs: no data dir " + squote(mount.source) + " but container " +
+                                 squote(container.name) + " mounts it at " + mount.target +
+                                 "; add a [[data.dirs]] entry with name = \"" + mount.source + "\"");
+      }
+    }
+  }
+  for (const StackFile& file : stack.files) {
+    const std::string top(util::split(file.path, '/').front());
+    if (std::ranges::find(dir_names, top) != dir_names.end()) {
+      error_at(dirs_where, "data.dirs: " + squote(top) + " is the directory of the stack file " +
+                               squote(file.path) + "; give the data dir another name");
+    }
+  }
+  if (!out.empty()) {
+    return std::unexpected(std::move(out));
+  }
+
+  for (Container& container : stack.containers) {
+    for (auto& [name, value] : container.env) {
+      value = substitute(value, stack.domain, stack.pod);
+    }
+  }
+  for (StackFile& file : stack.files) {
+    file.content = substitute(file.content, stack.domain, stack.pod);
+  }
+  return stack;
 }
 
 } // namespace zt::profile

@@ -54,6 +54,13 @@ template <typename T> using Loaded = std::expected<T, Diagnostics>;
                                                   std::string_view source_name,
                                                   const std::vector<std::string>& overrides);
 
+/// Config::stack: the profile's [stack] with the site config's [stack] overrides applied (domain,
+/// images, public and forward ports) and the placeholders {domain} and {pod} substituted in env
+/// values and stack file contents. Errors point at the site config value that does not fit the
+/// profile: an unknown container or port name, ports that clash after the overrides, a data dir
+/// that the volumes need but [[data.dirs]] dropped.
+[[nodiscard]] Loaded<Stack> resolve_stack(const ProfileSpec& profile, const SiteConfig& site);
+
 /// Parses os-release into ID and VERSION_ID (quotes removed).
 struct OsRelease {
   std::string id;
