@@ -27,6 +27,7 @@ MAX_BOOTS=${ZTAGENT_E2E_MAX_BOOTS:-4}             # a scenario that reboots more
 VERIFY_RETRY_SECONDS=${ZTAGENT_E2E_VERIFY_RETRY:-60}
 readonly IMAGE_FORMAT=1                           # bump when build_image() changes what it produces
 readonly REPO_MOUNT=/srv/ztagent-e2e-repo         # where the local apt repository appears inside
+readonly IMAGES_MOUNT=/srv/ztagent-e2e-images     # where the container image tarballs appear inside
 
 # In the image from the start: what booting, logging in users and ztagent's own checks need.
 readonly BASE_PACKAGES=(
@@ -179,6 +180,26 @@ EOF
   phase "done"
 }
 
+# container_images: the directory of the container image tarballs (tests/e2e/images/build.sh,
+# cached in CACHE_DIR/containers), built from the bookworm image when missing or out of date.
+container_images() {
+  if [[ -n ${CONTAINER_IMAGES:-} ]]; then
+    printf '%s\n' "${CONTAINER_IMAGES}"
+    return 0
+  fi
+  local base start=${SECONDS} out
+  base=$(build_image bookworm)
+  if ! out=$(ZTAGENT_E2E_CACHE=${CACHE_DIR} ZTAGENT_E2E_MIRROR=${MIRROR} "${E2E_DIR}/images/build.sh" \
+    --base "${base}/rootfs" 2>"${CACHE_DIR}/containers-build.log"); then
+    tail -n 40 "${CACHE_DIR}/containers-build.log" >&2
+    die "building the container images failed; full log: ${CACHE_DIR}/containers-build.log"
+  fi
+  if ((SECONDS - start > 2)); then
+    log "container images built in $((SECONDS - start)) s"
+  fi
+  printf '%s\n' "${out}"
+}
+
 # build_images SUITE...: builds the missing images side by side (downloads overlap with dpkg work).
 build_images() {
   local suite pids=() failed=0 i
@@ -263,17 +284,22 @@ EOF
   ln -sf ../ztagent-e2e-job.service "${etc}/systemd/system/multi-user.target.wants/ztagent-e2e-job.service"
 }
 
-# boot_until_poweroff NAME ROOTFS JOBDIR REPO: boots, reboots on exit 133, stops at poweroff (0).
+# boot_until_poweroff NAME ROOTFS JOBDIR REPO [IMAGES]: boots, reboots on exit 133, stops at
+# poweroff (0). IMAGES: the container image directory, bind-mounted read-only at IMAGES_MOUNT.
 boot_until_poweroff() {
-  local name=$1 rootfs=$2 jobdir=$3 repo=$4 boot rc console
+  local name=$1 rootfs=$2 jobdir=$3 repo=$4 images=${5:-} boot rc console binds=()
   BOOT_FAILURE=""
+  if [[ -n ${images} ]]; then
+    mkdir -p "${rootfs}${IMAGES_MOUNT}"
+    binds+=(--bind-ro="${images}:${IMAGES_MOUNT}")
+  fi
   for ((boot = 1; boot <= MAX_BOOTS; boot++)); do
     console=${jobdir}/logs/console-boot${boot}.log
     rc=0
     timeout --kill-after=20 "${BOOT_TIMEOUT}" env SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 \
       systemd-nspawn --quiet --boot -D "${rootfs}" --machine="ztagent-e2e-${name}" \
       --register=no --keep-unit --private-network --system-call-filter=@keyring --capability=all \
-      --bind="${jobdir}:/job" --bind-ro="${repo}:${REPO_MOUNT}" --console=read-only \
+      --bind="${jobdir}:/job" --bind-ro="${repo}:${REPO_MOUNT}" "${binds[@]}" --console=read-only \
       >"${console}" 2>&1 </dev/null || rc=$?
     case ${rc} in
       0) return 0 ;;                                       # powered off
@@ -357,6 +383,39 @@ print("\n".join(sorted(bad)))
 EOF
 }
 
+# passed_ids REPORT.xml: the ids of the JUnit testcases with no <failure>, <error> or <skipped>.
+passed_ids() {
+  python3 - "$1" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+try:
+    cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
+except (OSError, ET.ParseError) as e:
+    print(f"{sys.argv[1]}: {e}", file=sys.stderr)
+    sys.exit(2)
+print("\n".join(sorted(c.get("name", "?") for c in cases
+                        if all(c.find(t) is None for t in ("failure", "error", "skipped")))))
+EOF
+}
+count_passed() { passed_ids "${JOBDIR}/out/$1" 2>/dev/null | grep -c . || true; }
+
+# expect_passed REPORT.xml ID...: every ID ran and passed (a skipped check does not count).
+expect_passed() {
+  local file=${JOBDIR}/out/$1 passed id missing=()
+  shift
+  (($# > 0)) || return 0
+  if ! passed=$(passed_ids "${file}" 2>&1); then
+    fail "${file##*/}: no readable JUnit report (${passed})"
+    return 0
+  fi
+  for id in "$@"; do
+    grep -qxF -- "${id}" <<<"${passed}" || missing+=("${id}")
+  done
+  if ((${#missing[@]} > 0)); then
+    fail "${file##*/}: these checks did not run and pass: ${missing[*]}"
+  fi
+}
+
 # Checks that cannot pass on this host whatever ztagent does (see host_waivers); empty when strict.
 WAIVED_CHECKS=()
 WAIVED_SEEN=()
@@ -420,11 +479,44 @@ host_waivers() {
 # ---- scenarios -------------------------------------------------------------------------------------
 # A scenario is a function scenario_<name with _ for -> that sets:
 #   SC_SUITE (bookworm|trixie), SC_PROFILE, SC_SET (array of KEY=VALUE for --set), SC_PLAN (the job
-#   plan in tests/e2e/job/boot.sh: plan_<SC_PLAN>_boot<N>)
+#   plan in tests/e2e/job/boot.sh: plan_<SC_PLAN>_boot<N>), and optionally
+#   SC_CONFIG (a site config in tests/e2e/scenarios/, installed as /etc/ztagent/ztagent.toml),
+#   SC_IMAGES=yes (the container images of tests/e2e/images/ are bind-mounted at IMAGES_MOUNT),
+#   SC_EXPECT_PASSED (check ids that must be in the JUnit of `verify` after the reboot and pass:
+#   neither failed nor skipped)
 # and a function assert_<SC_PLAN> that checks JOBDIR/out after the last poweroff.
-scenario_debian12_sysctl() { SC_SUITE=bookworm SC_PROFILE=debian-12 SC_PLAN=provision_verify SC_SET=(); }
-scenario_debian13_sysctl() { SC_SUITE=trixie SC_PROFILE=debian-13 SC_PLAN=provision_verify SC_SET=(); }
-scenario_drift() { SC_SUITE=trixie SC_PROFILE=debian-13 SC_PLAN=drift SC_SET=(); }
+#
+# The container scenarios run the whole profile with the stack's images pointed at the local
+# images (scenarios/stack.toml). Checks that must have run and passed after the reboot:
+readonly STACK_CHECKS=(
+  runtime.containers runtime.http runtime.zerotier-udp runtime.podman-info runtime.auto-update
+)
+# (a) Debian 13, podman 5: Quadlet (.pod + .container), pasta, ports via sysctl
+scenario_debian13_quadlet() {
+  SC_SUITE=trixie SC_PROFILE=debian-13 SC_PLAN=stack SC_SET=() SC_CONFIG=stack.toml SC_IMAGES=yes
+  SC_EXPECT_PASSED=("${STACK_CHECKS[@]}")
+}
+# (b) Debian 12, podman 4.3: classic user units, slirp4netns, ports via sysctl
+scenario_debian12_classic() {
+  SC_SUITE=bookworm SC_PROFILE=debian-12 SC_PLAN=stack SC_SET=() SC_CONFIG=stack.toml SC_IMAGES=yes
+  SC_EXPECT_PASSED=("${STACK_CHECKS[@]}")
+}
+# (c) Debian 13 with ports via an nftables forward (80 -> 8080, 443 -> 8443)
+scenario_debian13_forward() {
+  SC_SUITE=trixie SC_PROFILE=debian-13 SC_PLAN=stack SC_SET=(ports.strategy=forward) SC_CONFIG=stack.toml
+  SC_IMAGES=yes SC_EXPECT_PASSED=("${STACK_CHECKS[@]}" ports.forward-persisted ports.forward-live)
+}
+# (e) drift: the Debian 13 stack, then a data dir's mode is tampered with after the reboot
+scenario_drift() {
+  SC_SUITE=trixie SC_PROFILE=debian-13 SC_PLAN=stack_drift SC_SET=() SC_CONFIG=stack.toml SC_IMAGES=yes
+  SC_EXPECT_PASSED=("${STACK_CHECKS[@]}")
+}
+# (d), changed 0 on the provision after the reboot, is asserted by every one of them.
+#
+# The harness's test of the images: base steps, import, a pod run by hand with podman (no stack
+# steps needed), all four containers healthy, caddy answering on the published port.
+scenario_harness_images_debian12() { SC_SUITE=bookworm SC_PROFILE=debian-12 SC_PLAN=images SC_SET=() SC_IMAGES=yes; }
+scenario_harness_images_debian13() { SC_SUITE=trixie SC_PROFILE=debian-13 SC_PLAN=images SC_SET=() SC_IMAGES=yes; }
 # The harness's own smoke test (no ztagent): offline apt install from the local repository in the
 # booted image, reboot, rootless-capable podman present after the reboot.
 scenario_harness_selftest_debian12() { SC_SUITE=bookworm SC_PROFILE=none SC_PLAN=selftest SC_SET=(); }
@@ -454,6 +546,34 @@ assert_drift() {
   expect_changed provision-repair.json ge 1
   expect_report verify-repaired verify-repaired.xml
   SUMMARY_DETAIL="provision $(out_time provision1) s, reboot, verify $(out_time verify) s, drift caught $(out_time verify-drift) s, repaired $(out_time provision-repair) s"
+}
+
+# The stack: base steps, images imported, whole profile -> reboot -> verify passes with the
+# runtime checks run and passing -> provision again changes nothing.
+assert_stack() {
+  expect_report provision-base provision-base.json
+  expect_rc import-images 0
+  expect_report provision1 provision1.json
+  expect_report verify verify.xml
+  expect_passed verify.xml "${SC_EXPECT_PASSED[@]}"
+  expect_report provision2 provision2.json
+  expect_changed provision2.json eq 0
+  SUMMARY_DETAIL="provision $(out_time provision-base)+$(out_time import-images)+$(out_time provision1) s, reboot, verify $(out_time verify) s ($(count_passed verify.xml) checks passed), re-provision changed $(json_changed "${JOBDIR}/out/provision2.json")"
+}
+
+assert_stack_drift() {
+  expect_report provision-base provision-base.json
+  expect_rc import-images 0
+  assert_drift
+  expect_passed verify.xml "${SC_EXPECT_PASSED[@]}"
+  expect_passed verify-repaired.xml "${SC_EXPECT_PASSED[@]}"
+}
+
+assert_images() {
+  expect_report provision-base provision-base.json
+  expect_rc import-images 0
+  expect_rc manual-pod 0
+  SUMMARY_DETAIL="base steps $(out_time provision-base) s, import $(out_time import-images) s, pod healthy + HTTP $(out_time manual-pod) s"
 }
 
 assert_selftest() {
@@ -487,7 +607,7 @@ run_scenario() {
   local name=$1 fn image rootfs start boot_start
   fn=scenario_${name//-/_}
   declare -F "${fn}" >/dev/null || die "unknown scenario '${name}' (known: $(list_scenarios | tr '\n' ' '))"
-  SC_SET=()
+  SC_SET=() SC_CONFIG="" SC_IMAGES=no SC_EXPECT_PASSED=()
   "${fn}"
   FAILURES=()
   SUMMARY_DETAIL=""
@@ -501,6 +621,13 @@ run_scenario() {
   mkdir -p "${JOBDIR}/out" "${JOBDIR}/logs" "${JOBDIR}/state"
   cp -a "${image}/rootfs" "${rootfs}"
   customise_rootfs "${rootfs}" "e2e-${name:0:40}"
+  if [[ -n ${SC_CONFIG} ]]; then
+    install -D -m 0644 "${E2E_DIR}/scenarios/${SC_CONFIG}" "${rootfs}/etc/ztagent/ztagent.toml"
+  fi
+  local images=""
+  if [[ ${SC_IMAGES} == yes ]]; then
+    images=$(container_images)
+  fi
   cp "${E2E_DIR}/job/boot.sh" "${JOBDIR}/boot.sh"
   chmod 0755 "${JOBDIR}/boot.sh"
   {
@@ -521,7 +648,7 @@ run_scenario() {
   log "${name}: prepared in $((SECONDS - start)) s; booting (state: ${state})"
   boot_start=${SECONDS}
   host_waivers
-  if boot_until_poweroff "${name}" "${rootfs}" "${JOBDIR}" "${image}/repo"; then
+  if boot_until_poweroff "${name}" "${rootfs}" "${JOBDIR}" "${image}/repo" "${images}"; then
     "assert_${SC_PLAN}"
   else
     fail "${BOOT_FAILURE}"
@@ -585,14 +712,21 @@ main() {
   for name in "${scenarios[@]}"; do
     declare -F "scenario_${name//-/_}" >/dev/null || die "unknown scenario '${name}' (known: $(list_scenarios | tr '\n' ' '))"
   done
-  local needs_binary=no suites=() suite
+  local needs_binary=no needs_images=no suites=() suite plan images
   for name in "${scenarios[@]}"; do
-    [[ ${name} == harness-* ]] || needs_binary=yes
-    suite=$("scenario_${name//-/_}"; printf '%s' "${SC_SUITE}")
-    [[ " ${suites[*]} " == *" ${suite} "* ]] || suites+=("${suite}")
+    read -r suite plan images < <("scenario_${name//-/_}"; printf '%s %s %s\n' "${SC_SUITE}" "${SC_PLAN}" "${SC_IMAGES:-no}")
+    [[ ${plan} == selftest ]] || needs_binary=yes
+    if [[ ${images} == yes ]]; then
+      needs_images=yes
+      suite+=" bookworm"  # the container images are built from the bookworm image
+    fi
+    for suite in ${suite}; do
+      [[ " ${suites[*]} " == *" ${suite} "* ]] || suites+=("${suite}")
+    done
   done
   if [[ ${prepare_only} == yes ]]; then
     suites=(bookworm trixie)
+    needs_images=yes
   elif [[ ${needs_binary} == yes ]]; then
     [[ -x ${BINARY} ]] || die "no ztagent binary at ${BINARY}: build it (ninja -C build ztagent) or pass --binary PATH"
     BINARY=$(realpath "${BINARY}")
@@ -601,8 +735,13 @@ main() {
   ensure_host_deps
   mkdir -p "${CACHE_DIR}" "${STATE_DIR}"
   build_images "${suites[@]}"
+  if [[ ${needs_images} == yes ]]; then
+    CONTAINER_IMAGES=$(container_images)
+    export CONTAINER_IMAGES
+    log "container images: ${CONTAINER_IMAGES}"
+  fi
   if [[ ${prepare_only} == yes ]]; then
-    log "images ready in ${CACHE_DIR}/images"
+    log "images ready in ${CACHE_DIR}/images and ${CACHE_DIR}/containers"
     return 0
   fi
 

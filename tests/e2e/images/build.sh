@@ -41,7 +41,7 @@ log() { printf 'e2e images: %s\n' "$*" >&2; }
 die() { printf 'e2e images: error: %s\n' "$*" >&2; exit 1; }
 
 # ---- what `podman import --change` gives each image (the tarball has no config) ------------------
-# One instruction per line, Dockerfile syntax.
+# One instruction per line, Dockerfile syntax (podman takes one port per EXPOSE).
 changes() {
   case $1 in
     postgres)
@@ -60,7 +60,8 @@ changes() {
         'ENV XDG_DATA_HOME=/data' \
         'WORKDIR /srv' \
         'CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]' \
-        'EXPOSE 80 443 443/udp'
+        'EXPOSE 80' \
+        'EXPOSE 443'
       ;;
     zerotier)
       printf '%s\n' \
