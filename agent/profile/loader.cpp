@@ -1239,7 +1239,7 @@ std::optional<std::vector<E>> get_table_array(Layer& layer,
     e.pos = layer.pos(element);
     walk_table<E>(e, layer, *table, item_path, item_path, std::span<const Field<E>>(fields));
     for (const std::string_view key : required) {
-      if (!e.at.contains(key)) {
+      if (!table->contains(key)) { // present but invalid was reported by its setter
         layer.error(element, item_path + ": missing required key " + squote(key));
       }
     }
@@ -1251,7 +1251,7 @@ std::optional<std::vector<E>> get_table_array(Layer& layer,
   return out;
 }
 
-/// The text of a string that must pass `valid`; `what` names the rule in the message.
+/// The text of a string that must pass `valid`; `what` and `rule` explain it in the message.
 template <typename E>
 std::optional<std::string> get_checked(E& e,
                                        Layer& layer,
@@ -1259,13 +1259,14 @@ std::optional<std::string> get_checked(E& e,
                                        const std::string& path,
                                        std::string_view key,
                                        bool (*valid)(std::string_view),
-                                       std::string_view what) {
+                                       std::string_view what,
+                                       std::string_view rule) {
   auto text = get_string(layer, node, path);
   if (!text) {
     return std::nullopt;
   }
   if (!valid(*text)) {
-    layer.error(node, path + ": invalid " + std::string(what) + " " + squote(*text));
+    layer.error(node, path + ": invalid " + std::string(what) + " " + squote(*text) + " (" + std::string(rule) + ")");
     return std::nullopt;
   }
   mark(e, layer, node, key);
@@ -1277,7 +1278,7 @@ std::optional<std::string> get_checked(E& e,
 using PortElement = Element<PublishedPort>;
 
 void set_port_name(PortElement& e, Layer& layer, const toml::node& node, const std::string& path) {
-  if (auto name = get_checked(e, layer, node, path, "name", is_stack_name, "port name (a-z, 0-9, '-')")) {
+  if (auto name = get_checked(e, layer, node, path, "name", is_stack_name, "port name", "a-z, 0-9, '-'")) {
     e.value.name = std::move(*name);
   }
 }
@@ -1358,7 +1359,7 @@ std::optional<PortClash> find_port_clash(const std::vector<PublishedPort>& ports
 using SecretElement = Element<SecretSpec>;
 
 void set_secret_name(SecretElement& e, Layer& layer, const toml::node& node, const std::string& path) {
-  if (auto name = get_checked(e, layer, node, path, "name", is_secret_name, "secret name (A-Z, 0-9, '_')")) {
+  if (auto name = get_checked(e, layer, node, path, "name", is_secret_name, "secret name", "A-Z, 0-9, '_'")) {
     e.value.name = std::move(*name);
   }
 }
@@ -1382,7 +1383,7 @@ using FileElement = Element<StackFile>;
 
 void set_file_path(FileElement& e, Layer& layer, const toml::node& node, const std::string& path) {
   if (auto text = get_checked(e, layer, node, path, "path", is_relative_path,
-                              "path (relative to data_root, plain components: letters, digits, '.', '_', '-')")) {
+                              "path", "relative to data_root; components of letters, digits, '.', '_', '-'")) {
     e.value.path = std::move(*text);
   }
 }
@@ -1413,14 +1414,14 @@ constexpr std::string_view k_file_required[] = {"path", "content"};
 using SecretRefElement = Element<SecretRef>;
 
 void set_ref_secret(SecretRefElement& e, Layer& layer, const toml::node& node, const std::string& path) {
-  if (auto name = get_checked(e, layer, node, path, "secret", is_secret_name, "secret name (A-Z, 0-9, '_')")) {
+  if (auto name = get_checked(e, layer, node, path, "secret", is_secret_name, "secret name", "A-Z, 0-9, '_'")) {
     e.value.secret = std::move(*name);
   }
 }
 
 void set_ref_env(SecretRefElement& e, Layer& layer, const toml::node& node, const std::string& path) {
   if (auto name = get_checked(e, layer, node, path, "env", is_env_name,
-                              "environment variable name (letters, digits, '_'; not starting with a digit)")) {
+                              "environment variable name", "letters, digits, '_'; not starting with a digit")) {
     e.value.env = std::move(*name);
   }
 }
@@ -1437,7 +1438,7 @@ using MountElement = Element<Mount>;
 
 void set_mount_source(MountElement& e, Layer& layer, const toml::node& node, const std::string& path) {
   if (auto text = get_checked(e, layer, node, path, "source", is_relative_path,
-                              "mount source (a data dir name or a stack file path, relative to data_root)")) {
+                              "mount source", "a data dir name or a stack file path, relative to data_root")) {
     e.value.source = std::move(*text);
   }
 }
@@ -1476,7 +1477,7 @@ struct ContainerElement {
 };
 
 void set_container_name(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
-  if (auto name = get_checked(e, layer, node, path, "name", is_stack_name, "container name (a-z, 0-9, '-')")) {
+  if (auto name = get_checked(e, layer, node, path, "name", is_stack_name, "container name", "a-z, 0-9, '-'")) {
     e.value.name = std::move(*name);
   }
 }
@@ -1851,7 +1852,7 @@ std::string unknown_name(std::string_view what,
   if (const auto hint = suggest(name, views)) {
     message += " (did you mean " + squote(*hint) + "?)";
   } else if (views.empty()) {
-    message += " (there are none)";
+    message += " (" + std::string(known_label) + ": none)";
   } else {
     message += " (" + std::string(known_label) + ": " + join_views(views, ", ") + ")";
   }
@@ -1892,7 +1893,7 @@ void set_stack_containers(ProfileBuilder& b, Layer& layer, const toml::node& nod
         layer.error_at(item.pos, item.path + ": " +
                                      unknown_name("container", item.text, earlier, "earlier containers"));
       } else if (index == i) {
-        layer.error_at(item.pos, container_path + "." + item.path + ": a container cannot start after itself");
+        layer.error_at(item.pos, item.path + ": a container cannot start after itself");
       } else if (index > i) {
         layer.error_at(item.pos, item.path + ": " + squote(item.text) +
                                      " is listed later (containers start in the order listed: move " +
@@ -1941,8 +1942,7 @@ void check_stack(const ProfileBuilder& b, Diagnostics& out) {
   for (const Ref& ref : b.secret_refs) {
     if (std::ranges::find(secret_names, ref.text) == secret_names.end()) {
       out.push_back({ref.origin.file, ref.origin.pos.line, ref.origin.pos.col,
-                     ref.path + ": " + unknown_name("secret", ref.text, secret_names, "[[stack.secrets]]") +
-                         "; declare it in [[stack.secrets]]"});
+                     ref.path + ": " + unknown_name("secret", ref.text, secret_names, "declared in [[stack.secrets]]")});
     }
   }
   std::vector<std::string> sources = default_data_dir_names();
@@ -2413,10 +2413,13 @@ Loaded<Stack> resolve_stack(const ProfileSpec& profile, const SiteConfig& site) 
   for (const DataDir& dir : site.data_dirs) {
     dir_names.push_back(dir.name);
   }
+  std::vector<std::string> missing; // each reported once, for the first container that mounts it
   for (const Container& container : stack.containers) {
     for (const Mount& mount : container.volumes) {
       const bool is_file = std::ranges::find(stack.files, mount.source, &StackFile::path) != stack.files.end();
-      if (!is_file && std::ranges::find(dir_names, mount.source) == dir_names.end()) {
+      if (!is_file && std::ranges::find(dir_names, mount.source) == dir_names.end() &&
+          std::ranges::find(missing, mount.source) == missing.end()) {
+        missing.push_back(mount.source);
         error_at(dirs_where, "data.dirs: no data dir " + squote(mount.source) + " but container " +
                                  squote(container.name) + " mounts it at " + mount.target +
                                  "; add a [[data.dirs]] entry with name = \"" + mount.source + "\"");

@@ -48,7 +48,8 @@ SiteConfig site_ok(const std::string& text, const std::vector<std::string>& over
 
 const std::string k_known_keys =
     "service.user, service.system_user, service.home, service.shell, service.data_root, subids.count, "
-    "data.dirs, ports.strategy, ports.unprivileged_port_start, ports.sysctl_file, preflight.min_free_mib";
+    "data.dirs, ports.strategy, ports.unprivileged_port_start, ports.sysctl_file, preflight.min_free_mib, "
+    "stack.domain, stack.images, stack.ports, stack.forward_ports";
 
 } // namespace
 
@@ -96,6 +97,9 @@ TEST_CASE("profile auto picks the profile matching /etc/os-release", "[profile][
       {"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\n"
        "VERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\n",
        "debian-12"},
+      {"NAME=\"Fedora Linux\"\nVERSION=\"41 (Server Edition)\"\nID=fedora\nVERSION_ID=41\n"
+       "PRETTY_NAME=\"Fedora Linux 41 (Server Edition)\"\n",
+       "fedora-41"},
       {"PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"13\"\n"
        "VERSION=\"13 (trixie)\"\nVERSION_CODENAME=trixie\nID=debian\n",
        "debian-13"},
@@ -110,18 +114,18 @@ TEST_CASE("profile auto picks the profile matching /etc/os-release", "[profile][
 }
 
 TEST_CASE("profile auto on an unknown OS names the known profiles", "[profile][loader]") {
-  const auto fedora = load_profile("auto", "NAME=\"Fedora Linux\"\nVERSION_ID=41\nID=fedora\n");
+  const auto fedora = load_profile("auto", "NAME=\"Fedora Linux\"\nVERSION_ID=40\nID=fedora\n");
   REQUIRE_FALSE(fedora.has_value());
   CHECK(lines_of(fedora.error()) ==
         std::vector<std::string>{
-            "/etc/os-release:0:0: no shipped profile matches ID=fedora VERSION_ID=41 (known: "
-            "debian-12, debian-13, ubuntu-24.04); pass --profile NAME or FILE"});
+            "/etc/os-release:0:0: no shipped profile matches ID=fedora VERSION_ID=40 (known: "
+            "debian-12, debian-13, fedora-41, ubuntu-24.04); pass --profile NAME or FILE"});
 
   const auto old_ubuntu = load_profile("auto", "ID=ubuntu\nVERSION_ID=\"22.04\"\n");
   REQUIRE_FALSE(old_ubuntu.has_value());
   CHECK(lines_of(old_ubuntu.error()) ==
         std::vector<std::string>{"/etc/os-release:0:0: no shipped profile matches ID=ubuntu VERSION_ID=22.04 "
-                                 "(known: debian-12, debian-13, ubuntu-24.04); pass --profile NAME or FILE"});
+                                 "(known: debian-12, debian-13, fedora-41, ubuntu-24.04); pass --profile NAME or FILE"});
 }
 
 TEST_CASE("profiles by name: known, unknown, base files and paths", "[profile][loader]") {
@@ -133,13 +137,13 @@ TEST_CASE("profiles by name: known, unknown, base files and paths", "[profile][l
   REQUIRE_FALSE(unknown.has_value());
   CHECK(lines_of(unknown.error()) ==
         std::vector<std::string>{
-            "centos-7:0:0: unknown profile 'centos-7' (known: debian-12, debian-13, ubuntu-24.04)"});
+            "centos-7:0:0: unknown profile 'centos-7' (known: debian-12, debian-13, fedora-41, ubuntu-24.04)"});
 
   const auto base = load_profile("_base", "");
   REQUIRE_FALSE(base.has_value());
   CHECK(lines_of(base.error()) ==
         std::vector<std::string>{
-            "_base:0:0: unknown profile '_base' (known: debian-12, debian-13, ubuntu-24.04)"});
+            "_base:0:0: unknown profile '_base' (known: debian-12, debian-13, fedora-41, ubuntu-24.04)"});
 
   const auto path = load_profile("/etc/ztagent/site.toml", "");
   REQUIRE_FALSE(path.has_value());

@@ -3,6 +3,7 @@
 #include "profile/embedded.hpp"
 #include "profile/loader.hpp"
 #include "support/catch.hpp"
+#include "unit/profile/describe_stack.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -32,26 +33,49 @@ std::string read_text(const std::filesystem::path& path) {
 struct Expected {
   std::string os_id;
   std::string version_id;
+  std::string manager;
   std::vector<std::string> packages;
   std::string podman_min_version;
   bool apparmor_userns = false;
+  std::string firewall;
+  bool selinux_labels = false;
 };
 
-const std::vector<std::string> k_steps = {"preflight", "packages", "user", "subids",
-                                          "data",      "linger",   "ports"};
+/// Every step in run order; a profile runs a prefix of it (the lead wires new steps in).
+const std::vector<std::string> k_step_order = {"preflight", "packages", "user",  "subids", "data",   "linger",
+                                               "ports",     "secrets",  "units", "start",  "runtime"};
 
 const std::map<std::string, Expected>& expected_profiles() {
   static const std::map<std::string, Expected> k_expected = {
       {"ubuntu-24.04",
-       {"ubuntu", "24.04", {"podman", "passt", "uidmap", "acl", "dbus-user-session"}, "4.4", true}},
+       {"ubuntu",
+        "24.04",
+        "apt",
+        {"podman", "passt", "uidmap", "acl", "dbus-user-session"},
+        "4.4",
+        true,
+        "nftables",
+        false}},
       {"debian-12",
        {"debian",
         "12",
+        "apt",
         {"podman", "passt", "slirp4netns", "uidmap", "acl", "dbus-user-session"},
         "4.3",
+        false,
+        "nftables",
         false}},
       {"debian-13",
-       {"debian", "13", {"podman", "passt", "uidmap", "acl", "dbus-user-session"}, "5.0", false}},
+       {"debian",
+        "13",
+        "apt",
+        {"podman", "passt", "uidmap", "acl", "dbus-user-session"},
+        "5.0",
+        false,
+        "nftables",
+        false}},
+      {"fedora-41",
+       {"fedora", "41", "dnf", {"podman", "passt", "shadow-utils", "acl"}, "5.0", false, "firewalld", true}},
   };
   return k_expected;
 }
@@ -59,7 +83,7 @@ const std::map<std::string, Expected>& expected_profiles() {
 } // namespace
 
 TEST_CASE("profile_names lists the shipped profiles, not base files", "[profile][profiles]") {
-  CHECK(profile_names() == std::vector<std::string>{"debian-12", "debian-13", "ubuntu-24.04"});
+  CHECK(profile_names() == std::vector<std::string>{"debian-12", "debian-13", "fedora-41", "ubuntu-24.04"});
 }
 
 TEST_CASE("every shipped profile loads cleanly and says what its distribution needs", "[profile][profiles]") {
@@ -77,11 +101,17 @@ TEST_CASE("every shipped profile loads cleanly and says what its distribution ne
     CHECK_FALSE(profile->description.empty());
     CHECK(profile->os_id == expected.os_id);
     CHECK(profile->os_version_ids == std::vector<std::string>{expected.version_id});
-    CHECK(profile->steps == k_steps);
-    CHECK(profile->package_manager == "apt");
+    REQUIRE(profile->steps.size() >= 7); // preflight ... ports
+    REQUIRE(profile->steps.size() <= k_step_order.size());
+    CHECK(profile->steps == std::vector<std::string>(k_step_order.begin(),
+                                                     k_step_order.begin() +
+                                                         static_cast<std::ptrdiff_t>(profile->steps.size())));
+    CHECK(profile->package_manager == expected.manager);
     CHECK(profile->packages == expected.packages);
     CHECK(profile->podman_min_version == expected.podman_min_version);
     CHECK(profile->apparmor_userns == expected.apparmor_userns);
+    CHECK(profile->firewall == expected.firewall);
+    CHECK(profile->selinux_labels == expected.selinux_labels);
 
     // --profile auto on that very release picks this profile.
     const auto automatic =
@@ -146,7 +176,9 @@ TEST_CASE("the example site config documents exactly the defaults", "[profile][p
     }
     uncommented += line + "\n";
   }
-  CHECK(settings == 22); // 11 keys, data.dirs written as 3 tables of 3 lines plus their headers
+  // 11 keys, data.dirs written as 3 tables of 3 lines plus their headers, stack.domain, and the
+  // [stack.images] (4), [stack.ports] (3) and [stack.forward_ports] (2) tables with their headers.
+  CHECK(settings == 35);
   const auto all_set = load_site_config(uncommented, "uncommented", {});
   if (!all_set) {
     FAIL(zt::profile::to_string(all_set.error()));
@@ -169,5 +201,17 @@ TEST_CASE("the example site config documents exactly the defaults", "[profile][p
     CHECK(config->unprivileged_port_start == defaults.unprivileged_port_start);
     CHECK(config->sysctl_file == defaults.sysctl_file);
     CHECK(config->min_free_mib == defaults.min_free_mib);
+
+    // The documented stack values are the profiles' own: resolving gives the same stack.
+    for (const std::string& name : profile_names()) {
+      INFO(name);
+      const auto profile = load_profile(name, "");
+      REQUIRE(profile.has_value());
+      const auto documented = zt::profile::resolve_stack(*profile, *config);
+      const auto plain = zt::profile::resolve_stack(*profile, defaults);
+      REQUIRE(documented.has_value());
+      REQUIRE(plain.has_value());
+      CHECK(zt::test::describe(*documented) == zt::test::describe(*plain));
+    }
   }
 }
