@@ -272,7 +272,8 @@ bool is_env_name(std::string_view name) {
   if (name.empty() || is_digit(name[0])) {
     return false;
   }
-  return std::ranges::all_of(name, [](char c) { return is_lower(c) || is_upper(c) || is_digit(c) || c == '_'; });
+  return std::ranges::all_of(name,
+                             [](char c) { return is_lower(c) || is_upper(c) || is_digit(c) || c == '_'; });
 }
 
 /// Secret names: [A-Z][A-Z0-9_]* (they also name the podman secret and the env file line).
@@ -343,8 +344,8 @@ std::optional<std::string> image_problem(std::string_view image) {
            "' (podman auto-update and pulls without short-name prompts need it)";
   }
   const std::string_view rest = image.substr(slash + 1);
-  if (rest.empty() || rest.front() == '/' || rest.find("//") != std::string_view::npos || image.back() == '/' ||
-      image.back() == ':' || image.back() == '@') {
+  if (rest.empty() || rest.front() == '/' || rest.find("//") != std::string_view::npos ||
+      image.back() == '/' || image.back() == ':' || image.back() == '@') {
     return "invalid image reference " + squote(image);
   }
   return std::nullopt;
@@ -357,7 +358,8 @@ std::optional<std::string> domain_problem(std::string_view domain) {
     return "must be 1 to 253 characters" + hint + ", got " + squote(domain);
   }
   for (const std::string_view label : util::split(domain, '.')) {
-    const bool chars_ok = std::ranges::all_of(label, [](char c) { return is_lower(c) || is_digit(c) || c == '-'; });
+    const bool chars_ok =
+        std::ranges::all_of(label, [](char c) { return is_lower(c) || is_digit(c) || c == '-'; });
     if (label.empty() || label.size() > 63 || !chars_ok || label.front() == '-' || label.back() == '-') {
       return "invalid domain " + squote(domain) + hint + "; use lower case a-z, 0-9, '-' and '.'";
     }
@@ -375,7 +377,8 @@ std::optional<std::string> unknown_placeholder(std::string_view text) {
       break;
     }
     const std::string_view word = text.substr(open + 1, close - open - 1);
-    const bool is_word = !word.empty() && std::ranges::all_of(word, [](char c) { return is_lower(c) || c == '_'; });
+    const bool is_word =
+        !word.empty() && std::ranges::all_of(word, [](char c) { return is_lower(c) || c == '_'; });
     if (is_word && std::ranges::find(k_placeholders, word) == std::end(k_placeholders)) {
       return std::string(word);
     }
@@ -1054,7 +1057,8 @@ void set_site_images(SiteBuilder& b, Layer& layer, const toml::node& node, const
     const std::string entry_path = path + "." + std::string(key.str());
     const Pos where = layer.pos(key.source());
     if (!is_stack_name(key.str())) {
-      layer.error_at(where, entry_path + ": invalid container name " + squote(key.str()) + " (a-z, 0-9, '-')");
+      layer.error_at(where,
+                     entry_path + ": invalid container name " + squote(key.str()) + " (a-z, 0-9, '-')");
       continue;
     }
     const auto image = get_string(layer, value, entry_path);
@@ -1087,8 +1091,9 @@ void set_site_port_map(std::vector<PortOverride>& entries,
       continue;
     }
     if (const auto port = get_int_in(layer, value, entry_path, low, k_max_port)) {
-      upsert(entries, &PortOverride::port,
-             PortOverride{std::string(key.str()), static_cast<std::uint32_t>(*port), source_pos(layer, where)});
+      upsert(
+          entries, &PortOverride::port,
+          PortOverride{std::string(key.str()), static_cast<std::uint32_t>(*port), source_pos(layer, where)});
     }
   }
 }
@@ -1266,7 +1271,8 @@ std::optional<std::string> get_checked(E& e,
     return std::nullopt;
   }
   if (!valid(*text)) {
-    layer.error(node, path + ": invalid " + std::string(what) + " " + squote(*text) + " (" + std::string(rule) + ")");
+    layer.error(node, path + ": invalid " + std::string(what) + " " + squote(*text) + " (" +
+                          std::string(rule) + ")");
     return std::nullopt;
   }
   mark(e, layer, node, key);
@@ -1314,7 +1320,7 @@ void set_port_forward(PortElement& e, Layer& layer, const toml::node& node, cons
 }
 
 constexpr Field<PortElement> k_port_fields[] = {
-    {.key = "name", .set = &set_port_name},          {.key = "port", .set = &set_port_number},
+    {.key = "name", .set = &set_port_name},           {.key = "port", .set = &set_port_number},
     {.key = "container", .set = &set_port_container}, {.key = "protocol", .set = &set_port_protocol},
     {.key = "forward_to", .set = &set_port_forward},
 };
@@ -1382,8 +1388,8 @@ constexpr std::string_view k_secret_required[] = {"name"};
 using FileElement = Element<StackFile>;
 
 void set_file_path(FileElement& e, Layer& layer, const toml::node& node, const std::string& path) {
-  if (auto text = get_checked(e, layer, node, path, "path", is_relative_path,
-                              "path", "relative to data_root; components of letters, digits, '.', '_', '-'")) {
+  if (auto text = get_checked(e, layer, node, path, "path", is_relative_path, "path",
+                              "relative to data_root; components of letters, digits, '.', '_', '-'")) {
     e.value.path = std::move(*text);
   }
 }
@@ -1414,14 +1420,15 @@ constexpr std::string_view k_file_required[] = {"path", "content"};
 using SecretRefElement = Element<SecretRef>;
 
 void set_ref_secret(SecretRefElement& e, Layer& layer, const toml::node& node, const std::string& path) {
-  if (auto name = get_checked(e, layer, node, path, "secret", is_secret_name, "secret name", "A-Z, 0-9, '_'")) {
+  if (auto name =
+          get_checked(e, layer, node, path, "secret", is_secret_name, "secret name", "A-Z, 0-9, '_'")) {
     e.value.secret = std::move(*name);
   }
 }
 
 void set_ref_env(SecretRefElement& e, Layer& layer, const toml::node& node, const std::string& path) {
-  if (auto name = get_checked(e, layer, node, path, "env", is_env_name,
-                              "environment variable name", "letters, digits, '_'; not starting with a digit")) {
+  if (auto name = get_checked(e, layer, node, path, "env", is_env_name, "environment variable name",
+                              "letters, digits, '_'; not starting with a digit")) {
     e.value.env = std::move(*name);
   }
 }
@@ -1437,8 +1444,8 @@ constexpr std::string_view k_ref_required[] = {"secret"};
 using MountElement = Element<Mount>;
 
 void set_mount_source(MountElement& e, Layer& layer, const toml::node& node, const std::string& path) {
-  if (auto text = get_checked(e, layer, node, path, "source", is_relative_path,
-                              "mount source", "a data dir name or a stack file path, relative to data_root")) {
+  if (auto text = get_checked(e, layer, node, path, "source", is_relative_path, "mount source",
+                              "a data dir name or a stack file path, relative to data_root")) {
     e.value.source = std::move(*text);
   }
 }
@@ -1477,7 +1484,8 @@ struct ContainerElement {
 };
 
 void set_container_name(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
-  if (auto name = get_checked(e, layer, node, path, "name", is_stack_name, "container name", "a-z, 0-9, '-'")) {
+  if (auto name =
+          get_checked(e, layer, node, path, "name", is_stack_name, "container name", "a-z, 0-9, '-'")) {
     e.value.name = std::move(*name);
   }
 }
@@ -1505,9 +1513,9 @@ void set_container_env(ContainerElement& e, Layer& layer, const toml::node& node
   for (const auto& [key, value] : *table) {
     const std::string var_path = path + "." + std::string(key.str());
     if (!is_env_name(key.str())) {
-      layer.error_at(layer.pos(key.source()),
-                     var_path + ": invalid environment variable name " + squote(key.str()) +
-                         " (letters, digits, '_'; not starting with a digit)");
+      layer.error_at(layer.pos(key.source()), var_path + ": invalid environment variable name " +
+                                                  squote(key.str()) +
+                                                  " (letters, digits, '_'; not starting with a digit)");
       continue;
     }
     auto text = get_string(layer, value, var_path);
@@ -1526,7 +1534,10 @@ void set_container_env(ContainerElement& e, Layer& layer, const toml::node& node
   }
 }
 
-void set_container_secrets(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+void set_container_secrets(ContainerElement& e,
+                           Layer& layer,
+                           const toml::node& node,
+                           const std::string& path) {
   auto refs = get_table_array(layer, node, path, k_ref_fields, k_ref_required);
   if (!refs) {
     return;
@@ -1547,7 +1558,10 @@ void set_container_secrets(ContainerElement& e, Layer& layer, const toml::node& 
   mark(e, layer, node, "secrets");
 }
 
-void set_container_volumes(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+void set_container_volumes(ContainerElement& e,
+                           Layer& layer,
+                           const toml::node& node,
+                           const std::string& path) {
   auto mounts = get_table_array(layer, node, path, k_mount_fields, k_mount_required);
   if (!mounts) {
     return;
@@ -1579,7 +1593,10 @@ bool is_device(std::string_view path) {
   return path.starts_with("/dev/") && !path_problem(path).has_value();
 }
 
-void set_container_devices(ContainerElement& e, Layer& layer, const toml::node& node, const std::string& path) {
+void set_container_devices(ContainerElement& e,
+                           Layer& layer,
+                           const toml::node& node,
+                           const std::string& path) {
   const ItemList list = get_string_list(layer, node, path, Unique::yes);
   bool ok = list.ok;
   for (const Item& item : list.items) {
@@ -1768,9 +1785,10 @@ void set_stack_ports(ProfileBuilder& b, Layer& layer, const toml::node& node, co
     }
     const auto twin = std::ranges::find(ports, e.value.name, &PublishedPort::name);
     if (twin != ports.end()) {
-      layer.error_at(e.at.at("name"), element_path(path, i) + ".name: duplicate port name " + squote(e.value.name) +
-                                          " (also " +
-                                          element_path(path, static_cast<std::size_t>(twin - ports.begin())) + ")");
+      layer.error_at(e.at.at("name"), element_path(path, i) + ".name: duplicate port name " +
+                                          squote(e.value.name) + " (also " +
+                                          element_path(path, static_cast<std::size_t>(twin - ports.begin())) +
+                                          ")");
     }
     ports.push_back(e.value);
   }
@@ -1798,10 +1816,9 @@ void set_stack_secrets(ProfileBuilder& b, Layer& layer, const toml::node& node, 
     const SecretElement& e = (*elements)[i];
     const auto twin = std::ranges::find(secrets, e.value.name, &SecretSpec::name);
     if (twin != secrets.end()) {
-      layer.error_at(e.at.at("name"), element_path(path, i) + ".name: duplicate secret " + squote(e.value.name) +
-                                          " (also " +
-                                          element_path(path, static_cast<std::size_t>(twin - secrets.begin())) +
-                                          ")");
+      layer.error_at(e.at.at("name"),
+                     element_path(path, i) + ".name: duplicate secret " + squote(e.value.name) + " (also " +
+                         element_path(path, static_cast<std::size_t>(twin - secrets.begin())) + ")");
     }
     secrets.push_back(e.value);
   }
@@ -1874,13 +1891,12 @@ void set_stack_containers(ProfileBuilder& b, Layer& layer, const toml::node& nod
     const std::string container_path = element_path(path, i);
     const auto first = std::ranges::find(names, e.value.name);
     if (static_cast<std::size_t>(first - names.begin()) != i) {
-      layer.error_at(e.at.at("name"), container_path + ".name: duplicate container " + squote(e.value.name) +
-                                          " (also " +
-                                          element_path(path, static_cast<std::size_t>(first - names.begin())) +
-                                          ")");
+      layer.error_at(e.at.at("name"),
+                     container_path + ".name: duplicate container " + squote(e.value.name) + " (also " +
+                         element_path(path, static_cast<std::size_t>(first - names.begin())) + ")");
     }
-    if (e.at.contains("health.interval") || e.at.contains("health.timeout") || e.at.contains("health.retries") ||
-        e.at.contains("health.start_period")) {
+    if (e.at.contains("health.interval") || e.at.contains("health.timeout") ||
+        e.at.contains("health.retries") || e.at.contains("health.start_period")) {
       if (!e.at.contains("health.command")) {
         layer.error_at(e.pos, container_path + ".health: missing required key 'command'");
       }
@@ -1913,7 +1929,8 @@ void set_stack_containers(ProfileBuilder& b, Layer& layer, const toml::node& nod
       if (in_env) {
         layer.error_at(where, ref_path + ": " + squote(env) + " is also set in " + container_path + ".env");
       } else if (repeated) {
-        layer.error_at(where, ref_path + ": " + squote(env) + " is set by an earlier secret of this container");
+        layer.error_at(where,
+                       ref_path + ": " + squote(env) + " is set by an earlier secret of this container");
       }
     }
   }
@@ -1942,7 +1959,8 @@ void check_stack(const ProfileBuilder& b, Diagnostics& out) {
   for (const Ref& ref : b.secret_refs) {
     if (std::ranges::find(secret_names, ref.text) == secret_names.end()) {
       out.push_back({ref.origin.file, ref.origin.pos.line, ref.origin.pos.col,
-                     ref.path + ": " + unknown_name("secret", ref.text, secret_names, "declared in [[stack.secrets]]")});
+                     ref.path + ": " +
+                         unknown_name("secret", ref.text, secret_names, "declared in [[stack.secrets]]")});
     }
   }
   std::vector<std::string> sources = default_data_dir_names();
@@ -1951,12 +1969,12 @@ void check_stack(const ProfileBuilder& b, Diagnostics& out) {
   }
   for (const Ref& ref : b.mount_sources) {
     if (std::ranges::find(sources, ref.text) == sources.end()) {
-      out.push_back({ref.origin.file, ref.origin.pos.line, ref.origin.pos.col,
-                     ref.path + ": " + unknown_name("mount source", ref.text, sources, "data dirs and stack files")});
+      out.push_back(
+          {ref.origin.file, ref.origin.pos.line, ref.origin.pos.col,
+           ref.path + ": " + unknown_name("mount source", ref.text, sources, "data dirs and stack files")});
     }
   }
 }
-
 
 void set_steps(ProfileBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
   const ItemList list = get_string_list(layer, node, path, Unique::yes);
@@ -2111,9 +2129,9 @@ constexpr ProfileField k_profile_preflight_fields[] = {{.key = "apparmor_userns"
 constexpr ProfileField k_profile_ports_fields[] = {{.key = "firewall", .set = &set_firewall}};
 constexpr ProfileField k_profile_units_fields[] = {{.key = "selinux_labels", .set = &set_selinux_labels}};
 constexpr ProfileField k_stack_fields[] = {
-    {.key = "pod", .set = &set_stack_pod},         {.key = "domain", .set = &set_stack_domain},
-    {.key = "ports", .set = &set_stack_ports},     {.key = "secrets", .set = &set_stack_secrets},
-    {.key = "files", .set = &set_stack_files},     {.key = "containers", .set = &set_stack_containers},
+    {.key = "pod", .set = &set_stack_pod},     {.key = "domain", .set = &set_stack_domain},
+    {.key = "ports", .set = &set_stack_ports}, {.key = "secrets", .set = &set_stack_secrets},
+    {.key = "files", .set = &set_stack_files}, {.key = "containers", .set = &set_stack_containers},
 };
 constexpr ProfileField k_profile_root_fields[] = {
     {.key = "include"}, // applied before the walk, see apply_profile_layer()
@@ -2386,8 +2404,9 @@ Loaded<Stack> resolve_stack(const ProfileSpec& profile, const SiteConfig& site) 
     for (const PortOverride& entry : entries) {
       const auto found = std::ranges::find(stack.ports, entry.port, &PublishedPort::name);
       if (found == stack.ports.end()) {
-        error_at(entry.where, std::string(table) + "." + entry.port + ": " +
-                                  unknown_name("port", entry.port, port_names, "ports of profile " + profile.name));
+        error_at(entry.where,
+                 std::string(table) + "." + entry.port + ": " +
+                     unknown_name("port", entry.port, port_names, "ports of profile " + profile.name));
         continue;
       }
       (*found).*field = entry.value;
@@ -2401,8 +2420,8 @@ Loaded<Stack> resolve_stack(const ProfileSpec& profile, const SiteConfig& site) 
       const std::size_t blamed = port_where[clash->second] ? clash->second : clash->first;
       const std::size_t other = blamed == clash->second ? clash->first : clash->second;
       error_at(port_where[blamed].value_or(SourcePos{profile.source, 1, 1}),
-               "stack.ports: " + clash->what + " is used by both " + squote(stack.ports[blamed].name) + " and " +
-                   squote(stack.ports[other].name) + "; choose another port");
+               "stack.ports: " + clash->what + " is used by both " + squote(stack.ports[blamed].name) +
+                   " and " + squote(stack.ports[other].name) + "; choose another port");
     }
   }
 
@@ -2416,7 +2435,8 @@ Loaded<Stack> resolve_stack(const ProfileSpec& profile, const SiteConfig& site) 
   std::vector<std::string> missing; // each reported once, for the first container that mounts it
   for (const Container& container : stack.containers) {
     for (const Mount& mount : container.volumes) {
-      const bool is_file = std::ranges::find(stack.files, mount.source, &StackFile::path) != stack.files.end();
+      const bool is_file =
+          std::ranges::find(stack.files, mount.source, &StackFile::path) != stack.files.end();
       if (!is_file && std::ranges::find(dir_names, mount.source) == dir_names.end() &&
           std::ranges::find(missing, mount.source) == missing.end()) {
         missing.push_back(mount.source);

@@ -13,8 +13,8 @@ namespace zt::test {
 inline std::string describe(const zt::profile::Stack& stack) {
   std::string out = "pod " + stack.pod + "\ndomain " + stack.domain + "\n";
   for (const auto& port : stack.ports) {
-    out += "port " + port.name + " " + std::to_string(port.port) + "->" + std::to_string(port.container) + "/" +
-           port.protocol + " forward_to " + std::to_string(port.forward_to) + "\n";
+    out += "port " + port.name + " " + std::to_string(port.port) + "->" + std::to_string(port.container) +
+           "/" + port.protocol + " forward_to " + std::to_string(port.forward_to) + "\n";
   }
   for (const auto& secret : stack.secrets) {
     out += "secret " + secret.name + " " + std::to_string(secret.bytes) + " bytes\n";
@@ -31,7 +31,8 @@ inline std::string describe(const zt::profile::Stack& stack) {
       out += "  secret " + ref.secret + " as " + ref.env + "\n";
     }
     for (const auto& mount : c.volumes) {
-      out += "  volume " + mount.source + " -> " + mount.target + (mount.read_only ? " read-only" : "") + "\n";
+      out +=
+          "  volume " + mount.source + " -> " + mount.target + (mount.read_only ? " read-only" : "") + "\n";
     }
     for (const auto& device : c.devices) {
       out += "  device " + device + "\n";
@@ -45,11 +46,12 @@ inline std::string describe(const zt::profile::Stack& stack) {
     for (const auto& name : c.after) {
       out += "  after " + name + "\n";
     }
-    out += "  init " + std::string(c.init ? "yes" : "no") + ", stop_timeout " + std::to_string(c.stop_timeout) +
-           "\n";
+    out += "  init " + std::string(c.init ? "yes" : "no") + ", stop_timeout " +
+           std::to_string(c.stop_timeout) + "\n";
     if (!c.health.command.empty()) {
-      out += "  health '" + c.health.command + "' every " + c.health.interval + ", timeout " + c.health.timeout +
-             ", " + std::to_string(c.health.retries) + " retries, start period " + c.health.start_period + "\n";
+      out += "  health '" + c.health.command + "' every " + c.health.interval + ", timeout " +
+             c.health.timeout + ", " + std::to_string(c.health.retries) + " retries, start period " +
+             c.health.start_period + "\n";
     }
   }
   return out;

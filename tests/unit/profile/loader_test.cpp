@@ -124,8 +124,9 @@ TEST_CASE("profile auto on an unknown OS names the known profiles", "[profile][l
   const auto old_ubuntu = load_profile("auto", "ID=ubuntu\nVERSION_ID=\"22.04\"\n");
   REQUIRE_FALSE(old_ubuntu.has_value());
   CHECK(lines_of(old_ubuntu.error()) ==
-        std::vector<std::string>{"/etc/os-release:0:0: no shipped profile matches ID=ubuntu VERSION_ID=22.04 "
-                                 "(known: debian-12, debian-13, fedora-41, ubuntu-24.04); pass --profile NAME or FILE"});
+        std::vector<std::string>{
+            "/etc/os-release:0:0: no shipped profile matches ID=ubuntu VERSION_ID=22.04 "
+            "(known: debian-12, debian-13, fedora-41, ubuntu-24.04); pass --profile NAME or FILE"});
 }
 
 TEST_CASE("profiles by name: known, unknown, base files and paths", "[profile][loader]") {
@@ -135,9 +136,10 @@ TEST_CASE("profiles by name: known, unknown, base files and paths", "[profile][l
 
   const auto unknown = load_profile("centos-7", "");
   REQUIRE_FALSE(unknown.has_value());
-  CHECK(lines_of(unknown.error()) ==
-        std::vector<std::string>{
-            "centos-7:0:0: unknown profile 'centos-7' (known: debian-12, debian-13, fedora-41, ubuntu-24.04)"});
+  CHECK(
+      lines_of(unknown.error()) ==
+      std::vector<std::string>{
+          "centos-7:0:0: unknown profile 'centos-7' (known: debian-12, debian-13, fedora-41, ubuntu-24.04)"});
 
   const auto base = load_profile("_base", "");
   REQUIRE_FALSE(base.has_value());

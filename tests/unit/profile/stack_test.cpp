@@ -55,13 +55,15 @@ Stack resolved(const ProfileSpec& profile, const SiteConfig& site) {
 }
 
 /// resolve_stack() errors for debian-12 and this site config (which itself must load).
-std::vector<std::string> resolve_errors(const std::string& text, const std::vector<std::string>& overrides = {}) {
+std::vector<std::string> resolve_errors(const std::string& text,
+                                        const std::vector<std::string>& overrides = {}) {
   const auto stack = resolve_stack(debian12(), site_ok(text, overrides));
   REQUIRE_FALSE(stack.has_value());
   return lines_of(stack.error());
 }
 
-std::vector<std::string> site_errors(const std::string& text, const std::vector<std::string>& overrides = {}) {
+std::vector<std::string> site_errors(const std::string& text,
+                                     const std::vector<std::string>& overrides = {}) {
   const auto loaded = load_site_config(text, "site.toml", overrides);
   REQUIRE_FALSE(loaded.has_value());
   return lines_of(loaded.error());
@@ -143,8 +145,8 @@ TEST_CASE("every shipped profile carries the whole ZTNet stack", "[profile][stac
     // The profile keeps [stack] as written; only Config::stack has the placeholders filled in.
     const auto ztnet = std::ranges::find(profile->stack.containers, "ztnet", &zt::profile::Container::name);
     REQUIRE(ztnet != profile->stack.containers.end());
-    CHECK(std::ranges::find(ztnet->env, std::pair<std::string, std::string>{"NEXTAUTH_URL", "https://{domain}"}) !=
-          ztnet->env.end());
+    CHECK(std::ranges::find(ztnet->env, std::pair<std::string, std::string>{
+                                            "NEXTAUTH_URL", "https://{domain}"}) != ztnet->env.end());
     REQUIRE(profile->stack.files.size() == 1);
     CHECK(profile->stack.files[0].content.starts_with("{domain} {\n"));
   }
@@ -169,7 +171,8 @@ http = 0
   CHECK(stack.containers[1].image == "docker.io/zyclonite/zerotier:latest");
   CHECK(stack.containers[2].image == "docker.io/sinamics/ztnet:latest");
   CHECK(stack.containers[3].image == "registry.example.com:5000/caddy:2.8");
-  CHECK(stack.containers[2].env[0] == std::pair<std::string, std::string>{"NEXTAUTH_URL", "https://ztnet.example.com"});
+  CHECK(stack.containers[2].env[0] ==
+        std::pair<std::string, std::string>{"NEXTAUTH_URL", "https://ztnet.example.com"});
   REQUIRE(stack.files.size() == 1);
   CHECK(stack.files[0].content == "ztnet.example.com {\n\treverse_proxy 127.0.0.1:3000\n}\n");
   REQUIRE(stack.ports.size() == 3);
@@ -181,10 +184,11 @@ http = 0
   CHECK(stack.ports[2].container == 9993);
 
   // --set wins over the file, a later --set over an earlier one; --set reaches into the tables.
-  const SiteConfig set = site_ok("[stack]\ndomain = \"a.example.com\"\n[stack.images]\npostgres = \"localhost/pg:1\"\n",
-                                 {"stack.domain=10.0.0.5", "stack.images.postgres=localhost/postgres:15",
-                                  "stack.images.postgres=\"quay.io/pg/postgres:16\"", "stack.ports.https=8443",
-                                  "stack.forward_ports.http=18080"});
+  const SiteConfig set =
+      site_ok("[stack]\ndomain = \"a.example.com\"\n[stack.images]\npostgres = \"localhost/pg:1\"\n",
+              {"stack.domain=10.0.0.5", "stack.images.postgres=localhost/postgres:15",
+               "stack.images.postgres=\"quay.io/pg/postgres:16\"", "stack.ports.https=8443",
+               "stack.forward_ports.http=18080"});
   const Stack overridden = resolved(debian12(), set);
   CHECK(overridden.domain == "10.0.0.5");
   CHECK(overridden.containers[0].image == "quay.io/pg/postgres:16");
@@ -198,7 +202,8 @@ http = 0
 }
 
 TEST_CASE("site [stack] values are checked while loading", "[profile][stack]") {
-  CHECK(site_errors(R"([stack]
+  CHECK(
+      site_errors(R"([stack]
 domian = "x"
 domain = "Ztnet.Example.com"
 [stack.images]
@@ -211,24 +216,26 @@ https = 0
 http = 70000
 [stack.forward_ports]
 http = -1
-)") == std::vector<std::string>{
-             "site.toml:2:1: unknown key 'domian' in [stack] (did you mean 'domain'?)",
-             "site.toml:3:10: stack.domain: invalid domain 'Ztnet.Example.com' (a DNS name such as "
-             "'ztnet.example.com', or an IPv4 address); use lower case a-z, 0-9, '-' and '.'",
-             "site.toml:5:12: stack.images.postgres: 'postgres:15' is not fully qualified: name the registry, e.g. "
-             "'docker.io/library/postgres:15' (podman auto-update and pulls without short-name prompts need it)",
-             "site.toml:6:1: stack.images.Caddy: invalid container name 'Caddy' (a-z, 0-9, '-')",
-             "site.toml:7:9: stack.images.ztnet: expected a string, got integer",
-             "site.toml:8:12: stack.images.zerotier: 'zyclonite/zerotier' is not fully qualified: name the "
-             "registry, e.g. 'docker.io/zyclonite/zerotier' (podman auto-update and pulls without short-name "
-             "prompts need it)",
-             "site.toml:10:9: stack.ports.https: must be between 1 and 65535, got 0",
-             "site.toml:11:8: stack.ports.http: must be between 1 and 65535, got 70000",
-             "site.toml:13:8: stack.forward_ports.http: must be between 0 and 65535, got -1",
-         });
+)") ==
+      std::vector<std::string>{
+          "site.toml:2:1: unknown key 'domian' in [stack] (did you mean 'domain'?)",
+          "site.toml:3:10: stack.domain: invalid domain 'Ztnet.Example.com' (a DNS name such as "
+          "'ztnet.example.com', or an IPv4 address); use lower case a-z, 0-9, '-' and '.'",
+          "site.toml:5:12: stack.images.postgres: 'postgres:15' is not fully qualified: name the registry, "
+          "e.g. "
+          "'docker.io/library/postgres:15' (podman auto-update and pulls without short-name prompts need it)",
+          "site.toml:6:1: stack.images.Caddy: invalid container name 'Caddy' (a-z, 0-9, '-')",
+          "site.toml:7:9: stack.images.ztnet: expected a string, got integer",
+          "site.toml:8:12: stack.images.zerotier: 'zyclonite/zerotier' is not fully qualified: name the "
+          "registry, e.g. 'docker.io/zyclonite/zerotier' (podman auto-update and pulls without short-name "
+          "prompts need it)",
+          "site.toml:10:9: stack.ports.https: must be between 1 and 65535, got 0",
+          "site.toml:11:8: stack.ports.http: must be between 1 and 65535, got 70000",
+          "site.toml:13:8: stack.forward_ports.http: must be between 0 and 65535, got -1",
+      });
 
-  CHECK(site_errors("", {"stack.images=docker.io/library/caddy:2", "stack.images.caddy=caddy", "stack.domian=x",
-                         "stack.ports.http=x"}) ==
+  CHECK(site_errors("", {"stack.images=docker.io/library/caddy:2", "stack.images.caddy=caddy",
+                         "stack.domian=x", "stack.ports.http=x"}) ==
         std::vector<std::string>{
             "--set:1:1: stack.images: expected a table, got string",
             "--set:2:1: stack.images.caddy: 'caddy' is not fully qualified: name the registry, e.g. "
@@ -247,13 +254,14 @@ htps = 8443
 [stack.forward_ports]
 ssh = 2222
 )") == std::vector<std::string>{
-             "site.toml:2:1: stack.images.postgrs: unknown container 'postgrs' (did you mean 'postgres'?)",
-             "site.toml:3:1: stack.images.redis: unknown container 'redis' (containers of profile debian-12: "
-             "postgres, zerotier, ztnet, caddy)",
-             "site.toml:5:1: stack.ports.htps: unknown port 'htps' (did you mean 'https'?)",
-             "site.toml:7:1: stack.forward_ports.ssh: unknown port 'ssh' (ports of profile debian-12: http, https, "
-             "zerotier)",
-         });
+           "site.toml:2:1: stack.images.postgrs: unknown container 'postgrs' (did you mean 'postgres'?)",
+           "site.toml:3:1: stack.images.redis: unknown container 'redis' (containers of profile debian-12: "
+           "postgres, zerotier, ztnet, caddy)",
+           "site.toml:5:1: stack.ports.htps: unknown port 'htps' (did you mean 'https'?)",
+           "site.toml:7:1: stack.forward_ports.ssh: unknown port 'ssh' (ports of profile debian-12: http, "
+           "https, "
+           "zerotier)",
+       });
 
   CHECK(resolve_errors("", {"stack.images.postgrs=localhost/pg:15"}) ==
         std::vector<std::string>{
@@ -264,8 +272,8 @@ ssh = 2222
         std::vector<std::string>{
             "--set:1:1: stack.ports: port 80/tcp is used by both 'https' and 'http'; choose another port"});
   CHECK(resolve_errors("[stack.forward_ports]\nhttps = 8080\n") ==
-        std::vector<std::string>{
-            "site.toml:2:1: stack.ports: port 8080/tcp is used by both 'https' and 'http'; choose another port"});
+        std::vector<std::string>{"site.toml:2:1: stack.ports: port 8080/tcp is used by both 'https' and "
+                                 "'http'; choose another port"});
   // Same number, other protocol: no clash.
   CHECK(resolved(debian12(), site_ok("", {"stack.ports.zerotier=443"})).ports[2].port == 443);
 
@@ -277,13 +285,14 @@ container_uids = [70]
 [[data.dirs]]
 name = "caddy"
 )") == std::vector<std::string>{
-             "site.toml:2:1: data.dirs: no data dir 'zerotier' but container 'zerotier' mounts it at "
-             "/var/lib/zerotier-one; add a [[data.dirs]] entry with name = \"zerotier\"",
-             "site.toml:2:1: data.dirs: no data dir 'caddy_data' but container 'caddy' mounts it at /data; add a "
-             "[[data.dirs]] entry with name = \"caddy_data\"",
-             "site.toml:2:1: data.dirs: 'caddy' is the directory of the stack file 'caddy/Caddyfile'; give the "
-             "data dir another name",
-         });
+           "site.toml:2:1: data.dirs: no data dir 'zerotier' but container 'zerotier' mounts it at "
+           "/var/lib/zerotier-one; add a [[data.dirs]] entry with name = \"zerotier\"",
+           "site.toml:2:1: data.dirs: no data dir 'caddy_data' but container 'caddy' mounts it at /data; add "
+           "a "
+           "[[data.dirs]] entry with name = \"caddy_data\"",
+           "site.toml:2:1: data.dirs: 'caddy' is the directory of the stack file 'caddy/Caddyfile'; give the "
+           "data dir another name",
+       });
 }
 
 TEST_CASE("a profile's own stack: placeholders, defaults, order", "[profile][stack]") {
@@ -401,8 +410,10 @@ imgae = "x"
 name = "x"
 )",
        {
-           "p.toml:9:9: stack.containers[0].image: 'postgres:15' is not fully qualified: name the registry, e.g. "
-           "'docker.io/library/postgres:15' (podman auto-update and pulls without short-name prompts need it)",
+           "p.toml:9:9: stack.containers[0].image: 'postgres:15' is not fully qualified: name the registry, "
+           "e.g. "
+           "'docker.io/library/postgres:15' (podman auto-update and pulls without short-name prompts need "
+           "it)",
            "p.toml:11:8: stack.containers[1].name: invalid container name 'Web_1' (a-z, 0-9, '-')",
            "p.toml:13:1: unknown key 'imgae' in stack.containers[1] (did you mean 'image'?)",
            "p.toml:14:1: stack.containers[2]: missing required key 'image'",
@@ -423,7 +434,8 @@ image = "localhost/db"
        {
            "p.toml:10:10: stack.containers[0].after[0]: unknown container 'web' (earlier containers: none)",
            "p.toml:10:17: stack.containers[0].after[1]: a container cannot start after itself",
-           "p.toml:10:23: stack.containers[0].after[2]: 'cache' is listed later (containers start in the order "
+           "p.toml:10:23: stack.containers[0].after[2]: 'cache' is listed later (containers start in the "
+           "order "
            "listed: move 'cache' before 'db')",
            "p.toml:14:16: stack.containers[1].after[1]: unknown container 'dbb' (did you mean 'db'?)",
            "p.toml:16:8: stack.containers[2].name: duplicate container 'db' (also stack.containers[0])",
@@ -445,7 +457,8 @@ volumes = [{ source = "postgres-data", target = "/data" }, { source = "conf/app.
            "'DB_PASSWORD'?)",
            "p.toml:15:50: stack.containers[0].secrets[1].secret: unknown secret 'API_KEY' (declared in "
            "[[stack.secrets]]: DB_PASSWORD)",
-           "p.toml:16:116: stack.containers[0].volumes[2].source: unknown mount source 'cache' (data dirs and "
+           "p.toml:16:116: stack.containers[0].volumes[2].source: unknown mount source 'cache' (data dirs "
+           "and "
            "stack files: postgres-data, zerotier, caddy_data, conf/app.conf)",
        }},
       {"container details",
@@ -464,14 +477,16 @@ URL = "https://{domain}:{port}/"
 )",
        {
            "p.toml:10:23: stack.containers[0].secrets[0].secret: invalid secret name 'token' (A-Z, 0-9, '_')",
-           "p.toml:11:23: stack.containers[0].volumes[0].source: invalid mount source '../etc' (a data dir name "
+           "p.toml:11:23: stack.containers[0].volumes[0].source: invalid mount source '../etc' (a data dir "
+           "name "
            "or a stack file path, relative to data_root)",
            "p.toml:11:42: stack.containers[0].volumes[0].target: must be an absolute path, got 'data'",
            "p.toml:12:28: stack.containers[0].devices[1]: expected a device path under /dev/, got 'tun'",
            "p.toml:13:21: stack.containers[0].add_capabilities[0]: invalid capability 'CAP_NET_ADMIN' (upper "
            "case without 'CAP_', e.g. 'NET_ADMIN')",
            "p.toml:14:16: stack.containers[0].stop_timeout: must be between 1 and 3600, got 0",
-           "p.toml:15:23: stack.containers[0].health.interval: expected a duration such as \"30s\" or \"1m30s\", "
+           "p.toml:15:23: stack.containers[0].health.interval: expected a duration such as \"30s\" or "
+           "\"1m30s\", "
            "got '30 s'",
            "p.toml:15:41: stack.containers[0].health.command: must not be empty (leave out [health] for no "
            "health check)",
@@ -527,7 +542,8 @@ path = "caddy/Caddyfile"
 content = "y"
 )",
        {
-           "p.toml:8:8: stack.files[0].path: 'zerotier/local.conf' is in the data dir 'zerotier', which belongs "
+           "p.toml:8:8: stack.files[0].path: 'zerotier/local.conf' is in the data dir 'zerotier', which "
+           "belongs "
            "to the containers; put stack files in a directory of their own",
            "p.toml:14:8: stack.files[2].path: duplicate file 'caddy/Caddyfile' (also stack.files[1])",
        }},
@@ -543,7 +559,8 @@ name = "A"
 )",
        {
            "p.toml:8:7: stack.pod: invalid pod name 'ZT' (a-z, 0-9, '-')",
-           "p.toml:9:10: stack.domain: invalid domain '-bad.example.com' (a DNS name such as 'ztnet.example.com', "
+           "p.toml:9:10: stack.domain: invalid domain '-bad.example.com' (a DNS name such as "
+           "'ztnet.example.com', "
            "or an IPv4 address); use lower case a-z, 0-9, '-' and '.'",
            "p.toml:12:9: stack.secrets[0].bytes: must be between 16 and 1024, got 8",
        }},
@@ -565,7 +582,8 @@ TEST_CASE("stack checks across layers name the file that broke the rule", "[prof
   // A profile that drops NEXTAUTH_SECRET from the base's secrets: the base's ztnet container still
   // uses it, and the error points into embedded:_base.toml.
   const auto& files = zt::profile::embedded_files();
-  const auto base = std::ranges::find(files, std::string_view("_base.toml"), &zt::profile::EmbeddedFile::name);
+  const auto base =
+      std::ranges::find(files, std::string_view("_base.toml"), &zt::profile::EmbeddedFile::name);
   REQUIRE(base != files.end());
   const std::string_view text = base->text;
   const std::size_t ref = text.find("{ secret = \"NEXTAUTH_SECRET\"");
