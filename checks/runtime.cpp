@@ -517,6 +517,9 @@ CheckResult probe_podman_info(const host::HostView& host, const profile::Config&
     return error(expected, info.error().message);
   }
 
+  if (info->rootless != true) {
+    return judge_podman_info(*info, network, std::nullopt, "", user);  // no pod network to look at
+  }
   std::optional<std::string> pod_net;
   std::string note;
   auto pod = run({"pod", "inspect", config.stack.pod, "--format", "json"});

@@ -82,7 +82,7 @@ TEST_CASE("json: strict errors name what and where", "[util][json]") {
       {"\"a\tb\"", "json: control character in a string at offset 2"},
       {"\"\\x\"", "json: unknown escape at offset 2"},
       {"\"\\u12g4\"", "json: bad hex digit in \\u escape at offset 5"},
-      {"\"\\u12\"", "json: bad hex digit in \\u escape at offset 5"},
+      {"\"\\u12\"", "json: truncated \\u escape at offset 3"},
       {"\"\\udc00\"", "json: lone low surrogate in \\u escape at offset 7"},
       {"\"\\ud83d\"", "json: high surrogate without a low surrogate at offset 7"},
       {"\"\\ud83d\\u0041\"", "json: high surrogate without a low surrogate at offset 13"},
