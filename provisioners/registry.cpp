@@ -2,6 +2,7 @@
 #include "provisioners/registry.hpp"
 
 #include "checks/preflight.hpp"
+#include "checks/runtime.hpp"
 #include "provisioners/data.hpp"
 #include "provisioners/linger.hpp"
 #include "provisioners/packages.hpp"
@@ -23,6 +24,14 @@ Step make_preflight_step(const profile::Config& config, const StepContext& conte
   return step;
 }
 
+/// Checks only, verified after boot (skipped in image mode and without systemd).
+Step make_runtime_step(const profile::Config& config, const StepContext& /*context*/) {
+  Step step;
+  step.id = "runtime";
+  step.checks = checks::make_runtime_checks(config);
+  return step;
+}
+
 using Factory = Step (*)(const profile::Config&, const StepContext&);
 
 struct Entry {
@@ -39,6 +48,7 @@ constexpr Entry k_steps[] = {
     {"data", make_data_step},
     {"linger", make_linger_step},
     {"ports", make_ports_step},
+    {"runtime", make_runtime_step},
 };
 
 } // namespace
