@@ -2,15 +2,20 @@
 #include "cli/cli.hpp"
 
 #include "cli/exit_codes.hpp"
+#include "cli/explain.hpp"
 #include "cli/options.hpp"
 #include "host/lock.hpp"
 #include "profile/loader.hpp"
 #include "provisioners/registry.hpp"
 #include "report/report.hpp"
 #include "run/orchestrator.hpp"
+#include "state/schedule.hpp"
+#include "state/state.hpp"
+#include "util/strings.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -20,6 +25,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <unistd.h>
 
 namespace zt::cli {
@@ -43,16 +49,26 @@ bool no_color_env() {
   return v != nullptr && *v != '\0';
 }
 
+/// --log-target auto resolved: syslog when stderr is not a TTY (cron, systemd timers).
+bool logs_to_syslog(const Options& o) {
+  return o.log_target == LogTarget::syslog || (o.log_target == LogTarget::automatic && ::isatty(STDERR_FILENO) != 1);
+}
+
 void setup_logging(const Options& o) {
   std::shared_ptr<spdlog::sinks::sink> sink;
-  if (o.no_color || no_color_env()) {
+  const bool to_syslog = logs_to_syslog(o);
+  if (to_syslog) {
+    // The journal where systemd runs (it owns /dev/log), else syslog: ident "ztagent", with the pid.
+    sink = std::make_shared<spdlog::sinks::syslog_sink_mt>("ztagent", LOG_PID, LOG_DAEMON, true);
+  } else if (o.no_color || no_color_env()) {
     sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   } else {
     sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();  // colors only on a TTY
   }
   auto logger = std::make_shared<spdlog::logger>("ztagent", sink);
-  logger->set_pattern("ztagent: %^%l%$: %v");
-  spdlog::level::level_enum level = o.verb == Verb::provision ? spdlog::level::info : spdlog::level::warn;
+  logger->set_pattern(to_syslog ? "%v" : "ztagent: %^%l%$: %v");
+  spdlog::level::level_enum level =
+      o.verb == Verb::provision || o.verb == Verb::schedule ? spdlog::level::info : spdlog::level::warn;
   if (o.verbosity < 0) {
     level = spdlog::level::err;
   } else if (o.verbosity == 1) {
@@ -156,6 +172,270 @@ std::string render_report(Format format,
   return report::render_text(rep, color);
 }
 
+/// An error line for the person or the log: stderr normally, the log (syslog) for scheduled runs so
+/// that cron mails and the journal carry it once.
+void report_error(const Options& o, const std::string& message) {
+  if (logs_to_syslog(o)) {
+    spdlog::error("{}", message);
+  } else {
+    std::fprintf(stderr, "ztagent: error: %s\n", message.c_str());
+  }
+}
+
+/// With --log-target syslog: one line per failing check ("check data.zerotier.mode failed: expected
+/// 0750, actual 0755") so the journal/syslog says what is wrong without the report.
+void log_failing_checks(const report::Report& rep) {
+  for (const report::CheckReport& c : rep.checks) {
+    if (c.outcome == checks::Outcome::fail) {
+      spdlog::error("check {} failed: expected {}, actual {}", c.id, c.expected, c.actual);
+    } else if (c.outcome == checks::Outcome::error) {
+      spdlog::error("check {} could not run: {}", c.id, c.actual);
+    }
+  }
+  for (const report::StepReport& s : rep.steps) {
+    if (s.status == report::StepStatus::failed) {
+      spdlog::error("step {} failed: {}", s.id, s.error);
+    }
+  }
+}
+
+bool step_ran(const report::Report& rep, const std::string& id) {
+  return std::any_of(rep.steps.begin(), rep.steps.end(), [&](const report::StepReport& s) {
+    return s.id == id && (s.status == report::StepStatus::changed || s.status == report::StepStatus::unchanged);
+  });
+}
+
+/// After a provision (or a remediation): records the steps that ran to the end, with fresh digests of
+/// their managed paths, in ROOT/var/lib/ztagent/state.json; other steps keep their earlier record.
+Result<void> record_state(const std::vector<provisioners::Step>& steps, host::Host& host, const report::Report& rep) {
+  std::vector<state::FileDigest> digests;
+  std::vector<std::string> order;
+  for (const auto& step : steps) {
+    order.push_back(step.id);
+    if (!step_ran(rep, step.id)) {
+      continue;
+    }
+    ZT_TRY_ASSIGN(d, state::digest_step(step, host.view()));
+    digests.insert(digests.end(), d.begin(), d.end());
+  }
+  auto previous = state::load_state(host.fs());
+  std::optional<state::State> before;
+  if (previous) {
+    before = std::move(*previous);
+  } else {
+    spdlog::warn("replacing an unreadable provision state: {}", previous.error().message);
+  }
+  const auto next = state::record_provision(before, rep, digests, order, rep.started_at, ZTAGENT_VERSION);
+  ZT_TRY(state::save_state(host.fs(), next));
+  spdlog::info("recorded the provision state in {}", host.fs().real_path(state::k_state_path).string());
+  return {};
+}
+
+/// drift: the recorded paths as report checks ("drift:/etc/subuid"), and one log line per difference.
+void add_drift(report::Report& rep, const state::State& recorded, host::Host& host) {
+  const auto drift = state::find_drift(recorded, host.fs());
+  for (const auto& d : drift) {
+    for (const auto& difference : d.differences) {
+      spdlog::warn("{}", state::describe(d, difference));
+    }
+  }
+  auto checks = state::drift_checks(recorded, drift);
+  rep.checks.insert(rep.checks.end(), std::make_move_iterator(checks.begin()), std::make_move_iterator(checks.end()));
+  rep.command = "drift";
+}
+
+/// verify/drift --remediate: re-runs (plan -> apply -> plan) only the steps with a failing check or a
+/// drifted path, records them in the state, then checks everything again. The returned report holds
+/// the re-run steps and the checks after the repair.
+report::Report remediate(std::vector<provisioners::Step>& steps,
+                         host::Host& host,
+                         const run::RunOptions& ro,
+                         const profile::Config& config,
+                         report::Report before,
+                         const std::optional<state::State>& recorded,
+                         bool& state_failed) {
+  std::set<std::string> wanted;
+  for (const auto& c : before.checks) {
+    if (c.outcome == checks::Outcome::fail || c.outcome == checks::Outcome::error) {
+      wanted.insert(c.step);
+    }
+  }
+  std::vector<std::string> only;
+  for (const auto& step : steps) {
+    if (wanted.count(step.id) == 0) {
+      continue;
+    }
+    if (!step.provisioner) {
+      spdlog::warn("remediate: step {} has checks only; fix its failing checks by hand (`ztagent explain ID`)",
+                   step.id);
+      continue;
+    }
+    only.push_back(step.id);
+  }
+  if (only.empty()) {
+    spdlog::info("remediate: nothing to re-run");
+    return before;
+  }
+  spdlog::warn("remediate: re-running {}", util::join(only, ", "));
+  run::RunOptions fix = ro;
+  fix.command = run::Command::provision;
+  fix.only = only;
+  fix.skip.clear();
+  fix.retry_timeout = std::chrono::milliseconds(0);
+  auto repaired = run::execute(steps, host, fix, config.profile.name);
+  if (auto r = record_state(steps, host, repaired); !r) {
+    spdlog::error("cannot record the provision state: {}", r.error().message);
+    state_failed = true;
+  }
+  for (const auto& s : repaired.steps) {
+    if (s.status == report::StepStatus::changed) {
+      for (const auto& c : s.changes) {
+        spdlog::warn("remediate: {} repaired {}: {}", s.id, c.target, c.summary);
+      }
+    }
+  }
+
+  auto after = run::execute(steps, host, ro, config.profile.name);
+  if (before.command == "drift") {
+    auto fresh = state::load_state(host.fs());
+    if (fresh && *fresh) {
+      add_drift(after, **fresh, host);
+    } else if (recorded) {
+      add_drift(after, *recorded, host);
+    }
+  }
+  after.started_at = before.started_at;
+  after.duration_s += before.duration_s + repaired.duration_s;
+  for (auto& s : repaired.steps) {
+    if (std::find(only.begin(), only.end(), s.id) != only.end()) {
+      after.steps.push_back(std::move(s));
+    }
+  }
+  return after;
+}
+
+/// `ztagent list`: the steps in order with their checks.
+int list_steps(const std::vector<provisioners::Step>& steps, const profile::Config& config) {
+  std::printf("profile %s: %zu steps\n", config.profile.name.c_str(), steps.size());
+  for (const auto& step : steps) {
+    std::printf("\n%s%s\n", step.id.c_str(), step.provisioner ? "" : " (checks only)");
+    for (const auto& c : step.checks) {
+      std::printf("  %-34s %s%s\n", std::string(c->id()).c_str(), std::string(c->description()).c_str(),
+                  c->runtime() ? " (runtime)" : "");
+    }
+  }
+  return k_exit_ok;
+}
+
+/// `ztagent explain ID`: the check's description and current result (run read-only), why it
+/// matters, the source and the fix.
+int explain_check(const std::string& id, const std::vector<provisioners::Step>& steps, host::Fs target) {
+  const checks::Check* found = nullptr;
+  std::vector<std::string> ids;
+  for (const auto& step : steps) {
+    for (const auto& c : step.checks) {
+      ids.emplace_back(c->id());
+      if (c->id() == id) {
+        found = c.get();
+      }
+    }
+  }
+  if (found == nullptr) {
+    const std::string near = closest_match(id, ids);
+    return usage_error("unknown check '" + id + "' " +
+                       (near.empty() ? std::string("(`ztagent list` shows the checks of this profile)")
+                                     : "(did you mean '" + near + "'?)"));
+  }
+  host::RealCommandRunner runner(host::RunnerPolicy{false, target.is_live(), false});
+  host::Host host(std::move(target), runner);
+  const checks::CheckResult now = found->run(host.view());
+  const CheckDoc* doc = find_check_doc(id);
+  std::string out = id + " (step " + std::string(found->step()) + (found->runtime() ? ", runtime check" : "") + ")\n";
+  out += "  verifies: " + std::string(found->description()) + "\n";
+  out += "  now:      " + std::string(checks::to_string(now.outcome));
+  if (!now.expected.empty()) {
+    out += ": expected " + now.expected;
+  }
+  if (!now.actual.empty()) {
+    out += (now.expected.empty() ? ": " : ", actual ") + now.actual;
+  }
+  out += "\n";
+  if (doc != nullptr) {
+    out += "  why:      " + std::string(doc->why) + "\n";
+    out += "  source:   " + std::string(doc->source) + "\n";
+  }
+  if (!now.fix.empty()) {
+    out += "  fix:      " + now.fix + "\n";
+  } else if (doc != nullptr) {
+    out += "  fix:      " + std::string(doc->fix) + "\n";
+  }
+  const bool has_provisioner = std::any_of(steps.begin(), steps.end(), [&](const provisioners::Step& s) {
+    return s.id == found->step() && s.provisioner != nullptr;
+  });
+  if (has_provisioner) {
+    out += "  ztagent:  sudo ztagent provision --only " + std::string(found->step()) +
+           " (or sudo ztagent verify --remediate)\n";
+  }
+  std::fputs(out.c_str(), stdout);
+  return k_exit_ok;
+}
+
+/// The options a scheduled run needs to verify the same thing: profile, config, --set, --only/--skip
+/// (never --root: the schedule runs on the host the tree becomes).
+std::vector<std::string> schedule_selection(const Options& o) {
+  std::vector<std::string> out;
+  if (o.profile != "auto") {
+    out.push_back("--profile");
+    out.push_back(looks_like_file(o.profile) ? absolute_path(o.profile).string() : o.profile);
+  }
+  if (o.config) {
+    out.push_back("--config");
+    out.push_back(absolute_path(*o.config).string());
+  }
+  for (const auto& s : o.sets) {
+    out.push_back("--set");
+    out.push_back(s);
+  }
+  if (!o.only.empty()) {
+    out.push_back("--only=" + util::join(o.only, ","));
+  }
+  if (!o.skip.empty()) {
+    out.push_back("--skip=" + util::join(o.skip, ","));
+  }
+  return out;
+}
+
+int run_schedule(const Options& o, host::Host& host) {
+  Result<state::ScheduleResult> r;
+  if (o.schedule_action == ScheduleAction::install) {
+    state::ScheduleSpec spec;
+    spec.every = o.every;
+    spec.remediate = o.remediate;
+    spec.selection = schedule_selection(o);
+    r = state::install_schedule(host, spec);
+  } else {
+    r = state::remove_schedule(host);
+  }
+  if (!r) {
+    if (r.error().code == Errc::invalid_config) {
+      return usage_error(r.error().message);
+    }
+    std::fprintf(stderr, "ztagent: error: schedule: %s\n", r.error().message.c_str());
+    return k_exit_step_failed;
+  }
+  for (const auto& a : r->actions) {
+    std::printf("%s\n", a.c_str());
+  }
+  const char* what = r->scheduler == state::Scheduler::systemd ? "systemd timer ztagent-verify.timer"
+                                                                 : "cron job /etc/cron.d/ztagent";
+  if (o.schedule_action == ScheduleAction::install) {
+    std::printf("schedule: %s %s\n", what, r->changed() ? "installed" : "unchanged");
+  } else {
+    std::printf("schedule: %s\n", r->actions.empty() ? "nothing installed" : "removed");
+  }
+  return k_exit_ok;
+}
+
 int run_main(const Options& o) {
   // --- target root --------------------------------------------------------------------------
   auto root = absolute_path(o.root);
@@ -254,7 +534,7 @@ int run_main(const Options& o) {
   run::RunOptions ro;
   ro.command = o.verb == Verb::provision ? run::Command::provision
                : o.verb == Verb::plan    ? run::Command::plan
-                                         : run::Command::verify;
+                                         : run::Command::verify;  // verify, drift, explain, list, schedule
   ro.only = o.only;
   ro.skip = o.skip;
   ro.keep_going = o.keep_going;
@@ -263,10 +543,18 @@ int run_main(const Options& o) {
   ro.interrupted = &g_interrupted;
 
   bool euid_root = ::geteuid() == 0;
-  provisioners::StepContext ctx{euid_root, ro.command != run::Command::verify};
+  // verify/drift --remediate and schedule change the host like provision does.
+  const bool changes_host = ro.command == run::Command::provision || o.remediate || o.verb == Verb::schedule;
+  provisioners::StepContext ctx{euid_root, ro.command != run::Command::verify || o.remediate};
   auto steps = provisioners::build_steps(config, ctx);
   if (!steps) {
     return config_errors({{config.profile.source, 0, 0, steps.error().message}});
+  }
+  if (o.verb == Verb::list) {
+    return list_steps(*steps, config);
+  }
+  if (o.verb == Verb::explain) {
+    return explain_check(o.explain_id, *steps, std::move(target));
   }
   if (auto sel = run::validate_selection(*steps, ro); !sel) {
     return usage_error(sel.error().message);
@@ -276,6 +564,27 @@ int run_main(const Options& o) {
                          "provision (or `ztagent plan` to see what it would change)\n");
     return k_exit_step_failed;
   }
+  if (changes_host && ro.command != run::Command::provision && !euid_root && root == "/") {
+    std::fprintf(stderr, "ztagent: error: %s changes the host and must run as root: sudo ztagent %s\n",
+                 o.remediate ? "--remediate" : "schedule", o.remediate ? "verify --remediate" : "schedule ...");
+    return k_exit_step_failed;
+  }
+
+  // --- drift: the state recorded by the last provision ------------------------------------------
+  std::optional<state::State> recorded;
+  if (o.verb == Verb::drift) {
+    auto loaded = state::load_state(target);
+    if (!loaded) {
+      report_error(o, "cannot read the provision state: " + loaded.error().message);
+      return k_exit_no_state;
+    }
+    if (!loaded->has_value()) {
+      report_error(o, "no provision recorded in " + target.real_path(state::k_state_path).string() +
+                          ": run `ztagent provision` first");
+      return k_exit_no_state;
+    }
+    recorded = std::move(**loaded);
+  }
 
   // --- lock: two ztagent runs never interleave ----------------------------------------------------
   std::optional<host::RunLock> lock;
@@ -284,9 +593,9 @@ int run_main(const Options& o) {
     if (l) {
       lock.emplace(std::move(*l));
     } else if (l.error().code == Errc::busy) {
-      std::fprintf(stderr, "ztagent: error: %s\n", l.error().message.c_str());
+      report_error(o, l.error().message);
       return k_exit_busy;
-    } else if (ro.command == run::Command::verify && !euid_root) {
+    } else if (!changes_host && !euid_root) {
       // An unprivileged verify cannot create /run/ztagent.lock; it only reads, so it goes on.
       spdlog::debug("no lock: {}", l.error().message);
     } else {
@@ -296,16 +605,34 @@ int run_main(const Options& o) {
   }
 
   // --- run ----------------------------------------------------------------------------------------
-  host::RunnerPolicy policy{ro.command == run::Command::provision, root == "/", o.allow_host_commands};
+  host::RunnerPolicy policy{changes_host, root == "/", o.allow_host_commands};
   host::RealCommandRunner runner(policy);
   host::Host host(std::move(target), runner);
+  if (o.verb == Verb::schedule) {
+    return run_schedule(o, host);
+  }
   auto rep = run::execute(*steps, host, ro, config.profile.name);
+  if (recorded) {
+    add_drift(rep, *recorded, host);
+  }
+  bool state_failed = false;
+  if (o.remediate && !g_interrupted.load()) {
+    rep = remediate(*steps, host, ro, config, std::move(rep), recorded, state_failed);
+  } else if (ro.command == run::Command::provision) {
+    if (auto r = record_state(*steps, host, rep); !r) {
+      report_error(o, "cannot record the provision state: " + r.error().message);
+      state_failed = true;
+    }
+  }
+  if (logs_to_syslog(o)) {
+    log_failing_checks(rep);
+  }
 
   // --- exit code, then reports ------------------------------------------------------------------
   int code = k_exit_ok;
   if (g_interrupted.load()) {
     code = k_exit_interrupted;
-  } else if (run::any_step_failed(rep)) {
+  } else if (run::any_step_failed(rep) || state_failed) {
     code = k_exit_step_failed;
   } else if (run::any_check_failed(rep)) {
     code = k_exit_check_failed;

@@ -17,6 +17,18 @@ Usage:
   ztagent plan [OPTIONS]        show what provision would change; changes nothing
                                 (same as provision --dry-run)
   ztagent verify [OPTIONS]      run every check read-only; never changes the host
+                                (with --remediate: re-run the steps whose checks failed)
+  ztagent drift [OPTIONS]       compare every file ztagent manages with the state recorded by
+                                the last provision (/var/lib/ztagent/state.json) and run the
+                                checks; names what changed ("content changed", "mode 0750 ->
+                                0755", "ACL entry default:user:165605:rwx removed", "missing")
+  ztagent explain CHECK-ID      what a check verifies, why it matters (with the source), its
+                                current result and the fix
+  ztagent list                  the steps of the profile in order, with their checks
+  ztagent schedule install|remove
+                                run `verify` periodically: a systemd timer (ztagent-verify.timer)
+                                where systemd runs, else /etc/cron.d/ztagent; remove deletes
+                                exactly what install wrote
   ztagent profiles              list the shipped profiles
   ztagent help | --help         show this text
   ztagent --version             show the version
@@ -45,21 +57,31 @@ Options:
                                 across runs
       --retry-timeout DURATION  retry failing runtime checks until they pass or DURATION
                                 (e.g. 90s, 5m) has passed; services need a while after boot
+      --remediate               with verify or drift: re-run (plan + apply) only the steps whose
+                                checks failed or whose files drifted, record them, check again;
+                                with schedule install: scheduled runs remediate
+      --every DURATION          with schedule install: how often (default 15m; whole minutes,
+                                1m to 24h)
   -j, --jobs N                  run checks on N threads (default: 4)
   -v, --verbose                 more log output on stderr (-vv for trace)
   -q, --quiet                   only errors on stderr
       --log-level LEVEL         trace, debug, info, warn, error or off
       --no-color                no colors (also when NO_COLOR is set or output is not a TTY)
+      --log-target TARGET       stderr (default), syslog (the journal; adds one line per
+                                failing check and drifted file), or auto (syslog when stderr is
+                                not a TTY); scheduled runs use syslog
 
 Steps (in profile order): preflight (checks only), packages, user, subids, data, linger, ports.
 
 Exit codes:
   0   all checks passed; provision converged; plan succeeded
-  1   a check failed or could not run (drift)
-  2   provision failed or a step did not converge (plan: planning failed)
-  64  usage error
+  1   a check failed or could not run, or a managed file drifted
+  2   provision failed or a step did not converge (plan: planning failed;
+      --remediate: a re-run step failed)
+  64  usage error (explain: unknown check id)
+  66  drift: no provision recorded (no /var/lib/ztagent/state.json) or it is unreadable
   70  internal error
-  75  another ztagent run holds the lock
+  75  another ztagent run holds the lock (scheduled runs treat this as success)
   78  profile or site config invalid (nothing was changed)
   130 interrupted
 With --format nagios, a run that gets as far as running exits with the Nagios status instead:
@@ -81,6 +103,7 @@ std::vector<std::string> split_list(std::string_view text) {
 }
 
 constexpr std::string_view k_formats = "text, json, junit, tap, prometheus, nagios";
+constexpr std::string_view k_commands = "provision, plan, verify, drift, explain, list, schedule, profiles, help";
 
 } // namespace
 
@@ -102,6 +125,19 @@ std::optional<Format> parse_format(std::string_view name) {
   }
   if (name == "nagios") {
     return Format::nagios;
+  }
+  return std::nullopt;
+}
+
+std::optional<LogTarget> parse_log_target(std::string_view name) {
+  if (name == "stderr") {
+    return LogTarget::stderr_stream;
+  }
+  if (name == "syslog") {
+    return LogTarget::syslog;
+  }
+  if (name == "auto") {
+    return LogTarget::automatic;
   }
   return std::nullopt;
 }
@@ -135,6 +171,8 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
   Options o;
   std::size_t i = 0;
   bool have_verb = false;
+  bool have_action = false;
+  bool every_given = false;
 
   auto value_of = [&](const std::string& arg, std::string_view name, std::string& out) -> Result<bool> {
     // "--name=value" or "--name value"
@@ -178,6 +216,21 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
     }
     if (!a.empty() && a[0] != '-') {
       if (have_verb) {
+        if (o.verb == Verb::explain && o.explain_id.empty()) {
+          o.explain_id = a;
+          continue;
+        }
+        if (o.verb == Verb::schedule && !have_action) {
+          if (a == "install") {
+            o.schedule_action = ScheduleAction::install;
+          } else if (a == "remove") {
+            o.schedule_action = ScheduleAction::remove;
+          } else {
+            return make_error(Errc::invalid_config, "unknown schedule action '" + a + "' (install or remove)");
+          }
+          have_action = true;
+          continue;
+        }
         return make_error(Errc::invalid_config, "unexpected argument '" + a + "'");
       }
       have_verb = true;
@@ -187,11 +240,19 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
         o.verb = Verb::plan;
       } else if (a == "verify" || a == "check") {
         o.verb = Verb::verify;
+      } else if (a == "drift") {
+        o.verb = Verb::drift;
+      } else if (a == "explain") {
+        o.verb = Verb::explain;
+      } else if (a == "list") {
+        o.verb = Verb::list;
+      } else if (a == "schedule") {
+        o.verb = Verb::schedule;
       } else if (a == "profiles") {
         o.verb = Verb::profiles;
       } else {
         return make_error(Errc::invalid_config,
-                          "unknown command '" + a + "' (commands: provision, plan, verify, profiles, help)");
+                          "unknown command '" + a + "' (commands: " + std::string(k_commands) + ")");
       }
       continue;
     }
@@ -209,6 +270,8 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
       o.verbosity = -1;
     } else if (a == "--no-color") {
       o.no_color = true;
+    } else if (a == "--remediate") {
+      o.remediate = true;
     } else {
       ZT_OPT("--profile", "-p") { o.profile = v; continue; }
       ZT_OPT("--config", "-c") { o.config = v; continue; }
@@ -262,6 +325,24 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
         o.jobs = static_cast<unsigned>(*n);
         continue;
       }
+      ZT_OPT("--log-target") {
+        auto t = parse_log_target(v);
+        if (!t) {
+          return make_error(Errc::invalid_config, "unknown log target '" + v + "' (targets: stderr, syslog, auto)");
+        }
+        o.log_target = *t;
+        continue;
+      }
+      ZT_OPT("--every") {
+        auto d = parse_duration(v);
+        if (!d || d->count() % 60'000 != 0 || *d < std::chrono::minutes(1) || *d > std::chrono::hours(24)) {
+          return make_error(Errc::invalid_config,
+                            "--every needs whole minutes from 1m to 24h (e.g. 15m, 1h), got '" + v + "'");
+        }
+        o.every = std::chrono::duration_cast<std::chrono::minutes>(*d);
+        every_given = true;
+        continue;
+      }
       ZT_OPT("--log-level") {
         static const char* const k_levels[] = {"trace", "debug", "info", "warn", "error", "off"};
         if (std::find(std::begin(k_levels), std::end(k_levels), v) == std::end(k_levels)) {
@@ -276,15 +357,29 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
 #undef ZT_OPT
   }
   if (!have_verb) {
-    return make_error(Errc::invalid_config, "no command given (commands: provision, plan, verify, profiles)");
+    return make_error(Errc::invalid_config, "no command given (commands: " + std::string(k_commands) + ")");
+  }
+  if (o.verb == Verb::explain && o.explain_id.empty()) {
+    return make_error(Errc::invalid_config,
+                      "explain needs a check id, e.g. `ztagent explain subids.subuid-range` (`ztagent list` shows them)");
+  }
+  if (o.verb == Verb::schedule && !have_action) {
+    return make_error(Errc::invalid_config, "schedule needs an action: install or remove");
+  }
+  if (o.remediate && o.verb != Verb::verify && o.verb != Verb::drift &&
+      !(o.verb == Verb::schedule && o.schedule_action == ScheduleAction::install)) {
+    return make_error(Errc::invalid_config, "--remediate goes with verify, drift or schedule install");
+  }
+  if (every_given && !(o.verb == Verb::schedule && o.schedule_action == ScheduleAction::install)) {
+    return make_error(Errc::invalid_config, "--every goes with schedule install");
   }
   if (o.dry_run && o.verb == Verb::provision) {
     o.verb = Verb::plan;
   } else if (o.dry_run && o.verb != Verb::plan) {
     return make_error(Errc::invalid_config, "--dry-run goes with provision");
   }
-  if (o.retry_timeout.count() > 0 && o.verb != Verb::verify) {
-    return make_error(Errc::invalid_config, "--retry-timeout goes with verify");
+  if (o.retry_timeout.count() > 0 && o.verb != Verb::verify && o.verb != Verb::drift) {
+    return make_error(Errc::invalid_config, "--retry-timeout goes with verify or drift");
   }
   if (o.root.empty()) {
     return make_error(Errc::invalid_config, "--root needs a directory");

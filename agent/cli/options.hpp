@@ -11,7 +11,11 @@
 
 namespace zt::cli {
 
-enum class Verb { provision, plan, verify, profiles, help, version };
+enum class Verb { provision, plan, verify, drift, explain, list, schedule, profiles, help, version };
+enum class ScheduleAction { install, remove };
+/// Where log lines go: stderr (default), syslog (the journal where systemd runs; one line per
+/// failing check too), or auto (syslog when stderr is not a TTY, e.g. under cron or a timer).
+enum class LogTarget { stderr_stream, syslog, automatic };
 enum class Format { text, json, junit, tap, prometheus, nagios };
 
 /// One `--report FORMAT:FILE`: an extra report written atomically to FILE after the run.
@@ -40,6 +44,11 @@ struct Options {
   int verbosity = 0;  // -q = -1, -v = 1, -vv = 2
   std::optional<std::string> log_level;
   bool no_color = false;
+  LogTarget log_target = LogTarget::stderr_stream;
+  bool remediate = false;                  // verify/drift --remediate
+  std::string explain_id;                  // explain CHECK-ID
+  ScheduleAction schedule_action = ScheduleAction::install;
+  std::chrono::minutes every{15};          // schedule install --every
 };
 
 /// The help text: one literal beside the parser (mold src/cmdline.cc).
@@ -51,6 +60,9 @@ extern const char* const k_help_text;
 
 /// "text", "json", "junit", "tap", "prometheus", "nagios"; nullopt for anything else.
 [[nodiscard]] std::optional<Format> parse_format(std::string_view name);
+
+/// "stderr", "syslog", "auto"; nullopt for anything else.
+[[nodiscard]] std::optional<LogTarget> parse_log_target(std::string_view name);
 
 /// "90s", "5m", "1h", "250ms", "30" (seconds).
 [[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);

@@ -40,8 +40,8 @@ TEST_CASE("Options: usage errors name the problem", "[cli][options]") {
     std::string message;
   };
   const Case cases[] = {
-      {{}, "no command given (commands: provision, plan, verify, profiles)"},
-      {{"frobnicate"}, "unknown command 'frobnicate' (commands: provision, plan, verify, profiles, help)"},
+      {{}, "no command given (commands: provision, plan, verify, drift, explain, list, schedule, profiles, help)"},
+      {{"frobnicate"}, "unknown command 'frobnicate' (commands: provision, plan, verify, drift, explain, list, schedule, profiles, help)"},
       {{"verify", "--frobnicate"}, "unknown option '--frobnicate'"},
       {{"verify", "--format", "xml"}, "unknown format 'xml' (formats: text, json, junit, tap, prometheus, nagios)"},
       {{"verify", "--report", "junit"}, "--report needs FORMAT:FILE, got 'junit'"},
@@ -53,11 +53,21 @@ TEST_CASE("Options: usage errors name the problem", "[cli][options]") {
       {{"verify", "--profile"}, "option '--profile' needs a value"},
       {{"verify", "--set", "novalue"}, "--set needs KEY=VALUE, got 'novalue'"},
       {{"verify", "--retry-timeout", "soon"}, "invalid duration 'soon' for --retry-timeout (examples: 90s, 5m, 1h)"},
-      {{"provision", "--retry-timeout", "5m"}, "--retry-timeout goes with verify"},
+      {{"provision", "--retry-timeout", "5m"}, "--retry-timeout goes with verify or drift"},
       {{"verify", "--dry-run"}, "--dry-run goes with provision"},
       {{"verify", "--jobs", "0"}, "--jobs needs a number from 1 to 64, got '0'"},
       {{"verify", "--log-level", "loud"}, "unknown log level 'loud' (levels: trace, debug, info, warn, error, off)"},
       {{"verify", "plan"}, "unexpected argument 'plan'"},
+      {{"explain"}, "explain needs a check id, e.g. `ztagent explain subids.subuid-range` (`ztagent list` shows them)"},
+      {{"explain", "a.b", "c.d"}, "unexpected argument 'c.d'"},
+      {{"schedule"}, "schedule needs an action: install or remove"},
+      {{"schedule", "start"}, "unknown schedule action 'start' (install or remove)"},
+      {{"schedule", "remove", "--every", "5m"}, "--every goes with schedule install"},
+      {{"verify", "--every", "5m"}, "--every goes with schedule install"},
+      {{"schedule", "install", "--every", "90s"}, "--every needs whole minutes from 1m to 24h (e.g. 15m, 1h), got '90s'"},
+      {{"schedule", "install", "--every", "25h"}, "--every needs whole minutes from 1m to 24h (e.g. 15m, 1h), got '25h'"},
+      {{"provision", "--remediate"}, "--remediate goes with verify, drift or schedule install"},
+      {{"verify", "--log-target", "file"}, "unknown log target 'file' (targets: stderr, syslog, auto)"},
   };
   for (const auto& c : cases) {
     INFO(c.message);
@@ -101,4 +111,35 @@ TEST_CASE("Options: durations", "[cli][options]") {
   CHECK_FALSE(zt::cli::parse_duration("-1s"));
   CHECK_FALSE(zt::cli::parse_duration("5 m"));
   CHECK_FALSE(zt::cli::parse_duration(""));
+}
+
+TEST_CASE("Options: day-2 commands (drift, explain, list, schedule)", "[cli][options]") {
+  using zt::cli::LogTarget;
+  using zt::cli::ScheduleAction;
+  auto d = parse_options({"drift", "--remediate", "--log-target", "syslog"});
+  REQUIRE(d);
+  CHECK(d->verb == Verb::drift);
+  CHECK(d->remediate);
+  CHECK(d->log_target == LogTarget::syslog);
+  auto v = parse_options({"verify", "--remediate", "--log-target=auto"});
+  REQUIRE(v);
+  CHECK(v->remediate);
+  CHECK(v->log_target == LogTarget::automatic);
+  CHECK(parse_options({"verify"})->log_target == LogTarget::stderr_stream);
+  auto e = parse_options({"explain", "data.zerotier.mode", "--profile", "debian-12"});
+  REQUIRE(e);
+  CHECK(e->verb == Verb::explain);
+  CHECK(e->explain_id == "data.zerotier.mode");
+  CHECK(e->profile == "debian-12");
+  CHECK(parse_options({"list"})->verb == Verb::list);
+  auto s = parse_options({"schedule", "install", "--every", "1h", "--remediate"});
+  REQUIRE(s);
+  CHECK(s->verb == Verb::schedule);
+  CHECK(s->schedule_action == ScheduleAction::install);
+  CHECK(s->every == std::chrono::minutes(60));
+  CHECK(s->remediate);
+  auto r = parse_options({"schedule", "remove"});
+  REQUIRE(r);
+  CHECK(r->schedule_action == ScheduleAction::remove);
+  CHECK(r->every == std::chrono::minutes(15));
 }
