@@ -497,6 +497,30 @@ Result<std::uint64_t> Fs::available_bytes(const std::filesystem::path& host_path
   }
 }
 
+Result<std::string> Fs::read_link(const std::filesystem::path& host_path) const {
+  ZT_ASSERT(host_path.is_absolute());
+  ZT_TRY_ASSIGN(walked, walk_parent(m_root, host_path));
+  if (walked.name.empty()) {
+    return make_error(Errc::io, host_path.string() + ": not a symlink");
+  }
+  std::string buf(256, '\0');
+  for (;;) {
+    const ssize_t n = ::readlinkat(walked.dir.get(), walked.name.c_str(), buf.data(), buf.size());
+    if (n < 0) {
+      const int err = errno;
+      if (err == EINVAL) {
+        return make_error(Errc::io, host_path.string() + ": not a symlink");
+      }
+      return std::unexpected(sys_error(host_path, err));
+    }
+    if (static_cast<std::size_t>(n) < buf.size()) {
+      buf.resize(static_cast<std::size_t>(n));
+      return buf;
+    }
+    buf.resize(buf.size() * 2);
+  }
+}
+
 // --- write side ------------------------------------------------------------------------------
 
 Result<void> Fs::write_file(const std::filesystem::path& host_path, std::string_view content, const WriteSpec& spec) {
@@ -683,6 +707,55 @@ Result<void> Fs::remove_file(const std::filesystem::path& host_path) {
     return std::unexpected(sys_error(host_path, "cannot remove", err));
   }
   spdlog::info("fs: removed {}", host_path.string());
+  return {};
+}
+
+Result<void> Fs::make_symlink(const std::filesystem::path& host_path, const std::string& target, std::uint32_t uid,
+                              std::uint32_t gid) {
+  ZT_ASSERT(host_path.is_absolute());
+  ZT_TRY_ASSIGN(walked, walk_parent(m_root, host_path));
+  if (walked.name.empty()) {
+    return make_error(Errc::refused, host_path.string() + ": refusing to replace a directory with a symlink");
+  }
+  struct stat st {};
+  if (::fstatat(walked.dir.get(), walked.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (!S_ISLNK(st.st_mode)) {
+      return make_error(Errc::refused, host_path.string() + ": is a " + std::string(type_name(st.st_mode)) +
+                                           "; refusing to replace it with a symlink");
+    }
+  } else if (errno != ENOENT) {
+    return std::unexpected(sys_error(host_path, errno));
+  }
+  // Create under a temporary name in the same directory, set the owner on the link itself, then
+  // rename over the target: the name never points anywhere else, even for a moment.
+  static unsigned counter = 0;
+  std::string temp;
+  for (int attempt = 0;; ++attempt) {
+    temp = "." + walked.name + ".ztagent-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    if (::symlinkat(target.c_str(), walked.dir.get(), temp.c_str()) == 0) {
+      break;
+    }
+    const int err = errno;
+    if (err != EEXIST || attempt > 100) {
+      return std::unexpected(sys_error(host_path, "cannot create symlink", err));
+    }
+  }
+  auto fail = [&](std::string_view what, int err) {
+    ::unlinkat(walked.dir.get(), temp.c_str(), 0);
+    return std::unexpected(sys_error(host_path, what, err));
+  };
+  if (::fchownat(walked.dir.get(), temp.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+    return fail("cannot set owner " + std::to_string(uid) + ":" + std::to_string(gid), errno);
+  }
+  if (::renameat(walked.dir.get(), temp.c_str(), walked.dir.get(), walked.name.c_str()) != 0) {
+    return fail("cannot rename symlink into place", errno);
+  }
+  // The walked fd is O_PATH; fsync needs a real descriptor on the directory.
+  UniqueFd dir(::openat(walked.dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir) {
+    ::fsync(dir.get());
+  }
+  spdlog::info("fs: symlink {} -> {} (owner {}:{})", host_path.string(), target, uid, gid);
   return {};
 }
 

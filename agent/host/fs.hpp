@@ -83,6 +83,9 @@ public:
   /// Bytes available to unprivileged users on the filesystem holding host_path (or its nearest
   /// existing ancestor).
   [[nodiscard]] Result<std::uint64_t> available_bytes(const std::filesystem::path& host_path) const;
+  /// The target of the symlink at host_path, verbatim (not resolved). Never follows a symlink in
+  /// the path. Errc::not_found when missing; Errc::io when it is not a symlink.
+  [[nodiscard]] Result<std::string> read_link(const std::filesystem::path& host_path) const;
 
   // --- write side (never follows symlinks) -------------------------------------------------
   /// Atomically replaces or creates the file (AtomicFile: temp file in the same directory, owner,
@@ -104,6 +107,11 @@ public:
   [[nodiscard]] Result<void> remove_file(const std::filesystem::path& host_path);
   /// mkdir -p with `mode` for directories it creates (owner root). Existing ones are left alone.
   [[nodiscard]] Result<void> make_directories(const std::filesystem::path& host_path, std::uint32_t mode);
+  /// Creates (or atomically replaces) the symlink host_path -> `target` (written verbatim, like
+  /// `systemctl enable` links), owned by uid:gid (lchown). Only ever replaces a symlink: anything
+  /// else at host_path is Errc::refused. The parent must exist; no symlink in the path is followed.
+  [[nodiscard]] Result<void> make_symlink(const std::filesystem::path& host_path, const std::string& target,
+                                          std::uint32_t uid, std::uint32_t gid);
 
 private:
   std::filesystem::path m_root;

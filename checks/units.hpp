@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Step 8 (units): the pod and its containers as systemd user units of the service user, rendered
+// for the unit style of the *installed* podman (checks/stack.hpp), plus the stack's data files
+// (Config::stack.files, e.g. caddy/Caddyfile under data_root).
+//
+// Rendering is pure: render_units() turns a UnitsSpec, the account, the style and the secret store
+// into the exact bytes of every file and the enablement symlinks, deterministically (golden files
+// in tests/data/units/). The provisioner (provisioners/units.cpp) compares and writes; the checks
+// here compare what is on disk with the same rendering.
+//
+// Styles (names of the resulting services are the same in all of them, checks/stack.hpp):
+//   quadlet_pod        ~/.config/containers/systemd/<pod>.pod + <pod>-<name>.container (Pod=<pod>.pod)
+//   quadlet_container  ~/.config/systemd/user/<pod>-pod.service (creates the pod) +
+//                      ~/.config/containers/systemd/<pod>-<name>.container (PodmanArgs=--pod=<pod>)
+//   classic            ~/.config/systemd/user/<pod>-pod.service + <pod>-<name>.service (podman run)
+// Enabling is done with symlinks exactly like `systemctl --user enable` would (works offline):
+// ztagent-written .service units get default.target.wants/X -> ../X; Quadlet units are enabled by
+// their [Install] section through the generator. podman-auto-update.timer is enabled in every style.
+//
+// Quoting follows systemd.syntax(7) and systemd.service(5): '%' is always written '%%'
+// (specifiers); in values that end up on an ExecStart= line (every Quadlet [Container] value, every
+// classic podman argument) '$' is written '$$'; words with blanks, quotes or backslashes are
+// double-quoted with C escapes. Values with control characters (newlines) are rejected.
+
+#include "checks/check.hpp"
+#include "checks/stack.hpp"
+#include "profile/spec.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zt::checks {
+
+/// What the units step needs from the config.
+struct UnitsSpec {
+  std::string user = "ztnet";
+  std::string data_root = "/opt/ztnet-data";
+  profile::PortStrategy port_strategy = profile::PortStrategy::sysctl;
+  bool selinux_labels = false;     // ":Z" on every volume
+  profile::ProfileSpec profile;    // package manager, to read the installed podman version
+  profile::Stack stack;
+};
+[[nodiscard]] UnitsSpec units_spec_from(const profile::Config& config);
+
+/// A file the units step owns, with the exact bytes and mode it must have (owner: the service user).
+struct ManagedFile {
+  enum class Kind { unit, stack_file };
+  std::string path;  // host path
+  std::string content;
+  std::uint32_t mode = 0644;
+  Kind kind = Kind::unit;
+  /// The directory that must already exist (home or data_root); ztagent creates what lies between
+  /// it and the file (owned by the user, 0755).
+  std::string base_dir;
+};
+
+/// An enablement symlink: path -> target (target written verbatim, relative or absolute).
+struct EnableLink {
+  std::string path;
+  std::string target;
+  friend bool operator==(const EnableLink&, const EnableLink&) = default;
+};
+
+struct RenderedUnits {
+  std::vector<ManagedFile> files;  // pod unit, container units (stack order), then stack files
+  std::vector<EnableLink> links;   // enablement symlinks, podman-auto-update.timer last
+};
+
+/// Host port the pod publishes for `port`: forward_to under ports.strategy = forward (when set),
+/// else the port itself.
+[[nodiscard]] std::uint32_t published_host_port(const UnitsSpec& spec, const profile::PublishedPort& port);
+
+/// "%"->"%%" (and "$"->"$$" with `exec_line`), double-quoted with C escapes when the word has blanks,
+/// quotes, backslashes or ';' or is empty. Errc::invalid_config for control characters.
+[[nodiscard]] Result<std::string> systemd_word(std::string_view word, bool exec_line);
+/// One Environment= value: `KEY=value` quoted as one word (see systemd_word). `exec_line` for
+/// Quadlet, whose Environment= ends up as `--env` on ExecStart=.
+[[nodiscard]] Result<std::string> environment_assignment(std::string_view key, std::string_view value, bool exec_line);
+
+/// Every unit file, stack file and enablement link for this style and secret store. Errc::invalid_config
+/// when a value cannot be written into a unit (control characters), a container's `after` names an
+/// unknown container, or a secret reference names an undeclared secret.
+[[nodiscard]] Result<RenderedUnits> render_units(const UnitsSpec& spec, const host::Account& account, UnitStyle style,
+                                                 SecretStore store);
+
+/// The unit files and enablement links of `style` (no stack files), by host path. Used to find files
+/// ztagent wrote for another style: only these names are ever removed.
+[[nodiscard]] std::vector<std::string> style_unit_paths(const profile::Stack& stack, const host::Account& account,
+                                                        UnitStyle style);
+[[nodiscard]] std::vector<std::string> style_link_paths(const profile::Stack& stack, const host::Account& account,
+                                                        UnitStyle style);
+/// "/usr/lib/systemd/user/podman-auto-update.timer"
+[[nodiscard]] std::string_view auto_update_timer_unit();
+
+/// The resolved facts every units check and the provisioner need.
+struct UnitsContext {
+  host::Account account;
+  std::string podman_version;  // "4.3.1"
+  UnitStyle style = UnitStyle::classic;
+  SecretStore store = SecretStore::files;
+};
+/// Looks up the user, the installed podman version and the secret store. Errc::not_found (with a
+/// "run the ... step" hint) when the user or podman is missing.
+[[nodiscard]] Result<UnitsContext> resolve_units_context(const host::HostView& host, const UnitsSpec& spec);
+
+/// Styles whose unit files are present on disk (any of the style's own files), in enum order.
+[[nodiscard]] Result<std::vector<UnitStyle>> styles_on_disk(const host::HostView& host, const UnitsSpec& spec,
+                                                            const host::Account& account);
+
+/// "units.files", "units.owner-mode", "units.enabled", "units.no-secrets", "units.style".
+[[nodiscard]] std::vector<std::unique_ptr<Check>> make_units_checks(const UnitsSpec& spec);
+
+} // namespace zt::checks
