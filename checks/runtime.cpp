@@ -43,8 +43,10 @@ private:
 };
 
 /// The service account, or the verdict to return (fail when missing, error when unreadable).
-std::optional<CheckResult>
-find_account(const host::HostView& host, const std::string& user, const std::string& expected, host::Account& out) {
+std::optional<CheckResult> find_account(const host::HostView& host,
+                                        const std::string& user,
+                                        const std::string& expected,
+                                        host::Account& out) {
   auto account = host.accounts().user(user);
   if (!account) {
     return error(expected, account.error().message);
@@ -200,7 +202,8 @@ std::string health_from_status(std::string_view status) {
 Result<std::vector<ContainerStatus>> parse_podman_ps(std::string_view json) {
   ZT_TRY_ASSIGN(doc, parse_top(json, "podman ps"));
   if (doc.kind() != util::Json::Kind::array) {
-    return make_error(Errc::parse, "podman ps: expected a JSON array, got " + std::string(util::to_string(doc.kind())));
+    return make_error(Errc::parse,
+                      "podman ps: expected a JSON array, got " + std::string(util::to_string(doc.kind())));
   }
   std::vector<ContainerStatus> out;
   for (std::size_t i = 0; i < doc.size(); ++i) {
@@ -234,7 +237,8 @@ Result<std::vector<ContainerStatus>> parse_podman_ps(std::string_view json) {
   return out;
 }
 
-CheckResult judge_containers(const profile::Stack& stack, const std::string& user,
+CheckResult judge_containers(const profile::Stack& stack,
+                             const std::string& user,
                              const std::vector<ContainerStatus>& found) {
   const std::string expected = containers_expected(stack);
   std::vector<std::string> problems;
@@ -242,7 +246,8 @@ CheckResult judge_containers(const profile::Stack& stack, const std::string& use
   std::size_t healthy = 0;
   for (const auto& c : stack.containers) {
     const std::string name = container_name(stack, c);
-    auto it = std::find_if(found.begin(), found.end(), [&](const ContainerStatus& s) { return s.name == name; });
+    auto it =
+        std::find_if(found.begin(), found.end(), [&](const ContainerStatus& s) { return s.name == name; });
     std::string problem;
     if (it == found.end()) {
       problem = "missing";
@@ -314,8 +319,7 @@ CheckResult probe_http(const profile::Config& config, std::chrono::milliseconds 
   if (fwd != public_port) {
     auto direct = host::http_probe(fwd, stack.domain, timeout);
     if (direct) {
-      return fail(expected,
-                  actual + "; 127.0.0.1:" + std::to_string(fwd) + " answers " + direct->status_line,
+      return fail(expected, actual + "; 127.0.0.1:" + std::to_string(fwd) + " answers " + direct->status_line,
                   "the forward " + std::to_string(public_port) + " -> " + std::to_string(fwd) +
                       " does not work: ztagent provision --only ports");
     }
@@ -382,7 +386,7 @@ CheckResult probe_zerotier_udp(const host::HostView& host, const profile::Config
     auto text = host.fs().read_file(std::string(path));
     if (!text) {
       if (text.error().code == Errc::not_found && path == k_proc_udp6) {
-        continue;  // IPv6 disabled
+        continue; // IPv6 disabled
       }
       return error(expected, text.error().message);
     }
@@ -394,7 +398,8 @@ CheckResult probe_zerotier_udp(const host::HostView& host, const profile::Config
   }
   CheckResult result = judge_udp_bound(bound, sockets);
   if (result.outcome == Outcome::fail) {
-    result.fix = journal_fix(config.site.user, {pod_service(config.stack), unit_of(config.stack, "zerotier")});
+    result.fix =
+        journal_fix(config.site.user, {pod_service(config.stack), unit_of(config.stack, "zerotier")});
   }
   return result;
 }
@@ -429,7 +434,8 @@ Result<std::string> parse_pod_infra_id(std::string_view json) {
   const util::Json* pod = &doc;
   if (doc.kind() == util::Json::Kind::array) {
     if (doc.size() != 1) {
-      return make_error(Errc::parse, "podman pod inspect: expected one pod, got " + std::to_string(doc.size()));
+      return make_error(Errc::parse,
+                        "podman pod inspect: expected one pod, got " + std::to_string(doc.size()));
     }
     pod = &doc.items()[0];
   }
@@ -469,16 +475,16 @@ CheckResult judge_podman_info(const PodmanInfo& info,
   if (info.network_cmd) {
     if (*info.network_cmd != expected_network) {
       return fail(expected, "rootless, default network " + *info.network_cmd,
-                  "containers.conf: [network] default_rootless_network_cmd = \"" + std::string(expected_network) +
-                      "\" (or drop the override)");
+                  "containers.conf: [network] default_rootless_network_cmd = \"" +
+                      std::string(expected_network) + "\" (or drop the override)");
     }
     parts.push_back("default network " + *info.network_cmd);
   }
   if (pod_network) {
     if (*pod_network != expected_network) {
       return fail(expected, "rootless, pod network " + *pod_network,
-                  "ztagent provision --only units,start (the pod unit sets --network " + std::string(expected_network) +
-                      ")");
+                  "ztagent provision --only units,start (the pod unit sets --network " +
+                      std::string(expected_network) + ")");
     }
     parts.push_back("pod network " + *pod_network);
   } else if (!pod_note.empty()) {
@@ -503,7 +509,9 @@ CheckResult probe_podman_info(const host::HostView& host, const profile::Config&
   if (auto early = find_account(host, user, expected, account)) {
     return *early;
   }
-  auto run = [&](std::vector<std::string> args) { return host.runner().run(host::user_podman(account, std::move(args))); };
+  auto run = [&](std::vector<std::string> args) {
+    return host.runner().run(host::user_podman(account, std::move(args)));
+  };
 
   auto info_out = run({"info", "--format", "json"});
   if (!info_out) {
@@ -518,7 +526,7 @@ CheckResult probe_podman_info(const host::HostView& host, const profile::Config&
   }
 
   if (info->rootless != true) {
-    return judge_podman_info(*info, network, std::nullopt, "", user);  // no pod network to look at
+    return judge_podman_info(*info, network, std::nullopt, "", user); // no pod network to look at
   }
   std::optional<std::string> pod_net;
   std::string note;
@@ -583,8 +591,10 @@ Result<std::vector<AutoUpdateEntry>> parse_auto_update(std::string_view json) {
   return out;
 }
 
-CheckResult judge_auto_update(const profile::Stack& stack, const std::string& user, const host::CommandResult& dry_run) {
-  const std::string expected = "dry run exits 0 and covers " + std::to_string(stack.containers.size()) + " containers";
+CheckResult
+judge_auto_update(const profile::Stack& stack, const std::string& user, const host::CommandResult& dry_run) {
+  const std::string expected =
+      "dry run exits 0 and covers " + std::to_string(stack.containers.size()) + " containers";
   auto entries = parse_auto_update(dry_run.out);
   if (!entries && dry_run.exit_code == 0) {
     return error(expected, entries.error().message);
@@ -614,7 +624,8 @@ CheckResult judge_auto_update(const profile::Stack& stack, const std::string& us
   std::vector<std::string> missing;
   std::size_t pending = 0;
   for (const auto& name : container_names(stack)) {
-    auto it = std::find_if(entries->begin(), entries->end(), [&](const AutoUpdateEntry& e) { return e.container == name; });
+    auto it = std::find_if(entries->begin(), entries->end(),
+                           [&](const AutoUpdateEntry& e) { return e.container == name; });
     if (it == entries->end()) {
       missing.push_back(name);
     } else if (it->updated == "pending") {
@@ -637,7 +648,8 @@ CheckResult probe_auto_update(const host::HostView& host, const profile::Config&
   if (auto early = find_account(host, user, expected, account)) {
     return *early;
   }
-  auto dry_run = host.runner().run(host::user_podman(account, {"auto-update", "--dry-run", "--format", "json"}));
+  auto dry_run =
+      host.runner().run(host::user_podman(account, {"auto-update", "--dry-run", "--format", "json"}));
   if (!dry_run) {
     return error(expected, dry_run.error().message);
   }
@@ -651,7 +663,8 @@ std::vector<std::unique_ptr<Check>> make_runtime_checks(const profile::Config& c
   const auto cfg = std::make_shared<const profile::Config>(config);
   out.push_back(std::make_unique<RuntimeCheck>(
       "runtime.containers", "every stack container is running, and healthy where it has a health check",
-      containers_expected(config.stack), [cfg](const host::HostView& h) { return probe_containers(h, *cfg); }));
+      containers_expected(config.stack),
+      [cfg](const host::HostView& h) { return probe_containers(h, *cfg); }));
   out.push_back(std::make_unique<RuntimeCheck>(
       "runtime.http", "caddy answers HTTP on the public http port (127.0.0.1)", "HTTP answer from caddy",
       [cfg](const host::HostView&) { return probe_http(*cfg); }));

@@ -38,16 +38,17 @@ namespace zt::checks {
 
 /// The port the pod publishes on the host: forward_to with ports.strategy = forward (and forward_to
 /// set), else the public port.
-[[nodiscard]] std::uint32_t published_port(const profile::SiteConfig& site, const profile::PublishedPort& port);
+[[nodiscard]] std::uint32_t published_port(const profile::SiteConfig& site,
+                                           const profile::PublishedPort& port);
 /// The stack port with this name, nullptr when none.
 [[nodiscard]] const profile::PublishedPort* find_port(const profile::Stack& stack, std::string_view name);
 
 // --- runtime.containers ------------------------------------------------------------------------
 
 struct ContainerStatus {
-  std::string name;                     // first of "Names"
-  std::string state;                    // "running", "exited", "created", ...
-  std::string health;                   // "healthy", "unhealthy", "starting", or "" (none reported)
+  std::string name;                      // first of "Names"
+  std::string state;                     // "running", "exited", "created", ...
+  std::string health;                    // "healthy", "unhealthy", "starting", or "" (none reported)
   std::optional<std::int64_t> exit_code; // "ExitCode"
 };
 
@@ -72,12 +73,13 @@ inline constexpr std::chrono::milliseconds k_http_timeout{5000};
 /// Probes 127.0.0.1 on the public port of the stack port named "http" (the firewall forward must
 /// work too); when that fails with ports.strategy = forward it also probes forward_to, to tell a
 /// broken forward from a silent caddy.
-[[nodiscard]] CheckResult probe_http(const profile::Config& config, std::chrono::milliseconds timeout = k_http_timeout);
+[[nodiscard]] CheckResult probe_http(const profile::Config& config,
+                                     std::chrono::milliseconds timeout = k_http_timeout);
 
 // --- runtime.zerotier-udp ----------------------------------------------------------------------
 
 struct UdpSocket {
-  std::string local_address;  // as in the file: "00000000" (IPv4) or 32 hex digits (IPv6)
+  std::string local_address; // as in the file: "00000000" (IPv4) or 32 hex digits (IPv6)
   std::uint32_t port = 0;
 };
 /// /proc/net/udp or /proc/net/udp6: one entry per socket line (the header line is skipped).
@@ -89,9 +91,9 @@ struct UdpSocket {
 // --- runtime.podman-info -----------------------------------------------------------------------
 
 struct PodmanInfo {
-  std::optional<bool> rootless;             // host.security.rootless
-  std::optional<std::string> network_cmd;   // host.rootlessNetworkCmd (podman >= 5; absent in 4.3)
-  std::string version;                      // version.Version
+  std::optional<bool> rootless;           // host.security.rootless
+  std::optional<std::string> network_cmd; // host.rootlessNetworkCmd (podman >= 5; absent in 4.3)
+  std::string version;                    // version.Version
 };
 [[nodiscard]] Result<PodmanInfo> parse_podman_info(std::string_view json);
 /// The infra container id from `podman pod inspect <pod> --format json` (an object in 4.x, an array
@@ -111,19 +113,18 @@ struct PodmanInfo {
 // --- runtime.auto-update -----------------------------------------------------------------------
 
 struct AutoUpdateEntry {
-  std::string unit;       // "ztnet-ztnet.service"
-  std::string container;  // name ("ContainerName" in 5.x, from "Container": "<id> (<name>)" in 4.x)
+  std::string unit;      // "ztnet-ztnet.service"
+  std::string container; // name ("ContainerName" in 5.x, from "Container": "<id> (<name>)" in 4.x)
   std::string image;
-  std::string policy;     // "registry" | "local"
-  std::string updated;    // "false" | "pending" | "failed" | "true" | "rolled back"
+  std::string policy;  // "registry" | "local"
+  std::string updated; // "false" | "pending" | "failed" | "true" | "rolled back"
 };
 /// `podman auto-update --dry-run --format json`; empty output (nothing to check) is an empty list.
 [[nodiscard]] Result<std::vector<AutoUpdateEntry>> parse_auto_update(std::string_view json);
 /// Passes when the dry run exits 0 and lists every stack container; a failed image check is named
 /// with its image (a "localhost/..." image under AutoUpdate=registry has no registry to check).
-[[nodiscard]] CheckResult judge_auto_update(const profile::Stack& stack,
-                                            const std::string& user,
-                                            const host::CommandResult& dry_run);
+[[nodiscard]] CheckResult
+judge_auto_update(const profile::Stack& stack, const std::string& user, const host::CommandResult& dry_run);
 [[nodiscard]] CheckResult probe_auto_update(const host::HostView& host, const profile::Config& config);
 
 /// runtime.containers, runtime.http, runtime.zerotier-udp, runtime.podman-info, runtime.auto-update.

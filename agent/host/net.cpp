@@ -2,14 +2,13 @@
 #include "host/net.hpp"
 
 #include <arpa/inet.h>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <array>
 
 namespace zt::host {
 
@@ -79,7 +78,8 @@ std::string printable_line(std::string_view text) {
 
 std::optional<int> parse_http_status_code(std::string_view line) {
   // HTTP-version SP 3DIGIT [SP reason-phrase]  (RFC 9112 section 4)
-  if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[7] < '0' || line[7] > '9' || line[8] != ' ') {
+  if (line.size() < 12 || line.substr(0, 7) != "HTTP/1." || line[7] < '0' || line[7] > '9' ||
+      line[8] != ' ') {
     return std::nullopt;
   }
   int code = 0;
@@ -98,11 +98,13 @@ std::optional<int> parse_http_status_code(std::string_view line) {
   return code;
 }
 
-Result<HttpStatus> http_probe(std::uint16_t port, std::string_view host_header, std::chrono::milliseconds timeout) {
+Result<HttpStatus>
+http_probe(std::uint16_t port, std::string_view host_header, std::chrono::milliseconds timeout) {
   const std::string subject = "127.0.0.1:" + std::to_string(port);
   const auto deadline = Clock::now() + timeout;
   const auto timed_out = [&] {
-    return make_error(Errc::timeout, subject + ": no answer within " + std::to_string(timeout.count()) + " ms");
+    return make_error(Errc::timeout,
+                      subject + ": no answer within " + std::to_string(timeout.count()) + " ms");
   };
 
   SocketFd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
@@ -131,8 +133,8 @@ Result<HttpStatus> http_probe(std::uint16_t port, std::string_view host_header, 
     }
   }
 
-  const std::string request =
-      "HEAD / HTTP/1.1\r\nHost: " + std::string(host_header) + "\r\nUser-Agent: ztagent\r\nConnection: close\r\n\r\n";
+  const std::string request = "HEAD / HTTP/1.1\r\nHost: " + std::string(host_header) +
+                              "\r\nUser-Agent: ztagent\r\nConnection: close\r\n\r\n";
   std::size_t sent = 0;
   while (sent < request.size()) {
     ssize_t n = ::send(sock.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);

@@ -15,8 +15,8 @@
 namespace zt::host {
 
 struct HttpStatus {
-  std::string status_line;  // "HTTP/1.1 308 Permanent Redirect" (without CR LF)
-  int code = 0;             // 308
+  std::string status_line; // "HTTP/1.1 308 Permanent Redirect" (without CR LF)
+  int code = 0;            // 308
 };
 
 /// The status code of an HTTP/1.x status line ("HTTP/1.1 308 Permanent Redirect" -> 308); nullopt
@@ -28,8 +28,7 @@ struct HttpStatus {
 /// refused" (or another connect/read failure, or the peer closing without an answer), Errc::timeout
 /// "127.0.0.1:<port>: no answer within <n> ms", Errc::parse "127.0.0.1:<port>: not an HTTP
 /// response: '<first line>'".
-[[nodiscard]] Result<HttpStatus> http_probe(std::uint16_t port,
-                                            std::string_view host_header,
-                                            std::chrono::milliseconds timeout);
+[[nodiscard]] Result<HttpStatus>
+http_probe(std::uint16_t port, std::string_view host_header, std::chrono::milliseconds timeout);
 
 } // namespace zt::host

@@ -127,8 +127,8 @@ private:
   }
 
   void skip_ws() {
-    while (m_pos < m_text.size() &&
-           (m_text[m_pos] == ' ' || m_text[m_pos] == '\t' || m_text[m_pos] == '\n' || m_text[m_pos] == '\r')) {
+    while (m_pos < m_text.size() && (m_text[m_pos] == ' ' || m_text[m_pos] == '\t' || m_text[m_pos] == '\n' ||
+                                     m_text[m_pos] == '\r')) {
       ++m_pos;
     }
   }
@@ -175,7 +175,7 @@ private:
     if (depth > k_max_depth) {
       return fail("nesting too deep");
     }
-    ++m_pos;  // '{'
+    ++m_pos; // '{'
     std::vector<std::string> keys;
     std::vector<Json> values;
     skip_ws();
@@ -218,7 +218,7 @@ private:
     if (depth > k_max_depth) {
       return fail("nesting too deep");
     }
-    ++m_pos;  // '['
+    ++m_pos; // '['
     std::vector<Json> items;
     skip_ws();
     if (m_pos < m_text.size() && m_text[m_pos] == ']') {
@@ -341,7 +341,7 @@ private:
   }
 
   Result<std::string> parse_string() {
-    ++m_pos;  // '"'
+    ++m_pos; // '"'
     std::string out;
     while (true) {
       if (m_pos >= m_text.size()) {

@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/runtime.hpp"
-
 #include "support/catch.hpp"
 #include "support/fake_runner.hpp"
 #include "support/temp_root.hpp"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
+#include <netinet/in.h>
 #include <string>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -30,7 +28,8 @@ zt::profile::Config fixture_config() {
   zt::profile::Stack& s = config.stack;
   s.pod = "ztnet";
   s.domain = "ztnet.example.test";
-  s.ports = {{"http", 80, 80, "tcp", 8080}, {"https", 443, 443, "tcp", 8443}, {"zerotier", 9993, 9993, "udp", 0}};
+  s.ports = {
+      {"http", 80, 80, "tcp", 8080}, {"https", 443, 443, "tcp", 8443}, {"zerotier", 9993, 9993, "udp", 0}};
   zt::profile::Container postgres;
   postgres.name = "postgres";
   postgres.image = "docker.io/library/postgres:15.2-alpine";
@@ -61,7 +60,8 @@ const std::vector<std::string> k_ps = podman({"ps", "--all", "--format", "json"}
 const std::vector<std::string> k_info = podman({"info", "--format", "json"});
 const std::vector<std::string> k_pod_inspect = podman({"pod", "inspect", "ztnet", "--format", "json"});
 const std::vector<std::string> k_infra_inspect =
-    podman({"container", "inspect", "b80fcf0b276dfad89d6f66f1946491a7905095894e21ea62bec606978fa43ccc", "--format", "json"});
+    podman({"container", "inspect", "b80fcf0b276dfad89d6f66f1946491a7905095894e21ea62bec606978fa43ccc",
+            "--format", "json"});
 const std::vector<std::string> k_auto_update = podman({"auto-update", "--dry-run", "--format", "json"});
 
 zt::host::CommandResult ok(std::string out) {
@@ -71,7 +71,8 @@ zt::host::CommandResult ok(std::string out) {
 /// One `podman ps --all --format json` entry in podman 4.3.1's exact shape (captured on Debian 12:
 /// `podman ps --all --format json`); only names, states and status strings vary. The status strings
 /// follow podman's psReporter.Status(): "Up <duration> (<health>)", "Exited (<code>) <duration> ago".
-std::string ps43_entry(const std::string& name, const std::string& state, const std::string& status, int exit_code) {
+std::string
+ps43_entry(const std::string& name, const std::string& state, const std::string& status, int exit_code) {
   return R"({
     "AutoRemove": false,
     "Command": [
@@ -79,9 +80,11 @@ std::string ps43_entry(const std::string& name, const std::string& state, const 
       "100000"
     ],
     "CreatedAt": "6 seconds ago",
-    "Exited": )" + std::string(state == "exited" ? "true" : "false") + R"(,
+    "Exited": )" +
+         std::string(state == "exited" ? "true" : "false") + R"(,
     "ExitedAt": -62135596800,
-    "ExitCode": )" + std::to_string(exit_code) + R"(,
+    "ExitCode": )" +
+         std::to_string(exit_code) + R"(,
     "Id": "aff8a695ede752579fd19bb5f8e827c0e75dff86683bd741899e4040439b27ed",
     "Image": "docker.io/library/postgres:15.2-alpine",
     "ImageID": "6c58d6090e78040e23d495fbdb76f3ba00f2ca9d63bf5f9446c8f7928d5a9860",
@@ -91,7 +94,8 @@ std::string ps43_entry(const std::string& name, const std::string& state, const 
     },
     "Mounts": [],
     "Names": [
-      ")" + name + R"("
+      ")" +
+         name + R"("
     ],
     "Namespaces": {},
     "Networks": [],
@@ -109,8 +113,10 @@ std::string ps43_entry(const std::string& name, const std::string& state, const 
     ],
     "Size": null,
     "StartedAt": -62135596800,
-    "State": ")" + state + R"(",
-    "Status": ")" + status + R"(",
+    "State": ")" +
+         state + R"(",
+    "Status": ")" +
+         status + R"(",
     "Created": 1795337386
   })";
 }
@@ -166,8 +172,9 @@ std::string ps5_entry(const std::string& name, const std::string& state, const s
   return R"({"AutoRemove":false,"CIDFile":"","Command":["postgres"],"CreatedAt":"5 minutes ago","Exited":false,)"
          R"("ExitedAt":1717000000,"ExitCode":0,"ExposedPorts":null,"Id":"3f1c","Image":"docker.io/library/postgres:15",)"
          R"("IsInfra":false,"Labels":{"PODMAN_SYSTEMD_UNIT":"ztnet-postgres.service"},"Mounts":[],"Names":[")" +
-         name + R"("],"Namespaces":{},"Networks":[],"Pid":4242,"Pod":"9b1e","PodName":"ztnet","Ports":null,)"
-                R"("Restarts":0,"Size":null,"StartedAt":1717000000,"State":")" +
+         name +
+         R"("],"Namespaces":{},"Networks":[],"Pid":4242,"Pod":"9b1e","PodName":"ztnet","Ports":null,)"
+         R"("Restarts":0,"Size":null,"StartedAt":1717000000,"State":")" +
          state + R"(","Status":")" + status + R"(","Created":1717000000})";
 }
 
@@ -231,20 +238,22 @@ const std::string k_redirect = "HTTP/1.1 308 Permanent Redirect\r\nConnection: c
 
 // Real /proc/net/udp and /proc/net/udp6 (Linux 6.x) with 0.0.0.0:9993, [::]:9993 and 127.0.0.1:5353 bound.
 const std::string k_udp4 =
-    "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer "
+    "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref "
+    "pointer "
     "drops            \n"
     " 4636: 0100007F:14E9 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 906457 2 "
     "00000000d0ce69ff 0        \n"
     " 9276: 00000000:2709 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 906455 2 "
     "00000000944c9671 0        \n";
 const std::string k_udp6 =
-    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr "
+    "  sl  local_address                         remote_address                        st tx_queue rx_queue "
+    "tr "
     "tm->when retrnsmt   uid  timeout inode ref pointer drops\n"
     " 9276: 00000000000000000000000000000000:2709 00000000000000000000000000000000:0000 07 00000000:00000000 "
     "00:00000000 00000000     0        0 906456 2 00000000124c88aa 0\n";
-const std::string k_udp4_empty =
-    "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer "
-    "drops            \n";
+const std::string k_udp4_empty = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
+                                 "retrnsmt   uid  timeout inode ref pointer "
+                                 "drops            \n";
 
 // `podman info --format json`, podman 4.3.1 on Debian 12 (run as root here, hence rootless false),
 // abridged: the members around the ones read are verbatim.
@@ -454,8 +463,8 @@ TEST_CASE("runtime.containers: health from the ps Status string", "[checks][runt
 
 TEST_CASE("runtime.containers: parse podman ps JSON of 4.3 and 5.x", "[checks][runtime]") {
   SECTION("podman 4.3.1 with the infra container") {
-    auto got = zt::checks::parse_podman_ps(ps_array({k_ps43_infra, ps43_entry("ztnet-postgres", "exited",
-                                                                              "Exited (1) 3 minutes ago", 1)}));
+    auto got = zt::checks::parse_podman_ps(
+        ps_array({k_ps43_infra, ps43_entry("ztnet-postgres", "exited", "Exited (1) 3 minutes ago", 1)}));
     REQUIRE(got);
     REQUIRE(got->size() == 2);
     CHECK((*got)[0].name == "5444e21fd1f4-infra");
@@ -466,7 +475,8 @@ TEST_CASE("runtime.containers: parse podman ps JSON of 4.3 and 5.x", "[checks][r
     CHECK((*got)[1].exit_code == 1);
   }
   SECTION("podman 5.x: health in Status") {
-    auto got = zt::checks::parse_podman_ps("[" + ps5_entry("ztnet-ztnet", "running", "Up 5 minutes (starting)") + "]");
+    auto got = zt::checks::parse_podman_ps(
+        "[" + ps5_entry("ztnet-ztnet", "running", "Up 5 minutes (starting)") + "]");
     REQUIRE(got);
     REQUIRE(got->size() == 1);
     CHECK((*got)[0].health == "starting");
@@ -544,7 +554,8 @@ TEST_CASE("runtime.containers: passes on a healthy stack, fails on each bad cont
                  ps43_entry("ztnet-zerotier", "running", "Up 5 minutes", 0),
                  ps43_entry("ztnet-ztnet", "running", "Up 4 minutes (healthy)", 0),
                  ps43_entry("ztnet-caddy", "running", "Up 4 minutes (unhealthy)", 0)}),
-       "ztnet-caddy: running, health unhealthy", "runuser -u ztnet -- journalctl --user -u ztnet-caddy.service"},
+       "ztnet-caddy: running, health unhealthy",
+       "runuser -u ztnet -- journalctl --user -u ztnet-caddy.service"},
       {"health check defined but none reported",
        ps_array({ps43_entry("ztnet-postgres", "running", "Up 5 minutes", 0),
                  ps43_entry("ztnet-zerotier", "running", "Up 5 minutes", 0),
@@ -569,11 +580,12 @@ TEST_CASE("runtime.containers: passes on a healthy stack, fails on each bad cont
   }
 
   SECTION("podman ps fails") {
-    env.runner.on(k_ps, {125, "", "Error: cannot set up namespace using \"/usr/bin/newuidmap\": exit status 1\n"});
+    env.runner.on(k_ps,
+                  {125, "", "Error: cannot set up namespace using \"/usr/bin/newuidmap\": exit status 1\n"});
     CheckResult r = zt::checks::probe_containers(env.host.view(), env.config);
     CHECK(r.outcome == Outcome::fail);
-    CHECK(r.actual ==
-          "podman ps failed (exit 125: Error: cannot set up namespace using \"/usr/bin/newuidmap\": exit status 1)");
+    CHECK(r.actual == "podman ps failed (exit 125: Error: cannot set up namespace using "
+                      "\"/usr/bin/newuidmap\": exit status 1)");
     CHECK(r.fix == "runuser -u ztnet -- podman ps --all");
   }
   SECTION("podman ps prints garbage") {
@@ -672,10 +684,12 @@ TEST_CASE("runtime.zerotier-udp: /proc/net/udp parsing", "[checks][runtime]") {
   REQUIRE(empty);
   CHECK(empty->empty());
 
-  auto no_port = zt::checks::parse_proc_net_udp(k_udp4_empty + " 1: 00000000 00000000:0000 07\n", "/proc/net/udp");
+  auto no_port =
+      zt::checks::parse_proc_net_udp(k_udp4_empty + " 1: 00000000 00000000:0000 07\n", "/proc/net/udp");
   REQUIRE_FALSE(no_port);
   CHECK(no_port.error().message == "/proc/net/udp: line 2: local address '00000000' has no port");
-  auto bad_hex = zt::checks::parse_proc_net_udp(k_udp4_empty + " 1: 00000000:27G9 00000000:0000 07\n", "/proc/net/udp");
+  auto bad_hex =
+      zt::checks::parse_proc_net_udp(k_udp4_empty + " 1: 00000000:27G9 00000000:0000 07\n", "/proc/net/udp");
   REQUIRE_FALSE(bad_hex);
   CHECK(bad_hex.error().message == "/proc/net/udp: line 2: malformed local address '00000000:27G9'");
   auto no_slot = zt::checks::parse_proc_net_udp(k_udp4_empty + "garbage\n", "/proc/net/udp");
@@ -742,8 +756,10 @@ TEST_CASE("runtime.podman-info: parse info, pod inspect, container inspect", "[c
   REQUIRE_FALSE(no_host);
   CHECK(no_host.error().message == "podman info: no \"host\" object");
 
-  CHECK(zt::checks::parse_pod_infra_id(k_pod43) == "b80fcf0b276dfad89d6f66f1946491a7905095894e21ea62bec606978fa43ccc");
-  CHECK(zt::checks::parse_pod_infra_id(k_pod5) == "b80fcf0b276dfad89d6f66f1946491a7905095894e21ea62bec606978fa43ccc");
+  CHECK(zt::checks::parse_pod_infra_id(k_pod43) ==
+        "b80fcf0b276dfad89d6f66f1946491a7905095894e21ea62bec606978fa43ccc");
+  CHECK(zt::checks::parse_pod_infra_id(k_pod5) ==
+        "b80fcf0b276dfad89d6f66f1946491a7905095894e21ea62bec606978fa43ccc");
   auto no_infra = zt::checks::parse_pod_infra_id(R"({"Name":"ztnet","InfraContainerID":""})");
   REQUIRE_FALSE(no_infra);
   CHECK(no_infra.error().message == "podman pod inspect: the pod has no infra container");
@@ -753,14 +769,15 @@ TEST_CASE("runtime.podman-info: parse info, pod inspect, container inspect", "[c
 
   CHECK(zt::checks::parse_network_mode(infra_inspect("slirp4netns")) == "slirp4netns");
   CHECK(zt::checks::parse_network_mode(infra_inspect("pasta")) == "pasta");
-  CHECK(zt::checks::parse_network_mode(infra_inspect("slirp4netns:port_handler=slirp4netns")) == "slirp4netns");
+  CHECK(zt::checks::parse_network_mode(infra_inspect("slirp4netns:port_handler=slirp4netns")) ==
+        "slirp4netns");
   auto no_mode = zt::checks::parse_network_mode(R"([{"HostConfig":{}}])");
   REQUIRE_FALSE(no_mode);
   CHECK(no_mode.error().message == "podman container inspect: no HostConfig.NetworkMode");
 }
 
 TEST_CASE("runtime.podman-info: podman 4.3 (classic, slirp4netns)", "[checks][runtime]") {
-  Env env;  // podman 4.3.1 installed -> classic -> slirp4netns
+  Env env; // podman 4.3.1 installed -> classic -> slirp4netns
   SECTION("good") {
     env.runner.on(k_info, ok(info43_rootless()));
     env.runner.on(k_pod_inspect, ok(k_pod43));
@@ -838,7 +855,8 @@ TEST_CASE("runtime.podman-info: podman 5 (quadlet, pasta)", "[checks][runtime]")
     CheckResult r = zt::checks::probe_podman_info(env.host.view(), env.config);
     CHECK(r.outcome == Outcome::fail);
     CHECK(r.actual == "rootless, default network slirp4netns");
-    CHECK(r.fix == "containers.conf: [network] default_rootless_network_cmd = \"pasta\" (or drop the override)");
+    CHECK(r.fix ==
+          "containers.conf: [network] default_rootless_network_cmd = \"pasta\" (or drop the override)");
   }
 }
 
@@ -872,7 +890,8 @@ TEST_CASE("runtime.auto-update: parse dry-run JSON of 4.x and 5.x", "[checks][ru
   CHECK(obj.error().message == "podman auto-update: expected a JSON array");
 }
 
-TEST_CASE("runtime.auto-update: passes when every container is covered, fails precisely", "[checks][runtime]") {
+TEST_CASE("runtime.auto-update: passes when every container is covered, fails precisely",
+          "[checks][runtime]") {
   Env env;
   const std::string expected = "dry run exits 0 and covers 4 containers";
   SECTION("good, one update pending") {
@@ -919,8 +938,9 @@ TEST_CASE("runtime.auto-update: passes when every container is covered, fails pr
     CHECK(r.fix == "use registry images (AutoUpdate=registry cannot check localhost/ images)");
   }
   SECTION("the registry is unreachable, no report printed") {
-    env.runner.on(k_auto_update, {125, "", "Error: pinging container registry docker.io: dial tcp: lookup "
-                                           "registry-1.docker.io: no such host\n"});
+    env.runner.on(k_auto_update, {125, "",
+                                  "Error: pinging container registry docker.io: dial tcp: lookup "
+                                  "registry-1.docker.io: no such host\n"});
     CheckResult r = zt::checks::probe_auto_update(env.host.view(), env.config);
     CHECK(r.outcome == Outcome::fail);
     CHECK(r.actual == "exit 125: Error: pinging container registry docker.io: dial tcp: lookup "
@@ -934,7 +954,8 @@ TEST_CASE("runtime.auto-update: passes when every container is covered, fails pr
     CHECK(r.actual == "podman auto-update: json: unexpected character at offset 0");
   }
   SECTION("podman cannot run") {
-    env.runner.on_error(k_auto_update, zt::Error{zt::Errc::timeout, "podman auto-update: timed out after 120 s"});
+    env.runner.on_error(k_auto_update,
+                        zt::Error{zt::Errc::timeout, "podman auto-update: timed out after 120 s"});
     CheckResult r = zt::checks::probe_auto_update(env.host.view(), env.config);
     CHECK(r.outcome == Outcome::error);
     CHECK(r.actual == "podman auto-update: timed out after 120 s");

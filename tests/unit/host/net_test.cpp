@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "host/net.hpp"
-
 #include "support/catch.hpp"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdint>
+#include <netinet/in.h>
 #include <string>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 using zt::host::http_probe;
@@ -109,7 +107,8 @@ TEST_CASE("net: http_probe reads the status line of a real listener", "[host][ne
   REQUIRE(status);
   CHECK(status->status_line == "HTTP/1.1 308 Permanent Redirect");
   CHECK(status->code == 308);
-  CHECK(request == "HEAD / HTTP/1.1\r\nHost: example.test\r\nUser-Agent: ztagent\r\nConnection: close\r\n\r\n");
+  CHECK(request ==
+        "HEAD / HTTP/1.1\r\nHost: example.test\r\nUser-Agent: ztagent\r\nConnection: close\r\n\r\n");
 }
 
 TEST_CASE("net: http_probe on a closed port says connection refused", "[host][net]") {
@@ -121,11 +120,12 @@ TEST_CASE("net: http_probe on a closed port says connection refused", "[host][ne
 }
 
 TEST_CASE("net: http_probe times out on a listener that never answers", "[host][net]") {
-  Listener listener;  // the kernel completes the handshake; nobody accepts or answers
+  Listener listener; // the kernel completes the handshake; nobody accepts or answers
   auto status = http_probe(listener.port(), "localhost", 200ms);
   REQUIRE_FALSE(status);
   CHECK(status.error().code == zt::Errc::timeout);
-  CHECK(status.error().message == "127.0.0.1:" + std::to_string(listener.port()) + ": no answer within 200 ms");
+  CHECK(status.error().message ==
+        "127.0.0.1:" + std::to_string(listener.port()) + ": no answer within 200 ms");
 }
 
 TEST_CASE("net: http_probe rejects a non-HTTP answer and an empty close", "[host][net]") {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "util/json.hpp"
-
 #include "support/catch.hpp"
+#include "util/json.hpp"
 
 #include <string>
 
@@ -9,7 +8,8 @@ using zt::util::Json;
 using zt::util::parse_json;
 
 TEST_CASE("json: scalars, arrays, objects", "[util][json]") {
-  auto doc = parse_json(R"( {"a": [1, -2.5, 3e2, 0], "b": true, "c": false, "d": null, "e": "x", "f": {}, "g": []} )");
+  auto doc = parse_json(
+      R"( {"a": [1, -2.5, 3e2, 0], "b": true, "c": false, "d": null, "e": "x", "f": {}, "g": []} )");
   REQUIRE(doc);
   REQUIRE(doc->kind() == Json::Kind::object);
   CHECK(doc->keys() == std::vector<std::string>{"a", "b", "c", "d", "e", "f", "g"});
@@ -35,7 +35,8 @@ TEST_CASE("json: scalars, arrays, objects", "[util][json]") {
 }
 
 TEST_CASE("json: string escapes and unicode", "[util][json]") {
-  auto doc = parse_json(R"(["a\"b\\c\/d\b\f\n\r\t", "\u00e9\u20ac", "\ud83d\ude00", "caf\u00E9", "plain é"])");
+  auto doc =
+      parse_json(R"(["a\"b\\c\/d\b\f\n\r\t", "\u00e9\u20ac", "\ud83d\ude00", "caf\u00E9", "plain é"])");
   REQUIRE(doc);
   REQUIRE(doc->size() == 5);
   CHECK(*doc->items()[0].as_string() == "a\"b\\c/d\b\f\n\r\t");
@@ -48,15 +49,17 @@ TEST_CASE("json: string escapes and unicode", "[util][json]") {
 TEST_CASE("json: a real podman 4.3.1 document parses", "[util][json]") {
   // Abridged from `podman info --format json` on Debian 12 (podman 4.3.1), kept verbatim in shape:
   // an empty object printed with a blank line inside, a string with \n escapes, large integers.
-  const std::string text = "{\n  \"host\": {\n    \"ociRuntime\": {\n      \"name\": \"crun\",\n      \"version\": "
-                           "\"crun version 1.8.1\\ncommit: f8a096be\\nrundir: /run/crun\"\n    },\n"
-                           "    \"memTotal\": 25274793984,\n    \"idMappings\": {\n      \"gidmap\": null,\n"
-                           "      \"uidmap\": null\n    }\n  },\n  \"registries\": {\n    \n  }\n}\n";
+  const std::string text =
+      "{\n  \"host\": {\n    \"ociRuntime\": {\n      \"name\": \"crun\",\n      \"version\": "
+      "\"crun version 1.8.1\\ncommit: f8a096be\\nrundir: /run/crun\"\n    },\n"
+      "    \"memTotal\": 25274793984,\n    \"idMappings\": {\n      \"gidmap\": null,\n"
+      "      \"uidmap\": null\n    }\n  },\n  \"registries\": {\n    \n  }\n}\n";
   auto doc = parse_json(text);
   REQUIRE(doc);
   const Json* host = doc->find("host");
   REQUIRE(host != nullptr);
-  CHECK(*host->find("ociRuntime")->find_string("version") == "crun version 1.8.1\ncommit: f8a096be\nrundir: /run/crun");
+  CHECK(*host->find("ociRuntime")->find_string("version") ==
+        "crun version 1.8.1\ncommit: f8a096be\nrundir: /run/crun");
   CHECK(host->find("memTotal")->as_int() == 25274793984);
   CHECK(doc->find("registries")->size() == 0);
 }
