@@ -7,6 +7,8 @@
 #include "provisioners/linger.hpp"
 #include "provisioners/packages.hpp"
 #include "provisioners/ports.hpp"
+#include "provisioners/secrets.hpp"
+#include "provisioners/start.hpp"
 #include "provisioners/subids.hpp"
 #include "provisioners/user.hpp"
 #include "util/strings.hpp"
@@ -48,6 +50,8 @@ constexpr Entry k_steps[] = {
     {"data", make_data_step},
     {"linger", make_linger_step},
     {"ports", make_ports_step},
+    {"secrets", make_secrets_step},
+    {"start", make_start_step},
     {"runtime", make_runtime_step},
 };
 
