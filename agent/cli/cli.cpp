@@ -226,6 +226,10 @@ Result<void> record_state(const std::vector<provisioners::Step>& steps, host::Ho
     spdlog::warn("replacing an unreadable provision state: {}", previous.error().message);
   }
   const auto next = state::record_provision(before, rep, digests, order, rep.started_at, ZTAGENT_VERSION);
+  if (before && next == *before) {
+    spdlog::debug("provision state unchanged");
+    return {};
+  }
   ZT_TRY(state::save_state(host.fs(), next));
   spdlog::info("recorded the provision state in {}", host.fs().real_path(state::k_state_path).string());
   return {};

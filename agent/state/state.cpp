@@ -357,14 +357,36 @@ State record_provision(const std::optional<State>& previous,
       }
     }
   }
+  const auto files_of = [](const std::vector<FileDigest>& files, const std::string& id) {
+    std::vector<FileDigest> out_files;
+    for (const FileDigest& d : files) {
+      if (d.step == id) {
+        out_files.push_back(d);
+      }
+    }
+    return out_files;
+  };
+  bool anything_new = !previous;
   for (const std::string& id : order) {
     if (auto it = fresh.find(id); it != fresh.end()) {
-      out.steps.push_back(it->second);
-      for (const FileDigest& d : digests) {
-        if (d.step == id) {
-          out.files.push_back(d);
+      auto files = files_of(digests, id);
+      const StepRecord* old = nullptr;
+      if (previous) {
+        for (const StepRecord& s : previous->steps) {
+          if (s.id == id) {
+            old = &s;
+          }
         }
       }
+      // An unchanged step whose paths still match what was recorded keeps its record (and time): a
+      // provision that changes nothing leaves the state as it was.
+      if (it->second.status == "unchanged" && old != nullptr && files_of(previous->files, id) == files) {
+        out.steps.push_back(*old);
+      } else {
+        out.steps.push_back(it->second);
+        anything_new = true;
+      }
+      out.files.insert(out.files.end(), files.begin(), files.end());
       continue;
     }
     if (!previous) {
@@ -380,6 +402,10 @@ State record_provision(const std::optional<State>& previous,
         out.files.push_back(d);
       }
     }
+  }
+  if (!anything_new && previous->profile == out.profile) {
+    out.provisioned_at = previous->provisioned_at;
+    out.version = previous->version;
   }
   return out;
 }

@@ -82,6 +82,8 @@ struct State {
 
 /// The state after a provision: steps of `report` that ran to the end (changed or unchanged) get a
 /// fresh record and fresh digests (`digests`, for those steps); other steps keep their previous record.
+/// An unchanged step whose digests equal the recorded ones keeps its old record and time, so a
+/// provision that changes nothing returns `previous` unchanged (and nothing needs writing).
 /// Steps are kept in the order of `step_order`, then any unknown older ones.
 [[nodiscard]] State record_provision(const std::optional<State>& previous,
                                      const report::Report& report,

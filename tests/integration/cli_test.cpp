@@ -297,3 +297,180 @@ TEST_CASE("cli: several reporters in one run, Prometheus keeps the last success"
   CHECK(text.find("ztagent_check_outcome{check=\"data.zerotier.mode\",step=\"data\",outcome=\"fail\"} 1") !=
         std::string::npos);
 }
+
+TEST_CASE("cli: drift names a tampered file, verify --remediate repairs only that step", "[integration][cli][drift]") {
+  if (!is_root()) {
+    ZT_SKIP("needs root (chown, useradd --prefix)");
+  }
+  TempRoot root;
+  zt::test::make_debian12_tree(root);
+  auto user = "ztdr" + std::to_string(::getpid() % 100000);
+  auto set_user = "service.user=" + user;
+
+  // No provision yet: drift has nothing to compare with.
+  auto none = run_agent({"drift", "--profile", "debian-12", "--root", root.str(), "--set", set_user});
+  CHECK(none.exit_code == 66);
+  CHECK(none.err == "ztagent: error: no provision recorded in " + root.str() +
+                        "/var/lib/ztagent/state.json: run `ztagent provision` first\n");
+
+  REQUIRE(run_agent(with(base_args("provision", root), {"--set", set_user})).exit_code == 0);
+  REQUIRE(root.exists("/var/lib/ztagent/state.json"));
+  struct stat st {};
+  REQUIRE(::stat(root.real("/var/lib/ztagent/state.json").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  CHECK(st.st_uid == 0);
+  const std::string state = root.read("/var/lib/ztagent/state.json");
+  CHECK(state.find("\"path\":\"/etc/subuid\"") != std::string::npos);
+  CHECK(state.find("\"path\":\"/opt/ztnet-data/postgres-data\"") != std::string::npos);
+  CHECK(state.find("\"path\":\"/var/lib/systemd/linger/" + user + "\"") != std::string::npos);
+  CHECK(state.find("\"path\":\"/etc/sysctl.d/60-ztagent.conf\"") != std::string::npos);
+  // Digests, never contents: no file's text appears (the subids Change summary names the range).
+  const std::string subuid_text = zt::report::json_quote(root.read("/etc/subuid"));
+  CHECK(state.find(subuid_text.substr(1, subuid_text.size() - 2)) == std::string::npos);
+  const std::string sysctl_text = zt::report::json_quote(root.read("/etc/sysctl.d/60-ztagent.conf"));
+  CHECK(state.find(sysctl_text.substr(1, sysctl_text.size() - 2)) == std::string::npos);
+
+  // A second provision changes nothing, the state file included.
+  REQUIRE(run_agent(with(base_args("provision", root), {"--set", set_user})).exit_code == 0);
+  CHECK(root.read("/var/lib/ztagent/state.json") == state);
+
+  auto clean = run_agent(with(base_args("drift", root), {"--set", set_user}));
+  INFO(clean.err);
+  CHECK(clean.exit_code == 0);
+  CHECK(check_ids_with(clean.out, "fail").empty());
+  CHECK(clean.out.find("\"command\":\"drift\"") != std::string::npos);
+
+  // Tamper: the user's subuid line disappears, and the default ACL of postgres-data loses an entry... only
+  // the first here; the subids step must be the only one re-run.
+  const std::string subuid = root.read("/etc/subuid");
+  root.write("/etc/subuid", "");
+  auto drift = run_agent({"drift", "--profile", "debian-12", "--root", root.str(), "--set", set_user});
+  CHECK(drift.exit_code == 1);
+  auto pos = state.find("\"provisioned_at\":\"");
+  REQUIRE(pos != std::string::npos);
+  const std::string when = state.substr(pos + 18, 20);
+  CHECK(drift.err.find("ztagent: warning: /etc/subuid: content changed since the provision of " + when + "\n") !=
+        std::string::npos);
+  CHECK(drift.out.find("FAIL  drift:/etc/subuid: expected as recorded by the provision of " + when +
+                       ", got content changed") != std::string::npos);
+  CHECK(drift.out.find("subids.subuid-range") != std::string::npos);
+  auto drift_json = run_agent(with(base_args("drift", root), {"--set", set_user}));
+  CHECK(check_ids_with(drift_json.out, "fail") == std::vector<std::string>{"subids.subuid-range", "drift:/etc/subuid"});
+
+  const std::string data_before = root.read("/etc/sysctl.d/60-ztagent.conf");
+  auto fixed = run_agent(with(base_args("verify", root), {"--set", set_user, "--remediate"}));
+  INFO(fixed.out);
+  INFO(fixed.err);
+  CHECK(fixed.exit_code == 0);
+  CHECK(check_ids_with(fixed.out, "fail").empty());
+  // Only subids ran, and it changed /etc/subuid.
+  CHECK(fixed.out.find("\"steps\":[{\"id\":\"subids\",\"status\":\"changed\"") != std::string::npos);
+  CHECK(fixed.out.find("{\"id\":\"data\",\"status\"") == std::string::npos);
+  CHECK(fixed.out.find("{\"id\":\"users\",\"status\"") == std::string::npos);
+  CHECK(fixed.err.find("remediate: re-running subids\n") != std::string::npos);
+  CHECK(root.read("/etc/subuid") == subuid);
+  CHECK(root.read("/etc/sysctl.d/60-ztagent.conf") == data_before);
+
+  auto after = run_agent(with(base_args("drift", root), {"--set", set_user}));
+  INFO(after.err);
+  CHECK(after.exit_code == 0);
+  CHECK(check_ids_with(after.out, "fail").empty());
+
+  // drift --remediate repairs a chmod on a data dir the same way (data only).
+  std::filesystem::permissions(root.real("/opt/ztnet-data/zerotier"), static_cast<std::filesystem::perms>(0755));
+  auto chmod = run_agent({"drift", "--profile", "debian-12", "--root", root.str(), "--set", set_user});
+  CHECK(chmod.exit_code == 1);
+  CHECK(chmod.err.find("/opt/ztnet-data/zerotier: mode 0750 -> 0755 since the provision of") != std::string::npos);
+  auto chmod_fixed = run_agent(with(base_args("drift", root), {"--set", set_user, "--remediate"}));
+  INFO(chmod_fixed.err);
+  CHECK(chmod_fixed.exit_code == 0);
+  CHECK(chmod_fixed.out.find("\"steps\":[{\"id\":\"data\",\"status\":\"changed\"") != std::string::npos);
+}
+
+TEST_CASE("cli: schedule install/remove writes exactly its files, idempotently", "[integration][cli][schedule]") {
+  if (!is_root()) {
+    ZT_SKIP("needs root (files owned by root)");
+  }
+  SECTION("cron where the tree has no systemd") {
+    TempRoot root;
+    zt::test::make_debian12_tree(root);
+    root.write("/etc/machine-id", "0123456789abcdef0123456789abcdef\n");
+    const auto before = zt::test::snapshot(root);
+    auto install = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--every", "30m"});
+    INFO(install.err);
+    CHECK(install.exit_code == 0);
+    CHECK(install.out == "wrote /etc/cron.d/ztagent\nschedule: cron job /etc/cron.d/ztagent installed\n");
+    const std::string cron = root.read("/etc/cron.d/ztagent");
+    CHECK(cron.rfind("# Managed by ztagent (ztagent schedule install)", 0) == 0);
+    CHECK(cron.find("*/30 * * * * root sleep ") != std::string::npos);
+    CHECK(cron.find("; /usr/bin/ztagent verify --log-target syslog --profile debian-12 >/dev/null || [ $? -eq 75 ]\n") !=
+          std::string::npos);
+    auto again = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--every", "30m"});
+    CHECK(again.exit_code == 0);
+    CHECK(again.out == "unchanged /etc/cron.d/ztagent\nschedule: cron job /etc/cron.d/ztagent unchanged\n");
+    auto remove = run_agent({"schedule", "remove", "--profile", "debian-12", "--root", root.str()});
+    CHECK(remove.exit_code == 0);
+    CHECK(remove.out == "removed /etc/cron.d/ztagent\nschedule: removed\n");
+    // The directory /etc/cron.d stays (install created it; cron owns it on a real host).
+    std::filesystem::remove(root.real("/etc/cron.d"));
+    CHECK(zt::test::snapshot(root) == before);
+    auto bad = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--every", "45m"});
+    CHECK(bad.exit_code == 64);
+    CHECK(bad.err == "ztagent: error: --every 45min: cron cannot run at that interval (use a divisor of 60 minutes "
+                     "or whole hours dividing 24, e.g. 15m, 30m, 1h, 6h)\nTry 'ztagent --help'.\n");
+  }
+  SECTION("systemd timer where the tree has systemd") {
+    TempRoot root;
+    zt::test::make_debian12_tree(root);
+    root.mkdir("/usr/lib/systemd");
+    root.mkdir("/etc/systemd/system");
+    const auto before = zt::test::snapshot(root);
+    auto install = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--remediate"});
+    INFO(install.err);
+    CHECK(install.exit_code == 0);
+    CHECK(install.out == "wrote /etc/systemd/system/ztagent-verify.service\n"
+                         "wrote /etc/systemd/system/ztagent-verify.timer\n"
+                         "wrote /etc/systemd/system/timers.target.wants/ztagent-verify.timer -> "
+                         "/etc/systemd/system/ztagent-verify.timer\n"
+                         "schedule: systemd timer ztagent-verify.timer installed\n");
+    CHECK(root.read("/etc/systemd/system/ztagent-verify.service")
+              .find("ExecStart=/usr/bin/ztagent verify --log-target syslog --remediate --profile debian-12\n") !=
+          std::string::npos);
+    CHECK(root.read("/etc/systemd/system/ztagent-verify.timer").find("OnUnitActiveSec=15min\n") != std::string::npos);
+    CHECK(std::filesystem::read_symlink(root.real("/etc/systemd/system/timers.target.wants/ztagent-verify.timer")) ==
+          "/etc/systemd/system/ztagent-verify.timer");
+    auto again = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--remediate"});
+    CHECK(again.out.find("schedule: systemd timer ztagent-verify.timer unchanged\n") != std::string::npos);
+    auto remove = run_agent({"schedule", "remove", "--profile", "debian-12", "--root", root.str()});
+    CHECK(remove.exit_code == 0);
+    CHECK(remove.out == "removed /etc/systemd/system/timers.target.wants/ztagent-verify.timer\n"
+                        "removed /etc/systemd/system/ztagent-verify.timer\n"
+                        "removed /etc/systemd/system/ztagent-verify.service\n"
+                        "schedule: removed\n");
+    std::filesystem::remove(root.real("/etc/systemd/system/timers.target.wants"));
+    CHECK(zt::test::snapshot(root) == before);
+    auto nothing = run_agent({"schedule", "remove", "--profile", "debian-12", "--root", root.str()});
+    CHECK(nothing.out == "schedule: nothing installed\n");
+  }
+}
+
+TEST_CASE("cli: explain and list", "[integration][cli][explain]") {
+  auto e = run_agent({"explain", "subids.subgid-rang", "--profile", "debian-12"});
+  CHECK(e.exit_code == 64);
+  CHECK(e.err == "ztagent: error: unknown check 'subids.subgid-rang' (did you mean 'subids.subgid-range'?)\n"
+                 "Try 'ztagent --help'.\n");
+  TempRoot root;
+  zt::test::make_debian12_tree(root);
+  auto ok = run_agent({"explain", "ports.sysctl-persisted", "--profile", "debian-12", "--root", root.str()});
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.rfind("ports.sysctl-persisted (step ports)\n  verifies: ", 0) == 0);
+  CHECK(ok.out.find("\n  now:      fail: expected ") != std::string::npos);
+  CHECK(ok.out.find("\n  source:   podman troubleshooting #48") != std::string::npos);
+  CHECK(ok.out.find("\n  ztagent:  sudo ztagent provision --only ports (or sudo ztagent verify --remediate)\n") !=
+        std::string::npos);
+  auto list = run_agent({"list", "--profile", "debian-12"});
+  CHECK(list.exit_code == 0);
+  CHECK(list.out.rfind("profile debian-12: ", 0) == 0);
+  CHECK(list.out.find("\npreflight (checks only)\n  preflight.userns ") != std::string::npos);
+  CHECK(list.out.find("\nsubids\n  subids.subuid-range ") != std::string::npos);
+}

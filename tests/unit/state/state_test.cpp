@@ -151,6 +151,14 @@ TEST_CASE("state: record_provision keeps steps that did not run, refreshes those
         zt::state::StepRecord{"linger", "changed", "2026-11-23T10:00:00Z", {{"/var/lib/systemd/linger/ztnet", "enable linger"}}});
   CHECK(next.files == std::vector<FileDigest>{new_subuid, previous.files[1], linger});
 
+  // Nothing changed and the digests match: the state stays exactly as it was (time included).
+  zt::report::Report same;
+  same.profile = "debian-12";
+  same.steps = {{"subids", zt::report::StepStatus::unchanged, {}, 0, ""},
+                {"data", zt::report::StepStatus::unchanged, {}, 0, ""}};
+  CHECK(zt::state::record_provision(previous, same, previous.files, {"subids", "data", "linger"},
+                                    "2026-11-23T10:00:00Z", "0.1.0") == previous);
+
   // The first provision: nothing previous, only steps that ran.
   const State first = zt::state::record_provision(std::nullopt, rep, {new_subuid, linger}, {"subids", "data", "linger"},
                                                   "t", "v");
