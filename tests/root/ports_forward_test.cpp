@@ -58,15 +58,22 @@ private:
   std::string m_error;
 };
 
+/// Removes the files the test wrote, and the directories only if the test created them.
 struct RemoveFiles {
+  bool had_etc_ztagent = fs::exists("/etc/ztagent");
+  bool had_wants = fs::exists("/etc/systemd/system/multi-user.target.wants");
   ~RemoveFiles() {
     for (const auto& f : k_files) {
       std::error_code ec;
       fs::remove(f, ec);
     }
     std::error_code ec;
-    fs::remove("/etc/ztagent", ec); // only if empty
-    fs::remove("/etc/systemd/system/multi-user.target.wants", ec);
+    if (!had_etc_ztagent) {
+      fs::remove("/etc/ztagent", ec);
+    }
+    if (!had_wants) {
+      fs::remove("/etc/systemd/system/multi-user.target.wants", ec);
+    }
   }
 };
 
@@ -98,19 +105,19 @@ bool connects(std::uint16_t port) {
 TEST_CASE("root: ports forward loads table inet ztagent into a private netns, converges, repairs",
           "[root][ports]") {
   if (::geteuid() != 0) {
-    SKIP("needs root");
+    ZT_SKIP("needs root");
   }
   if (!fs::exists("/usr/sbin/nft")) {
-    SKIP("nftables is not installed (/usr/sbin/nft)");
+    ZT_SKIP("nftables is not installed (/usr/sbin/nft)");
   }
   for (const auto& f : k_files) {
     if (fs::exists(fs::symlink_status(f))) {
-      SKIP(f + " already exists: not clobbering a real configuration");
+      ZT_SKIP(f + " already exists: not clobbering a real configuration");
     }
   }
   PrivateNetns netns;
   if (!netns.error().empty()) {
-    SKIP("no private network namespace: " + netns.error());
+    ZT_SKIP("no private network namespace: " + netns.error());
   }
   RemoveFiles cleanup;
   REQUIRE(run({"ip", "link", "set", "lo", "up"}, zt::host::Effect::mutating).exit_code == 0);
