@@ -15,74 +15,21 @@
 
 namespace zt::test {
 
-/// The ZTNet stack as HOST-SPEC describes it (pod ztnet; postgres, zerotier, ztnet, caddy; ports
-/// 80/443/9993udp with forward_to 8080/8443), placeholders resolved for domain example.com.
-inline profile::Stack hostspec_stack() {
-  using profile::Container;
-  profile::Stack stack;
-  stack.pod = "ztnet";
-  stack.domain = "example.com";
-  stack.ports = {{"http", 80, 80, "tcp", 8080}, {"https", 443, 443, "tcp", 8443}, {"zerotier", 9993, 9993, "udp", 0}};
-  stack.secrets = {{"POSTGRES_PASSWORD", 32}, {"NEXTAUTH_SECRET", 32}};
-
-  Container postgres;
-  postgres.name = "postgres";
-  postgres.image = "docker.io/library/postgres:15.2-alpine";
-  postgres.env = {{"POSTGRES_USER", "postgres"}, {"POSTGRES_DB", "ztnet"}};
-  postgres.secrets = {{"POSTGRES_PASSWORD", "POSTGRES_PASSWORD"}};
-  postgres.volumes = {{"postgres-data", "/var/lib/postgresql/data", false}};
-  postgres.health = {"pg_isready -U postgres -d ztnet", "30s", "10s", 5, "30s"};
-  postgres.stop_timeout = 30;
-
-  Container zerotier;
-  zerotier.name = "zerotier";
-  zerotier.image = "docker.io/zyclonite/zerotier:1.14.2";
-  zerotier.env = {{"ZT_OVERRIDE_LOCAL_CONF", "true"}, {"ZT_ALLOW_MANAGEMENT_FROM", "127.0.0.1"}};
-  zerotier.volumes = {{"zerotier", "/var/lib/zerotier-one", false}};
-  zerotier.devices = {"/dev/net/tun"};
-  zerotier.add_capabilities = {"NET_ADMIN"};
-  zerotier.health = {"zerotier-cli info", "30s", "10s", 3, "30s"};
-
-  Container ztnet;
-  ztnet.name = "ztnet";
-  ztnet.image = "docker.io/sinamics/ztnet:v0.7.5";
-  ztnet.env = {{"POSTGRES_HOST", "127.0.0.1"},
-               {"POSTGRES_PORT", "5432"},
-               {"POSTGRES_USER", "postgres"},
-               {"POSTGRES_DB", "ztnet"},
-               {"NEXTAUTH_URL", "https://example.com"},
-               {"NEXTAUTH_URL_INTERNAL", "http://127.0.0.1:3000"},
-               {"ZT_ADDR", "http://127.0.0.1:9993"}};
-  ztnet.secrets = {{"POSTGRES_PASSWORD", "POSTGRES_PASSWORD"}, {"NEXTAUTH_SECRET", "NEXTAUTH_SECRET"}};
-  ztnet.volumes = {{"zerotier", "/var/lib/zerotier-one", false}};
-  ztnet.health = {"wget -q -O /dev/null http://127.0.0.1:3000/api/auth/providers || exit 1", "30s", "10s", 3, "120s"};
-  ztnet.after = {"postgres", "zerotier"};
-  ztnet.init = true;
-
-  Container caddy;
-  caddy.name = "caddy";
-  caddy.image = "docker.io/library/caddy:2.8-alpine";
-  caddy.volumes = {{"caddy_data", "/data", false}, {"caddy/Caddyfile", "/etc/caddy/Caddyfile", true}};
-  caddy.health = {"wget -q -O /dev/null http://127.0.0.1:2019/config/ || exit 1", "30s", "10s", 3, "30s"};
-  caddy.after = {"ztnet"};
-
-  stack.containers = {postgres, zerotier, ztnet, caddy};
-  stack.files = {{"caddy/Caddyfile", "example.com {\n\treverse_proxy 127.0.0.1:3000\n}\n", 0644}};
-  return stack;
-}
-
-/// The UnitsSpec of a shipped profile with default site settings and the HOST-SPEC stack.
+/// The UnitsSpec of a shipped profile (its [stack] from profiles/_base.toml) with default site
+/// settings, built the way the step factory builds it (units_spec_from(Config)).
 inline checks::UnitsSpec units_spec_for(const std::string& profile_name) {
-  auto profile = profile::load_profile(profile_name, "");
   INFO(profile_name);
+  auto profile = profile::load_profile(profile_name, "");
   REQUIRE(profile);
-  checks::UnitsSpec spec;
-  spec.user = "ztnet";
-  spec.data_root = "/opt/ztnet-data";
-  spec.selinux_labels = profile->selinux_labels;
-  spec.profile = *profile;
-  spec.stack = hostspec_stack();
-  return spec;
+  auto site = profile::load_site_config("", "", {});
+  REQUIRE(site);
+  auto stack = profile::resolve_stack(*profile, *site);
+  REQUIRE(stack);
+  profile::Config config;
+  config.profile = *profile;
+  config.site = *site;
+  config.stack = *stack;
+  return checks::units_spec_from(config);
 }
 
 inline host::Account ztnet_account() {

@@ -32,7 +32,7 @@ using zt::checks::UnitStyle;
 
 namespace {
 
-const std::vector<std::string> k_profiles = {"debian-12", "debian-13", "ubuntu-24.04"};
+const std::vector<std::string> k_profiles = {"debian-12", "debian-13", "fedora-41", "ubuntu-24.04"};
 const std::vector<UnitStyle> k_styles = {UnitStyle::quadlet_pod, UnitStyle::quadlet_container, UnitStyle::classic};
 
 std::string golden_dir(const std::string& sub) {
@@ -243,7 +243,7 @@ TEST_CASE("units: rendering refuses what cannot be a unit", "[checks][units]") {
 
 TEST_CASE("units: unit paths per style name only the stack's units", "[checks][units]") {
   const auto account = zt::test::ztnet_account();
-  const auto stack = zt::test::hostspec_stack();
+  const auto stack = zt::test::units_spec_for("debian-12").stack;
   CHECK(zt::checks::style_unit_paths(stack, account, UnitStyle::quadlet_pod) ==
         std::vector<std::string>{"/home/ztnet/.config/containers/systemd/ztnet.pod",
                                  "/home/ztnet/.config/containers/systemd/ztnet-postgres.container",
@@ -359,7 +359,7 @@ TEST_CASE("units checks: pass on a converged tree, fail on each tampered state",
     CHECK(res.actual == caddy + ": has extra lines from line 29");
   }
   SECTION("the Caddyfile was edited") {
-    root.write("/opt/ztnet-data/caddy/Caddyfile", "example.com {\n}\n");
+    root.write("/opt/ztnet-data/caddy/Caddyfile", "localhost {\n}\n");
     auto res = find_check(all, "units.files").run(host.view());
     CHECK(res.outcome == Outcome::fail);
     CHECK(res.actual == "/opt/ztnet-data/caddy/Caddyfile: line 2 differs");

@@ -295,7 +295,7 @@ TEST_CASE("Units: failures give exact messages", "[provisioners][units]") {
 
 TEST_CASE("Units validation: commands and verdicts", "[provisioners][units]") {
   const auto account = zt::test::ztnet_account();
-  const auto stack = zt::test::hostspec_stack();
+  const auto stack = zt::test::units_spec_for("debian-12").stack;
 
   auto dry = zt::provisioners::quadlet_dryrun_command(account, "/usr/lib/systemd/system-generators/podman-system-generator",
                                                       k_quadlet_dir);
