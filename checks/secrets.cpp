@@ -75,8 +75,10 @@ public:
 
 protected:
   [[nodiscard]] virtual std::string expected_text() const = 0;
-  [[nodiscard]] virtual CheckResult run_podman(const host::HostView& host, const host::Account& account) const = 0;
-  [[nodiscard]] virtual CheckResult run_files(const host::HostView& host, const host::Account& account) const = 0;
+  [[nodiscard]] virtual CheckResult run_podman(const host::HostView& host,
+                                               const host::Account& account) const = 0;
+  [[nodiscard]] virtual CheckResult run_files(const host::HostView& host,
+                                              const host::Account& account) const = 0;
 
   std::string m_user;
   profile::Stack m_stack;
@@ -92,11 +94,13 @@ public:
 protected:
   [[nodiscard]] std::string expected_text() const override { return "every secret of the stack set"; }
 
-  [[nodiscard]] CheckResult run_podman(const host::HostView& host, const host::Account& account) const override {
+  [[nodiscard]] CheckResult run_podman(const host::HostView& host,
+                                       const host::Account& account) const override {
     return judge_podman_secrets_present(m_stack, list_podman_secrets(host, account));
   }
 
-  [[nodiscard]] CheckResult run_files(const host::HostView& host, const host::Account& account) const override {
+  [[nodiscard]] CheckResult run_files(const host::HostView& host,
+                                      const host::Account& account) const override {
     const std::string expected = expected_text();
     auto state = read_secret_files(host, account, m_stack);
     if (!state) {
@@ -166,11 +170,13 @@ public:
 protected:
   [[nodiscard]] std::string expected_text() const override { return "each secret has one value"; }
 
-  [[nodiscard]] CheckResult run_podman(const host::HostView& /*host*/, const host::Account& /*account*/) const override {
+  [[nodiscard]] CheckResult run_podman(const host::HostView& /*host*/,
+                                       const host::Account& /*account*/) const override {
     return skip(expected_text(), "podman secrets hold one value per secret");
   }
 
-  [[nodiscard]] CheckResult run_files(const host::HostView& host, const host::Account& account) const override {
+  [[nodiscard]] CheckResult run_files(const host::HostView& host,
+                                      const host::Account& account) const override {
     const std::string expected = expected_text();
     auto state = read_secret_files(host, account, m_stack);
     if (!state) {
@@ -203,11 +209,13 @@ protected:
     return "directory 0700, files 0600, owned by " + m_user + ", no extended ACL";
   }
 
-  [[nodiscard]] CheckResult run_podman(const host::HostView& /*host*/, const host::Account& /*account*/) const override {
+  [[nodiscard]] CheckResult run_podman(const host::HostView& /*host*/,
+                                       const host::Account& /*account*/) const override {
     return skip(expected_text(), "podman secrets are kept in podman's own storage of the user");
   }
 
-  [[nodiscard]] CheckResult run_files(const host::HostView& host, const host::Account& account) const override {
+  [[nodiscard]] CheckResult run_files(const host::HostView& host,
+                                      const host::Account& account) const override {
     const std::string expected = expected_text();
     const std::string dir = secrets_dir(account);
     auto dir_perm = read_permissions(host, dir);
@@ -231,7 +239,7 @@ protected:
         return error(expected, perm.error().message);
       }
       if (perm->st.type != host::FileType::regular) {
-        continue;  // missing or not a file: secrets.present says so
+        continue; // missing or not a file: secrets.present says so
       }
       for (auto& p : permission_problems(*perm, account, k_secret_file_mode)) {
         problems.push_back(base_name(path) + ": " + p);
@@ -305,8 +313,8 @@ Result<std::vector<EnvEntry>> parse_env_file(std::string_view text, std::string_
   return out;
 }
 
-Result<SecretFilesState> read_secret_files(const host::HostView& host, const host::Account& account,
-                                           const profile::Stack& stack) {
+Result<SecretFilesState>
+read_secret_files(const host::HostView& host, const host::Account& account, const profile::Stack& stack) {
   SecretFilesState state;
   ZT_TRY_ASSIGN(dir, host.fs().lstat(secrets_dir(account)));
   state.dir = dir;
@@ -332,7 +340,7 @@ Result<SecretFilesState> read_secret_files(const host::HostView& host, const hos
 Result<std::map<std::string, std::string>> existing_secret_values(const SecretFilesState& state,
                                                                   const profile::Stack& stack) {
   std::map<std::string, std::string> values;
-  std::map<std::string, std::string> found_in;  // secret -> file base name
+  std::map<std::string, std::string> found_in; // secret -> file base name
   for (const auto& file : state.files) {
     auto container = std::find_if(stack.containers.begin(), stack.containers.end(),
                                   [&](const profile::Container& c) { return c.name == file.container; });
@@ -383,8 +391,8 @@ Result<PathPermissions> read_permissions(const host::HostView& host, const std::
   return p;
 }
 
-std::vector<std::string> permission_problems(const PathPermissions& p, const host::Account& account,
-                                             std::uint32_t want_mode) {
+std::vector<std::string>
+permission_problems(const PathPermissions& p, const host::Account& account, std::uint32_t want_mode) {
   std::vector<std::string> out;
   if (p.st.uid != account.uid || p.st.gid != account.gid) {
     out.push_back("owner " + owner_text(p.st.uid, p.st.gid) + " -> " + owner_text(account.uid, account.gid));
@@ -425,7 +433,8 @@ Result<std::set<std::string>> list_podman_secrets(const host::HostView& host, co
   return names;
 }
 
-CheckResult judge_podman_secrets_present(const profile::Stack& stack, const Result<std::set<std::string>>& names) {
+CheckResult judge_podman_secrets_present(const profile::Stack& stack,
+                                         const Result<std::set<std::string>>& names) {
   std::vector<std::string> wanted;
   for (const auto& s : stack.secrets) {
     wanted.push_back(podman_secret_name(stack, s));
@@ -446,7 +455,8 @@ CheckResult judge_podman_secrets_present(const profile::Stack& stack, const Resu
   return pass(expected, "all " + std::to_string(wanted.size()) + " podman secrets exist");
 }
 
-std::vector<std::unique_ptr<Check>> make_secrets_checks(const std::string& user, const profile::Stack& stack) {
+std::vector<std::unique_ptr<Check>> make_secrets_checks(const std::string& user,
+                                                        const profile::Stack& stack) {
   std::vector<std::unique_ptr<Check>> out;
   out.push_back(std::make_unique<SecretsPresent>(user, stack));
   out.push_back(std::make_unique<SecretsConsistent>(user, stack));

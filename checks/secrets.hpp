@@ -40,7 +40,7 @@ namespace zt::checks {
 struct EnvEntry {
   std::string name;
   std::string value;
-  std::size_t line = 0;  // 1-based
+  std::size_t line = 0; // 1-based
 };
 
 /// Parses an env file: "NAME=value" lines (value taken verbatim up to the end of the line), blank
@@ -50,11 +50,11 @@ struct EnvEntry {
 
 /// One container's env file as found on disk.
 struct SecretFile {
-  std::string container;            // container name ("ztnet")
-  std::string path;                 // secret_env_file()
-  host::FileStat st;                // lstat: a symlink is reported as such, never followed
-  std::vector<EnvEntry> entries;    // parsed when st is a regular file
-  std::string text;                 // raw content when regular (for rewriting; never printed)
+  std::string container;         // container name ("ztnet")
+  std::string path;              // secret_env_file()
+  host::FileStat st;             // lstat: a symlink is reported as such, never followed
+  std::vector<EnvEntry> entries; // parsed when st is a regular file
+  std::string text;              // raw content when regular (for rewriting; never printed)
 };
 
 /// The secrets directory and every env file of secret_containers(). Errc::parse for a malformed
@@ -63,8 +63,8 @@ struct SecretFilesState {
   host::FileStat dir;
   std::vector<SecretFile> files;
 };
-[[nodiscard]] Result<SecretFilesState> read_secret_files(const host::HostView& host, const host::Account& account,
-                                                         const profile::Stack& stack);
+[[nodiscard]] Result<SecretFilesState>
+read_secret_files(const host::HostView& host, const host::Account& account, const profile::Stack& stack);
 
 /// The value of each secret found in any env file (empty values count as unset). Errc::parse
 /// "POSTGRES_PASSWORD differs between ztnet-postgres.env and ztnet-ztnet.env" when two files disagree.
@@ -78,11 +78,11 @@ struct PathPermissions {
   std::string path;
   host::FileStat st;
   host::Acl access;
-  host::Acl default_acl;  // directories only
+  host::Acl default_acl; // directories only
 };
 [[nodiscard]] Result<PathPermissions> read_permissions(const host::HostView& host, const std::string& path);
-[[nodiscard]] std::vector<std::string> permission_problems(const PathPermissions& p, const host::Account& account,
-                                                           std::uint32_t want_mode);
+[[nodiscard]] std::vector<std::string>
+permission_problems(const PathPermissions& p, const host::Account& account, std::uint32_t want_mode);
 /// The three base entries for `mode` (what chmod alone leaves).
 [[nodiscard]] host::Acl minimal_acl(std::uint32_t mode);
 

@@ -26,7 +26,8 @@ std::string state_words(const UnitState& s) {
 
 class StartCheck : public Check {
 public:
-  StartCheck(std::string user, profile::Stack stack, std::string id, std::string description, std::string expected)
+  StartCheck(
+      std::string user, profile::Stack stack, std::string id, std::string description, std::string expected)
       : m_user(std::move(user)), m_stack(std::move(stack)), m_id(std::move(id)),
         m_description(std::move(description)), m_expected(std::move(expected)) {}
 
@@ -129,7 +130,8 @@ Result<std::vector<UnitState>> parse_unit_show(std::string_view out, const std::
     }
     const auto eq = line.find('=');
     if (eq == std::string_view::npos) {
-      return make_error(Errc::parse, "systemctl --user show: line " + std::to_string(number) + " is not Key=Value");
+      return make_error(Errc::parse,
+                        "systemctl --user show: line " + std::to_string(number) + " is not Key=Value");
     }
     std::string_view key = line.substr(0, eq);
     std::string value(util::trim(line.substr(eq + 1)));
@@ -146,26 +148,26 @@ Result<std::vector<UnitState>> parse_unit_show(std::string_view out, const std::
     // Id is the unit's primary name; an alias may differ from the name asked for, so we key by order.
   }
   if (states.size() != units.size()) {
-    return make_error(Errc::parse, "systemctl --user show: " + std::to_string(states.size()) + " blocks for " +
-                                       std::to_string(units.size()) + " units");
+    return make_error(Errc::parse, "systemctl --user show: " + std::to_string(states.size()) +
+                                       " blocks for " + std::to_string(units.size()) + " units");
   }
   return states;
 }
 
-Result<std::vector<UnitState>> query_units(const host::HostView& host, const host::Account& account,
-                                           const std::vector<std::string>& units) {
+Result<std::vector<UnitState>>
+query_units(const host::HostView& host, const host::Account& account, const std::vector<std::string>& units) {
   ZT_TRY_ASSIGN(result, host.runner().run(unit_show_command(account, units)));
   if (result.exit_code != 0) {
     const std::string err = util::last_nonempty_line(result.err);
-    if (err.find("Failed to connect to bus") != std::string::npos || err.find("connect") != std::string::npos ||
-        err.empty()) {
+    if (err.find("Failed to connect to bus") != std::string::npos ||
+        err.find("connect") != std::string::npos || err.empty()) {
       return make_error(Errc::command_failed, "user manager of " + account.name +
                                                   " not running: run `ztagent provision --only linger` or "
                                                   "check `systemctl status user@" +
                                                   std::to_string(account.uid) + ".service`");
     }
-    return make_error(Errc::command_failed, "systemctl --user show failed (exit " +
-                                                std::to_string(result.exit_code) + "): " + err);
+    return make_error(Errc::command_failed,
+                      "systemctl --user show failed (exit " + std::to_string(result.exit_code) + "): " + err);
   }
   return parse_unit_show(result.out, units);
 }

@@ -36,7 +36,8 @@ struct UnitState {
 /// stack_services(stack) followed by podman-auto-update.timer.
 [[nodiscard]] std::vector<std::string> start_units(const profile::Stack& stack);
 /// `systemctl --user show -p Id,LoadState,ActiveState,NeedDaemonReload,UnitFileState <units...>` as the user.
-[[nodiscard]] host::Command unit_show_command(const host::Account& account, const std::vector<std::string>& units);
+[[nodiscard]] host::Command unit_show_command(const host::Account& account,
+                                              const std::vector<std::string>& units);
 /// Parses the show output into one UnitState per unit, in order. Errc::parse when the number of
 /// blocks differs from units.size() or a line is not Key=Value.
 [[nodiscard]] Result<std::vector<UnitState>> parse_unit_show(std::string_view out,
@@ -44,15 +45,16 @@ struct UnitState {
 /// Runs unit_show_command and parses it. When systemctl cannot reach the user manager:
 /// Errc::command_failed "user manager of <user> not running: run `ztagent provision --only linger` or
 /// check `systemctl status user@<uid>.service`".
-[[nodiscard]] Result<std::vector<UnitState>> query_units(const host::HostView& host, const host::Account& account,
-                                                         const std::vector<std::string>& units);
+[[nodiscard]] Result<std::vector<UnitState>>
+query_units(const host::HostView& host, const host::Account& account, const std::vector<std::string>& units);
 
 /// "" on a live host with systemd running, else "not a running system: started at boot by the user
 /// manager".
 [[nodiscard]] std::string start_skip_reason(const host::HostView& host);
 
 // Pure verdicts (this machine has no systemd), from query_units(start_units(stack)).
-[[nodiscard]] CheckResult judge_units_active(const profile::Stack& stack, const Result<std::vector<UnitState>>& states);
+[[nodiscard]] CheckResult judge_units_active(const profile::Stack& stack,
+                                             const Result<std::vector<UnitState>>& states);
 [[nodiscard]] CheckResult judge_auto_update_timer(const Result<std::vector<UnitState>>& states);
 
 /// Runtime checks "start.units-active" and "start.auto-update-timer".

@@ -28,15 +28,15 @@ std::vector<std::string> managed_dirs(const host::Account& account) {
 
 /// What plan and apply both need to know about the files store, read without changing anything.
 struct FilesSurvey {
-  std::vector<std::string> missing_dirs;  // outermost first
-  std::optional<checks::PathPermissions> dir;  // the secrets dir when it exists
+  std::vector<std::string> missing_dirs;      // outermost first
+  std::optional<checks::PathPermissions> dir; // the secrets dir when it exists
   checks::SecretFilesState files;
-  std::map<std::string, std::string> values;  // existing values by secret name
-  std::vector<checks::PathPermissions> file_perms;  // parallel to files.files (regular ones only meaningful)
+  std::map<std::string, std::string> values;       // existing values by secret name
+  std::vector<checks::PathPermissions> file_perms; // parallel to files.files (regular ones only meaningful)
 };
 
-Result<FilesSurvey> survey_files(const host::HostView& host, const host::Account& account,
-                                 const profile::Stack& stack) {
+Result<FilesSurvey>
+survey_files(const host::HostView& host, const host::Account& account, const profile::Stack& stack) {
   FilesSurvey s;
   ZT_TRY_ASSIGN(home, host.fs().lstat(account.home));
   if (home.type != host::FileType::directory) {
@@ -93,17 +93,18 @@ Result<FilesSurvey> survey_files(const host::HostView& host, const host::Account
 const profile::Container& container_named(const profile::Stack& stack, const std::string& name) {
   auto it = std::find_if(stack.containers.begin(), stack.containers.end(),
                          [&](const profile::Container& c) { return c.name == name; });
-  return *it;  // read_secret_files names only containers of this stack
+  return *it; // read_secret_files names only containers of this stack
 }
 
 const profile::SecretSpec& secret_named(const profile::Stack& stack, const std::string& name) {
   auto it = std::find_if(stack.secrets.begin(), stack.secrets.end(),
                          [&](const profile::SecretSpec& s) { return s.name == name; });
-  return *it;  // validate_stack_secrets ran first
+  return *it; // validate_stack_secrets ran first
 }
 
 /// Managed variables of `file` that are missing or empty.
-std::vector<const profile::SecretRef*> unset_refs(const profile::Container& container, const checks::SecretFile& file) {
+std::vector<const profile::SecretRef*> unset_refs(const profile::Container& container,
+                                                  const checks::SecretFile& file) {
   std::vector<const profile::SecretRef*> out;
   for (const auto& ref : container.secrets) {
     auto it = std::find_if(file.entries.begin(), file.entries.end(),
@@ -116,7 +117,8 @@ std::vector<const profile::SecretRef*> unset_refs(const profile::Container& cont
 }
 
 /// The file's lines with empty managed variables filled in and missing ones appended.
-std::string render_env_file(const profile::Container& container, const checks::SecretFile& file,
+std::string render_env_file(const profile::Container& container,
+                            const checks::SecretFile& file,
                             const std::map<std::string, std::string>& values) {
   std::map<std::string, std::string> by_env;
   for (const auto& ref : container.secrets) {
@@ -155,7 +157,8 @@ std::string command_failure(const std::string& what, const host::CommandResult& 
 
 } // namespace
 
-Secrets::Secrets(std::string user, profile::Stack stack) : m_user(std::move(user)), m_stack(std::move(stack)) {}
+Secrets::Secrets(std::string user, profile::Stack stack)
+    : m_user(std::move(user)), m_stack(std::move(stack)) {}
 
 Result<Plan> Secrets::plan(const host::HostView& host) const {
   ZT_TRY(in_step(checks::validate_stack_secrets(m_stack)));
@@ -169,8 +172,8 @@ Result<Plan> Secrets::plan(const host::HostView& host) const {
       names.push_back(s.name);
     }
     Plan plan;
-    plan.changes.push_back({"secrets of " + m_user, "generate " + util::join(names, ", ") + " once user " +
-                                                        m_user + " exists"});
+    plan.changes.push_back(
+        {"secrets of " + m_user, "generate " + util::join(names, ", ") + " once user " + m_user + " exists"});
     return plan;
   }
   ZT_TRY_ASSIGN(store, in_step(checks::choose_secret_store(host, *account)));
@@ -198,8 +201,8 @@ Result<void> Secrets::apply(host::Host& host, const Plan& plan) {
   return apply_secret_files(host, *account, m_stack);
 }
 
-Result<Plan> plan_podman_secrets(const host::HostView& host, const host::Account& account,
-                                 const profile::Stack& stack) {
+Result<Plan>
+plan_podman_secrets(const host::HostView& host, const host::Account& account, const profile::Stack& stack) {
   ZT_TRY_ASSIGN(names, in_step(checks::list_podman_secrets(host, account)));
   Plan plan;
   for (const auto& s : stack.secrets) {
@@ -211,26 +214,28 @@ Result<Plan> plan_podman_secrets(const host::HostView& host, const host::Account
   return plan;
 }
 
-Result<void> apply_podman_secrets(host::Host& host, const host::Account& account, const profile::Stack& stack) {
+Result<void>
+apply_podman_secrets(host::Host& host, const host::Account& account, const profile::Stack& stack) {
   ZT_TRY_ASSIGN(names, in_step(checks::list_podman_secrets(host.view(), account)));
   for (const auto& s : stack.secrets) {
     const std::string name = checks::podman_secret_name(stack, s);
     if (names.contains(name)) {
-      continue;  // never replaced: the containers' data may already depend on it
+      continue; // never replaced: the containers' data may already depend on it
     }
     ZT_TRY_ASSIGN(value, in_step(host::random_hex(s.bytes)));
     host::Command cmd = host::user_podman(account, {"secret", "create", name, "-"}, host::Effect::mutating);
-    cmd.input = std::move(value);  // stdin: never in argv, env or the log
+    cmd.input = std::move(value); // stdin: never in argv, env or the log
     ZT_TRY_ASSIGN(result, in_step(host.runner().run(cmd)));
     if (result.exit_code != 0) {
-      return make_error(Errc::command_failed, "secrets: " + command_failure("podman secret create " + name, result));
+      return make_error(Errc::command_failed,
+                        "secrets: " + command_failure("podman secret create " + name, result));
     }
   }
   return {};
 }
 
-Result<Plan> plan_secret_files(const host::HostView& host, const host::Account& account,
-                               const profile::Stack& stack) {
+Result<Plan>
+plan_secret_files(const host::HostView& host, const host::Account& account, const profile::Stack& stack) {
   ZT_TRY_ASSIGN(s, in_step(survey_files(host, account, stack)));
   Plan plan;
   const std::string owner = account.name;
@@ -249,7 +254,8 @@ Result<Plan> plan_secret_files(const host::HostView& host, const host::Account& 
     auto unset = unset_refs(container, file);
     std::vector<std::string> vars;
     for (const auto* ref : unset) {
-      vars.push_back(ref->env + (s.values.contains(ref->secret) ? " (existing value)" : " (new random value)"));
+      vars.push_back(ref->env +
+                     (s.values.contains(ref->secret) ? " (existing value)" : " (new random value)"));
     }
     if (!file.st.exists()) {
       plan.changes.push_back({file.path, "create 0600 with " + util::join(vars, ", ")});
@@ -282,7 +288,8 @@ Result<void> apply_secret_files(host::Host& host, const host::Account& account, 
       ZT_TRY(in_step(fs.set_acl(dir, host::AclType::default_acl, host::Acl{})));
     }
     if (!s.dir->access.is_minimal()) {
-      ZT_TRY(in_step(fs.set_acl(dir, host::AclType::access, checks::minimal_acl(checks::k_secrets_dir_mode))));
+      ZT_TRY(
+          in_step(fs.set_acl(dir, host::AclType::access, checks::minimal_acl(checks::k_secrets_dir_mode))));
     }
     if ((s.dir->st.mode & 07777) != checks::k_secrets_dir_mode) {
       ZT_TRY(in_step(fs.set_mode(dir, checks::k_secrets_dir_mode)));
@@ -317,7 +324,8 @@ Result<void> apply_secret_files(host::Host& host, const host::Account& account, 
       ZT_TRY(in_step(fs.set_owner(file.path, account.uid, account.gid)));
     }
     if (!perm.access.is_minimal()) {
-      ZT_TRY(in_step(fs.set_acl(file.path, host::AclType::access, checks::minimal_acl(checks::k_secret_file_mode))));
+      ZT_TRY(in_step(
+          fs.set_acl(file.path, host::AclType::access, checks::minimal_acl(checks::k_secret_file_mode))));
     }
     if ((perm.st.mode & 07777) != checks::k_secret_file_mode) {
       ZT_TRY(in_step(fs.set_mode(file.path, checks::k_secret_file_mode)));

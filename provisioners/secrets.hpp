@@ -38,25 +38,25 @@ private:
 
 /// podman store: one change ("create podman secret <name>") per declared secret that
 /// `podman secret ls` (as the user, read-only) does not list. Errc::command_failed when it fails.
-[[nodiscard]] Result<Plan> plan_podman_secrets(const host::HostView& host, const host::Account& account,
-                                               const profile::Stack& stack);
+[[nodiscard]] Result<Plan>
+plan_podman_secrets(const host::HostView& host, const host::Account& account, const profile::Stack& stack);
 /// Creates each missing podman secret with `podman secret create <name> -` as the user, a fresh
 /// random value on stdin. Never touches an existing secret.
-[[nodiscard]] Result<void> apply_podman_secrets(host::Host& host, const host::Account& account,
-                                                const profile::Stack& stack);
+[[nodiscard]] Result<void>
+apply_podman_secrets(host::Host& host, const host::Account& account, const profile::Stack& stack);
 
 /// files store: changes to create the secrets directory (and missing parents below the home, 0700,
 /// owned by the user), to fix its owner/mode/ACLs, and per env file to create it, set missing
 /// variables, or fix owner/mode/ACL. Errc::not_found when the home is missing; Errc::refused when a
 /// managed path is a symlink or of the wrong type, or two files disagree on a secret; Errc::parse for
 /// a malformed env file (the message names the path and line, never content).
-[[nodiscard]] Result<Plan> plan_secret_files(const host::HostView& host, const host::Account& account,
-                                             const profile::Stack& stack);
+[[nodiscard]] Result<Plan>
+plan_secret_files(const host::HostView& host, const host::Account& account, const profile::Stack& stack);
 /// Carries out plan_secret_files (re-reading the state): existing values win, missing ones are
 /// generated once and written to every file that needs them (atomically, 0600, owned by the user).
 /// Lines of an env file that ztagent does not manage are kept.
-[[nodiscard]] Result<void> apply_secret_files(host::Host& host, const host::Account& account,
-                                              const profile::Stack& stack);
+[[nodiscard]] Result<void>
+apply_secret_files(host::Host& host, const host::Account& account, const profile::Stack& stack);
 
 /// Step "secrets": Secrets plus checks::make_secrets_checks(config.site.user, config.stack).
 [[nodiscard]] Step make_secrets_step(const profile::Config& config, const StepContext& context);

@@ -22,12 +22,14 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-Result<void> run_systemctl(host::Host& host, const host::Account& account, std::vector<std::string> args,
+Result<void> run_systemctl(host::Host& host,
+                           const host::Account& account,
+                           std::vector<std::string> args,
                            std::chrono::seconds timeout) {
   const std::string what = "systemctl --user " + util::join(args, " ");
   const std::string unit = args.size() > 1 ? args.back() : std::string{};
-  ZT_TRY_ASSIGN(result,
-                in_step(host.runner().run(host::user_systemctl(account, std::move(args), host::Effect::mutating, timeout))));
+  ZT_TRY_ASSIGN(result, in_step(host.runner().run(host::user_systemctl(account, std::move(args),
+                                                                       host::Effect::mutating, timeout))));
   if (result.exit_code != 0) {
     std::string message = "start: " + what + " failed (exit " + std::to_string(result.exit_code) + ")";
     std::string err = util::last_nonempty_line(result.err);
@@ -49,14 +51,15 @@ Result<StartActions> start_actions(const std::string& user, const std::vector<ch
   std::vector<Change> unit_changes;
   for (const auto& s : states) {
     if (s.load_state == "masked") {
-      return make_error(Errc::refused, s.id + " is masked; unmask it (systemctl --user unmask " + s.id + " as " +
-                                           user + ") and run again");
+      return make_error(Errc::refused, s.id + " is masked; unmask it (systemctl --user unmask " + s.id +
+                                           " as " + user + ") and run again");
     }
     if (s.load_state != "loaded") {
       // Not loaded (new unit file, or a Quadlet unit the generator has not produced yet).
       a.daemon_reload = true;
       a.start.push_back(s.id);
-      unit_changes.push_back({s.id, "start (new unit, " + (s.load_state.empty() ? "not loaded" : s.load_state) + ")"});
+      unit_changes.push_back(
+          {s.id, "start (new unit, " + (s.load_state.empty() ? "not loaded" : s.load_state) + ")"});
     } else if (s.need_daemon_reload) {
       a.daemon_reload = true;
       if (s.running()) {
@@ -68,7 +71,8 @@ Result<StartActions> start_actions(const std::string& user, const std::vector<ch
       }
     } else if (!s.running()) {
       a.start.push_back(s.id);
-      unit_changes.push_back({s.id, "start (" + (s.active_state.empty() ? "inactive" : s.active_state) + ")"});
+      unit_changes.push_back(
+          {s.id, "start (" + (s.active_state.empty() ? "inactive" : s.active_state) + ")"});
     }
   }
   if (a.daemon_reload) {
@@ -106,7 +110,8 @@ Result<void> Start::apply(host::Host& host, const Plan& plan) {
   return apply_start(host, *account, m_stack);
 }
 
-Result<Plan> plan_start(const host::HostView& host, const host::Account& account, const profile::Stack& stack) {
+Result<Plan>
+plan_start(const host::HostView& host, const host::Account& account, const profile::Stack& stack) {
   ZT_TRY_ASSIGN(states, in_step(checks::query_units(host, account, checks::start_units(stack))));
   ZT_TRY_ASSIGN(actions, in_step(start_actions(account.name, states)));
   return Plan{std::move(actions.changes)};
@@ -134,12 +139,13 @@ Result<void> apply_start(host::Host& host, const host::Account& account, const p
     ZT_TRY_ASSIGN(now, in_step(checks::query_units(host.view(), account, units)));
     states = std::move(now);
   }
-  for (const auto& s : states) {  // start_units() order: pod first, containers in stack order, timer
+  for (const auto& s : states) { // start_units() order: pod first, containers in stack order, timer
     if (s.load_state != "loaded") {
-      return make_error(Errc::not_found,
-                        "start: " + s.id + " is " + (s.load_state.empty() ? "not loaded" : s.load_state) +
-                            " for the user manager of " + account.name +
-                            " after daemon-reload; run `ztagent provision --only units` and check its unit files");
+      return make_error(
+          Errc::not_found,
+          "start: " + s.id + " is " + (s.load_state.empty() ? "not loaded" : s.load_state) +
+              " for the user manager of " + account.name +
+              " after daemon-reload; run `ztagent provision --only units` and check its unit files");
     }
     if (!s.running()) {
       ZT_TRY(run_systemctl(host, account, {"start", s.id}, k_start_timeout));

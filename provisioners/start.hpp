@@ -28,13 +28,14 @@ constexpr std::chrono::seconds k_start_timeout{600};
 /// What to do, decided from the units' state (pure; units in start_units() order).
 struct StartActions {
   bool daemon_reload = false;
-  std::vector<std::string> restart;  // running units whose unit file changed
-  std::vector<std::string> start;    // units not running (or not loaded yet)
-  std::vector<Change> changes;       // the same in words
+  std::vector<std::string> restart; // running units whose unit file changed
+  std::vector<std::string> start;   // units not running (or not loaded yet)
+  std::vector<Change> changes;      // the same in words
   [[nodiscard]] bool empty() const { return !daemon_reload && restart.empty() && start.empty(); }
 };
 /// Errc::refused for a masked unit ("systemctl --user unmask" is the admin's call).
-[[nodiscard]] Result<StartActions> start_actions(const std::string& user, const std::vector<checks::UnitState>& states);
+[[nodiscard]] Result<StartActions> start_actions(const std::string& user,
+                                                 const std::vector<checks::UnitState>& states);
 
 class Start final : public Provisioner {
 public:
@@ -54,13 +55,14 @@ private:
 
 /// One read-only `systemctl --user show` as the user, turned into start_actions' changes.
 /// Errc::command_failed when the user manager is not reachable (the message says what to do).
-[[nodiscard]] Result<Plan> plan_start(const host::HostView& host, const host::Account& account,
-                                      const profile::Stack& stack);
+[[nodiscard]] Result<Plan>
+plan_start(const host::HostView& host, const host::Account& account, const profile::Stack& stack);
 /// Re-reads the state, then: one `daemon-reload` if needed (then reads again: a unit still not
 /// loaded is Errc::not_found), `restart` each changed unit, `start` each unit not running (pod
 /// first, then containers in stack order, then the timer). One systemctl call per unit, so a failure
 /// names the unit. Errc::command_failed with the last stderr line and where to look.
-[[nodiscard]] Result<void> apply_start(host::Host& host, const host::Account& account, const profile::Stack& stack);
+[[nodiscard]] Result<void>
+apply_start(host::Host& host, const host::Account& account, const profile::Stack& stack);
 
 /// Step "start": Start plus checks::make_start_checks(config.site.user, config.stack).
 [[nodiscard]] Step make_start_step(const profile::Config& config, const StepContext& context);

@@ -155,7 +155,8 @@ TEST_CASE("secrets checks (files store): each tampered state fails exactly its c
     actual = "ztnet-ztnet.env is missing";
   }
   SECTION("a variable is empty") {
-    root.write(k_zt, "POSTGRES_PASSWORD=" + value_of(root, k_pg, "POSTGRES_PASSWORD") + "\nNEXTAUTH_SECRET=\n");
+    root.write(k_zt,
+               "POSTGRES_PASSWORD=" + value_of(root, k_pg, "POSTGRES_PASSWORD") + "\nNEXTAUTH_SECRET=\n");
     failing = "secrets.present";
     actual = "ztnet-ztnet.env: NEXTAUTH_SECRET not set";
   }
@@ -176,7 +177,8 @@ TEST_CASE("secrets checks (files store): each tampered state fails exactly its c
     actual = k_dir + " is missing";
   }
   SECTION("the values differ") {
-    root.write(k_zt, "POSTGRES_PASSWORD=changed\nNEXTAUTH_SECRET=" + value_of(root, k_zt, "NEXTAUTH_SECRET") + "\n");
+    root.write(k_zt, "POSTGRES_PASSWORD=changed\nNEXTAUTH_SECRET=" + value_of(root, k_zt, "NEXTAUTH_SECRET") +
+                         "\n");
     failing = "secrets.consistent";
     actual = "POSTGRES_PASSWORD differs between ztnet-postgres.env and ztnet-ztnet.env";
   }
@@ -265,7 +267,8 @@ TEST_CASE("judge_podman_secrets_present: table", "[checks][secrets]") {
   CHECK(good.expected == expected);
   CHECK(good.actual == "all 2 podman secrets exist");
 
-  auto missing = zt::checks::judge_podman_secrets_present(stack, std::set<std::string>{"ztnet-postgres-password"});
+  auto missing =
+      zt::checks::judge_podman_secrets_present(stack, std::set<std::string>{"ztnet-postgres-password"});
   CHECK(missing.outcome == Outcome::fail);
   CHECK(missing.actual == "missing podman secret ztnet-nextauth-secret");
   CHECK(missing.fix == "ztagent provision --only secrets");

@@ -23,9 +23,9 @@ zt::profile::Stack test_stack() {
   return s;
 }
 
-const std::vector<std::string> k_units = {"ztnet-pod.service",      "ztnet-postgres.service",
-                                          "ztnet-ztnet.service",    "ztnet-zerotier.service",
-                                          "ztnet-caddy.service",    "podman-auto-update.timer"};
+const std::vector<std::string> k_units = {"ztnet-pod.service",   "ztnet-postgres.service",
+                                          "ztnet-ztnet.service", "ztnet-zerotier.service",
+                                          "ztnet-caddy.service", "podman-auto-update.timer"};
 
 /// `systemctl show` output for k_units, all loaded, active and enabled, with `edits` applied.
 std::string show_output(const std::vector<std::pair<std::string, std::string>>& edits = {}) {
@@ -49,8 +49,8 @@ std::string show_output(const std::vector<std::pair<std::string, std::string>>& 
     if (!out.empty()) {
       out += "\n";
     }
-    out += "Id=" + id + "\nLoadState=" + load + "\nActiveState=" + active + "\nNeedDaemonReload=no\nUnitFileState=" +
-           file + "\n";
+    out += "Id=" + id + "\nLoadState=" + load + "\nActiveState=" + active +
+           "\nNeedDaemonReload=no\nUnitFileState=" + file + "\n";
   }
   return out;
 }
@@ -65,9 +65,9 @@ TEST_CASE("start_units and unit_show_command", "[checks][start]") {
   CHECK(zt::checks::start_units(test_stack()) == k_units);
   zt::host::Account account{"ztnet", 999, 999, "/home/ztnet", "/usr/sbin/nologin"};
   auto cmd = zt::checks::unit_show_command(account, {"a.service", "b.timer"});
-  CHECK(cmd.argv == std::vector<std::string>{"runuser", "-u", "ztnet", "--", "systemctl", "--user", "show", "-p",
-                                             "Id,LoadState,ActiveState,NeedDaemonReload,UnitFileState", "a.service",
-                                             "b.timer"});
+  CHECK(cmd.argv == std::vector<std::string>{"runuser", "-u", "ztnet", "--", "systemctl", "--user", "show",
+                                             "-p", "Id,LoadState,ActiveState,NeedDaemonReload,UnitFileState",
+                                             "a.service", "b.timer"});
   CHECK(cmd.effect == zt::host::Effect::read_only);
 }
 
@@ -106,7 +106,8 @@ TEST_CASE("parse_unit_show: table", "[checks][start]") {
   }
 }
 
-TEST_CASE("start checks: verdicts pass on a running stack and fail on each tampered state", "[checks][start]") {
+TEST_CASE("start checks: verdicts pass on a running stack and fail on each tampered state",
+          "[checks][start]") {
   const auto stack = test_stack();
   const std::string units_expected =
       "ztnet-pod.service, ztnet-postgres.service, ztnet-ztnet.service, ztnet-zerotier.service, "
@@ -131,8 +132,8 @@ TEST_CASE("start checks: verdicts pass on a running stack and fail on each tampe
     CHECK(zt::checks::judge_auto_update_timer(s).outcome == Outcome::pass);
   }
   SECTION("the pod is inactive and a unit is missing") {
-    auto s = states_of(show_output({{"ztnet-pod.service", "ActiveState=inactive"},
-                                    {"ztnet-ztnet.service", "LoadState=not-found"}}));
+    auto s = states_of(show_output(
+        {{"ztnet-pod.service", "ActiveState=inactive"}, {"ztnet-ztnet.service", "LoadState=not-found"}}));
     auto r = zt::checks::judge_units_active(stack, s);
     CHECK(r.outcome == Outcome::fail);
     CHECK(r.actual == "ztnet-pod.service inactive, ztnet-ztnet.service not-found");
@@ -152,9 +153,9 @@ TEST_CASE("start checks: verdicts pass on a running stack and fail on each tampe
     CHECK(r.fix == "ztagent provision --only units,start");
   }
   SECTION("the user manager is not running") {
-    zt::Result<std::vector<UnitState>> down =
-        zt::make_error(zt::Errc::command_failed, "user manager of ztnet not running: run `ztagent provision --only "
-                                                 "linger` or check `systemctl status user@999.service`");
+    zt::Result<std::vector<UnitState>> down = zt::make_error(
+        zt::Errc::command_failed, "user manager of ztnet not running: run `ztagent provision --only "
+                                  "linger` or check `systemctl status user@999.service`");
     auto r = zt::checks::judge_units_active(stack, down);
     CHECK(r.outcome == Outcome::fail);
     CHECK(r.actual == down.error().message);
@@ -178,8 +179,9 @@ TEST_CASE("query_units: the user manager unreachable says what to do", "[checks]
     auto r = zt::checks::query_units(host.view(), account, k_units);
     REQUIRE_FALSE(r);
     CHECK(r.error().code == zt::Errc::command_failed);
-    CHECK(r.error().message == "user manager of ztnet not running: run `ztagent provision --only linger` or check "
-                               "`systemctl status user@999.service`");
+    CHECK(r.error().message ==
+          "user manager of ztnet not running: run `ztagent provision --only linger` or check "
+          "`systemctl status user@999.service`");
   }
   SECTION("another failure") {
     runner.on(cmd.argv, {1, "", "Access denied\n"});

@@ -5,14 +5,13 @@
 #include "support/fake_runner.hpp"
 #include "support/temp_root.hpp"
 
-#include <spdlog/sinks/ringbuffer_sink.h>
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <string>
 #include <vector>
 
@@ -76,7 +75,8 @@ public:
       FAIL_CHECK("FakePodman: unexpected command: " << zt::util::quote_argv(cmd.argv));
       return zt::make_error(zt::Errc::internal, "unexpected");
     }
-    std::vector<std::string> rest(cmd.argv.begin() + static_cast<std::ptrdiff_t>(base.size()), cmd.argv.end());
+    std::vector<std::string> rest(cmd.argv.begin() + static_cast<std::ptrdiff_t>(base.size()),
+                                  cmd.argv.end());
     if (rest == std::vector<std::string>{"ls", "--format", "{{.Name}}"}) {
       CHECK(cmd.effect == zt::host::Effect::read_only);
       std::string out;
@@ -101,9 +101,9 @@ public:
   std::map<std::string, std::string> values;
   [[nodiscard]] const std::vector<zt::host::Command>& calls() const { return m_calls; }
   [[nodiscard]] std::size_t mutating_calls() const {
-    return static_cast<std::size_t>(std::count_if(m_calls.begin(), m_calls.end(), [](const zt::host::Command& c) {
-      return c.effect == zt::host::Effect::mutating;
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(m_calls.begin(), m_calls.end(),
+                      [](const zt::host::Command& c) { return c.effect == zt::host::Effect::mutating; }));
   }
 
 private:
@@ -124,14 +124,15 @@ TEST_CASE("Secrets (files): creates the env files once with shared values, then 
 
   auto plan = step.plan(host.view());
   REQUIRE(plan);
-  CHECK(plan->changes ==
-        std::vector<Change>{
-            {"/home/ztnet/.config", "create directory 0700 owned by ztnet"},
-            {"/home/ztnet/.config/ztagent", "create directory 0700 owned by ztnet"},
-            {k_dir, "create directory 0700 owned by ztnet"},
-            {k_pg, "create 0600 with POSTGRES_PASSWORD (new random value)"},
-            {k_zt, "create 0600 with POSTGRES_PASSWORD (new random value), NEXTAUTH_SECRET (new random value)"},
-        });
+  CHECK(
+      plan->changes ==
+      std::vector<Change>{
+          {"/home/ztnet/.config", "create directory 0700 owned by ztnet"},
+          {"/home/ztnet/.config/ztagent", "create directory 0700 owned by ztnet"},
+          {k_dir, "create directory 0700 owned by ztnet"},
+          {k_pg, "create 0600 with POSTGRES_PASSWORD (new random value)"},
+          {k_zt, "create 0600 with POSTGRES_PASSWORD (new random value), NEXTAUTH_SECRET (new random value)"},
+      });
   REQUIRE(step.apply(host, *plan));
   CHECK(runner.calls().empty());
 
@@ -160,8 +161,8 @@ TEST_CASE("Secrets (files): creates the env files once with shared values, then 
   CHECK(is_hex(zt_env["NEXTAUTH_SECRET"], 64));
   CHECK(zt_env["POSTGRES_PASSWORD"] == pg["POSTGRES_PASSWORD"]);
   CHECK(zt_env["NEXTAUTH_SECRET"] != pg["POSTGRES_PASSWORD"]);
-  CHECK(root.read(k_zt) == "POSTGRES_PASSWORD=" + pg["POSTGRES_PASSWORD"] + "\nNEXTAUTH_SECRET=" +
-                               zt_env["NEXTAUTH_SECRET"] + "\n");
+  CHECK(root.read(k_zt) == "POSTGRES_PASSWORD=" + pg["POSTGRES_PASSWORD"] +
+                               "\nNEXTAUTH_SECRET=" + zt_env["NEXTAUTH_SECRET"] + "\n");
   CHECK_FALSE(root.exists(k_dir + "/ztnet-caddy.env"));
 
   auto again = step.plan(host.view());
@@ -212,12 +213,13 @@ TEST_CASE("Secrets (files): an existing value wins over a new one, in every file
     root.write(k_pg, "# written by hand\nPOSTGRES_PASSWORD=kept-from-before\n");
     auto plan = step.plan(host.view());
     REQUIRE(plan);
-    CHECK(plan->changes == std::vector<Change>{
-                               {k_dir, "owner 0:0 -> 999:999, mode 0755 -> 0700"},
-                               {k_pg, "owner 0:0 -> 999:999, mode 0644 -> 0600"},
-                               {k_zt, "create 0600 with POSTGRES_PASSWORD (existing value), NEXTAUTH_SECRET (new "
-                                      "random value)"},
-                           });
+    CHECK(plan->changes ==
+          std::vector<Change>{
+              {k_dir, "owner 0:0 -> 999:999, mode 0755 -> 0700"},
+              {k_pg, "owner 0:0 -> 999:999, mode 0644 -> 0600"},
+              {k_zt, "create 0600 with POSTGRES_PASSWORD (existing value), NEXTAUTH_SECRET (new "
+                     "random value)"},
+          });
     REQUIRE(step.apply(host, *plan));
     CHECK(root.read(k_pg) == "# written by hand\nPOSTGRES_PASSWORD=kept-from-before\n");
     CHECK(env_of(root, k_zt)["POSTGRES_PASSWORD"] == "kept-from-before");
@@ -257,14 +259,16 @@ TEST_CASE("Secrets (files): dry run leaves disk and runner untouched", "[provisi
     auto fresh_host = fresh.host(runner);
     auto early = step.plan(fresh_host.view());
     REQUIRE(early);
-    CHECK(early->changes == std::vector<Change>{{"secrets of ztnet",
-                                                 "generate POSTGRES_PASSWORD, NEXTAUTH_SECRET once user ztnet exists"}});
+    CHECK(early->changes ==
+          std::vector<Change>{
+              {"secrets of ztnet", "generate POSTGRES_PASSWORD, NEXTAUTH_SECRET once user ztnet exists"}});
     CHECK_FALSE(fresh.exists("/home"));
     CHECK(runner.calls().empty());
   }
 }
 
-TEST_CASE("Secrets (files): repairs owner, mode and ACLs without touching the values", "[provisioners][secrets]") {
+TEST_CASE("Secrets (files): repairs owner, mode and ACLs without touching the values",
+          "[provisioners][secrets]") {
   zt::test::TempRoot root;
   add_ztnet(root);
   zt::test::FakeRunner runner;
@@ -302,7 +306,8 @@ TEST_CASE("Secrets (files): repairs owner, mode and ACLs without touching the va
   }
 }
 
-TEST_CASE("Secrets (files): failures give exact messages and never print content", "[provisioners][secrets]") {
+TEST_CASE("Secrets (files): failures give exact messages and never print content",
+          "[provisioners][secrets]") {
   zt::test::TempRoot root;
   zt::test::FakeRunner runner;
   auto host = root.host(runner);
@@ -314,15 +319,16 @@ TEST_CASE("Secrets (files): failures give exact messages and never print content
     auto applied = step.apply(host, *plan);
     REQUIRE_FALSE(applied);
     CHECK(applied.error().code == zt::Errc::not_found);
-    CHECK(applied.error().message ==
-          "secrets: user ztnet does not exist; run the user step first (ztagent provision --only user,secrets)");
+    CHECK(applied.error().message == "secrets: user ztnet does not exist; run the user step first (ztagent "
+                                     "provision --only user,secrets)");
   }
   SECTION("the home directory is missing") {
     root.add_user("ztnet", 999, 999, "/home/ztnet");
     auto plan = step.plan(host.view());
     REQUIRE_FALSE(plan);
     CHECK(plan.error().code == zt::Errc::not_found);
-    CHECK(plan.error().message == "secrets: home directory /home/ztnet of ztnet is missing; run the user step first");
+    CHECK(plan.error().message ==
+          "secrets: home directory /home/ztnet of ztnet is missing; run the user step first");
   }
   SECTION("a malformed env file names path and line, not content") {
     add_ztnet(root);
@@ -339,9 +345,10 @@ TEST_CASE("Secrets (files): failures give exact messages and never print content
     auto plan = step.plan(host.view());
     REQUIRE_FALSE(plan);
     CHECK(plan.error().code == zt::Errc::refused);
-    CHECK(plan.error().message ==
-          "secrets: POSTGRES_PASSWORD differs between ztnet-postgres.env and ztnet-ztnet.env; make them equal "
-          "(keep the one the database was initialised with) and run again");
+    CHECK(
+        plan.error().message ==
+        "secrets: POSTGRES_PASSWORD differs between ztnet-postgres.env and ztnet-ztnet.env; make them equal "
+        "(keep the one the database was initialised with) and run again");
   }
   SECTION("a planted symlink instead of an env file is refused, not followed") {
     add_ztnet(root);
@@ -351,7 +358,8 @@ TEST_CASE("Secrets (files): failures give exact messages and never print content
     auto plan = step.plan(host.view());
     REQUIRE_FALSE(plan);
     CHECK(plan.error().code == zt::Errc::refused);
-    CHECK(plan.error().message == "secrets: " + k_pg + " is a symlink, not a regular file; remove it and run again");
+    CHECK(plan.error().message ==
+          "secrets: " + k_pg + " is a symlink, not a regular file; remove it and run again");
   }
   SECTION("a symlinked ~/.config is refused") {
     add_ztnet(root);
@@ -396,7 +404,7 @@ TEST_CASE("Secrets (podman): creates each missing secret once, value on stdin", 
   CHECK(podman.mutating_calls() == 0);
 
   REQUIRE(zt::provisioners::apply_podman_secrets(host, account, stack));
-  CHECK(podman.values["ztnet-postgres-password"] == "existing-value");  // never replaced
+  CHECK(podman.values["ztnet-postgres-password"] == "existing-value"); // never replaced
   CHECK(is_hex(podman.values["ztnet-nextauth-secret"], 64));
   REQUIRE(podman.mutating_calls() == 1);
   const auto& create = podman.calls().back();
@@ -408,7 +416,7 @@ TEST_CASE("Secrets (podman): creates each missing secret once, value on stdin", 
   REQUIRE(again);
   CHECK(again->empty());
   const std::size_t before = podman.calls().size();
-  REQUIRE(zt::provisioners::apply_podman_secrets(host, account, stack));  // second run: ls only
+  REQUIRE(zt::provisioners::apply_podman_secrets(host, account, stack)); // second run: ls only
   CHECK(podman.calls().size() == before + 1);
   CHECK(podman.mutating_calls() == 1);
 }
@@ -432,14 +440,16 @@ TEST_CASE("Secrets (podman): failures give exact messages", "[provisioners][secr
   zt::test::TempRoot root;
   zt::test::FakeRunner runner;
   auto host = root.host(runner);
-  const std::vector<std::string> ls = {"runuser", "-u", "ztnet", "--", "podman", "secret", "ls", "--format", "{{.Name}}"};
+  const std::vector<std::string> ls = {"runuser", "-u", "ztnet",    "--",       "podman",
+                                       "secret",  "ls", "--format", "{{.Name}}"};
 
   SECTION("podman secret ls fails") {
     runner.on(ls, {125, "", "Error: cannot set up namespace\n"});
     auto plan = zt::provisioners::plan_podman_secrets(host.view(), ztnet_account(), test_stack());
     REQUIRE_FALSE(plan);
     CHECK(plan.error().code == zt::Errc::command_failed);
-    CHECK(plan.error().message == "secrets: podman secret ls failed (exit 125): Error: cannot set up namespace");
+    CHECK(plan.error().message ==
+          "secrets: podman secret ls failed (exit 125): Error: cannot set up namespace");
   }
   SECTION("podman secret create fails") {
     runner.on(ls, {0, "ztnet-postgres-password\n", ""});
@@ -448,8 +458,8 @@ TEST_CASE("Secrets (podman): failures give exact messages", "[provisioners][secr
     auto applied = zt::provisioners::apply_podman_secrets(host, ztnet_account(), test_stack());
     REQUIRE_FALSE(applied);
     CHECK(applied.error().code == zt::Errc::command_failed);
-    CHECK(applied.error().message ==
-          "secrets: podman secret create ztnet-nextauth-secret failed (exit 125): Error: no space left on device");
+    CHECK(applied.error().message == "secrets: podman secret create ztnet-nextauth-secret failed (exit 125): "
+                                     "Error: no space left on device");
   }
 }
 
@@ -463,7 +473,7 @@ TEST_CASE("Secrets: generated values appear in no command, plan, check result or
   logger->set_level(spdlog::level::trace);
   spdlog::set_default_logger(logger);
 
-  std::vector<std::string> texts;  // everything a person or a log could see
+  std::vector<std::string> texts; // everything a person or a log could see
   std::vector<zt::host::Command> commands;
   std::set<std::string> values;
   const auto stack = test_stack();
@@ -475,7 +485,7 @@ TEST_CASE("Secrets: generated values appear in no command, plan, check result or
     texts.push_back(plan.describe());
   };
 
-  {  // files store, through the step and its checks
+  { // files store, through the step and its checks
     zt::test::TempRoot root;
     add_ztnet(root);
     zt::test::FakeRunner runner;
@@ -499,7 +509,8 @@ TEST_CASE("Secrets: generated values appear in no command, plan, check result or
         values.insert(value);
       }
     }
-    root.write(k_zt, "POSTGRES_PASSWORD=" + env_of(root, k_pg)["POSTGRES_PASSWORD"] + "x\nNEXTAUTH_SECRET=\n");
+    root.write(k_zt,
+               "POSTGRES_PASSWORD=" + env_of(root, k_pg)["POSTGRES_PASSWORD"] + "x\nNEXTAUTH_SECRET=\n");
     for (const auto& check : step.checks) {
       auto r = check->run(host.view());
       texts.insert(texts.end(), {r.expected, r.actual, r.fix});
@@ -509,7 +520,7 @@ TEST_CASE("Secrets: generated values appear in no command, plan, check result or
     texts.push_back(conflict.error().message);
     commands.insert(commands.end(), runner.calls().begin(), runner.calls().end());
   }
-  {  // podman store
+  { // podman store
     zt::test::TempRoot root;
     FakePodman podman;
     auto host = root.host(podman);
@@ -520,7 +531,8 @@ TEST_CASE("Secrets: generated values appear in no command, plan, check result or
     for (const auto& [name, value] : podman.values) {
       values.insert(value);
     }
-    auto verdict = zt::checks::judge_podman_secrets_present(stack, zt::checks::list_podman_secrets(host.view(), ztnet_account()));
+    auto verdict = zt::checks::judge_podman_secrets_present(
+        stack, zt::checks::list_podman_secrets(host.view(), ztnet_account()));
     CHECK(verdict.outcome == zt::checks::Outcome::pass);
     texts.insert(texts.end(), {verdict.expected, verdict.actual, verdict.fix});
     commands.insert(commands.end(), podman.calls().begin(), podman.calls().end());
@@ -530,7 +542,7 @@ TEST_CASE("Secrets: generated values appear in no command, plan, check result or
   }
   spdlog::set_default_logger(previous);
 
-  REQUIRE(values.size() == 4);  // two per store
+  REQUIRE(values.size() == 4); // two per store
   REQUIRE_FALSE(commands.empty());
   std::size_t inputs = 0;
   for (const auto& value : values) {
@@ -549,5 +561,5 @@ TEST_CASE("Secrets: generated values appear in no command, plan, check result or
       CHECK(text.find(value) == std::string::npos);
     }
   }
-  CHECK(inputs == 2);  // the podman values went on stdin, and only there
+  CHECK(inputs == 2); // the podman values went on stdin, and only there
 }

@@ -26,7 +26,8 @@ zt::profile::Stack test_stack() {
     s.containers.push_back(c);
   }
   s.containers[0].secrets = {{"POSTGRES_PASSWORD", "POSTGRES_PASSWORD"}};
-  s.containers[1].secrets = {{"POSTGRES_PASSWORD", "POSTGRES_PASSWORD"}, {"NEXTAUTH_SECRET", "NEXTAUTH_SECRET"}};
+  s.containers[1].secrets = {{"POSTGRES_PASSWORD", "POSTGRES_PASSWORD"},
+                             {"NEXTAUTH_SECRET", "NEXTAUTH_SECRET"}};
   return s;
 }
 
@@ -34,9 +35,9 @@ zt::host::Account ztnet_account() {
   return {"ztnet", 999, 999, "/home/ztnet", "/usr/sbin/nologin"};
 }
 
-const std::vector<std::string> k_units = {"ztnet-pod.service",      "ztnet-postgres.service",
-                                          "ztnet-ztnet.service",    "ztnet-zerotier.service",
-                                          "ztnet-caddy.service",    "podman-auto-update.timer"};
+const std::vector<std::string> k_units = {"ztnet-pod.service",   "ztnet-postgres.service",
+                                          "ztnet-ztnet.service", "ztnet-zerotier.service",
+                                          "ztnet-caddy.service", "podman-auto-update.timer"};
 
 const std::vector<std::string> k_user_systemctl = {"runuser", "-u", "ztnet", "--", "systemctl", "--user"};
 
@@ -61,8 +62,8 @@ public:
     std::string active = "inactive";
     bool need_reload = false;
     std::string file = "enabled";
-    bool on_disk = true;        // a not-found unit loads on daemon-reload when its file exists
-    bool binds_to_pod = false;  // stopped when the pod restarts (BindsTo= without a restart)
+    bool on_disk = true;       // a not-found unit loads on daemon-reload when its file exists
+    bool binds_to_pod = false; // stopped when the pod restarts (BindsTo= without a restart)
   };
 
   FakeUserManager() {
@@ -102,9 +103,8 @@ public:
       if ((verb == "start" || verb == "restart") && units.contains(id)) {
         CHECK(cmd.timeout == std::chrono::seconds{600});
         if (failing.contains(id)) {
-          return zt::host::CommandResult{1, "",
-                                         "Job for " + id +
-                                             " failed because the control process exited with error code.\n"};
+          return zt::host::CommandResult{
+              1, "", "Job for " + id + " failed because the control process exited with error code.\n"};
         }
         units[id].active = "active";
         if (verb == "restart" && id == "ztnet-pod.service") {
@@ -185,8 +185,9 @@ TEST_CASE("start_actions: table", "[provisioners][start]") {
   auto masked = zt::provisioners::start_actions("ztnet", {state("a.service", "masked", "inactive", false)});
   REQUIRE_FALSE(masked);
   CHECK(masked.error().code == zt::Errc::refused);
-  CHECK(masked.error().message == "a.service is masked; unmask it (systemctl --user unmask a.service as ztnet) and "
-                                  "run again");
+  CHECK(masked.error().message ==
+        "a.service is masked; unmask it (systemctl --user unmask a.service as ztnet) and "
+        "run again");
 }
 
 TEST_CASE("Start: converges a stopped stack, pod first, then plans nothing", "[provisioners][start]") {
@@ -281,8 +282,8 @@ TEST_CASE("Start: containers stopped by a pod restart are started again", "[prov
   FakeUserManager manager;
   manager.all_active();
   manager.units["ztnet-pod.service"].need_reload = true;
-  for (const auto& id : {"ztnet-postgres.service", "ztnet-ztnet.service", "ztnet-zerotier.service",
-                         "ztnet-caddy.service"}) {
+  for (const auto& id :
+       {"ztnet-postgres.service", "ztnet-ztnet.service", "ztnet-zerotier.service", "ztnet-caddy.service"}) {
     manager.units[id].binds_to_pod = true;
   }
   auto host = root.host(manager);
@@ -312,7 +313,7 @@ TEST_CASE("Start: a second run plans nothing and runs no mutating command", "[pr
   CHECK(plan->empty());
   REQUIRE(zt::provisioners::apply_start(host, ztnet_account(), test_stack()));
   CHECK(manager.actions().empty());
-  CHECK(manager.calls().size() == 2);  // two read-only `show`
+  CHECK(manager.calls().size() == 2); // two read-only `show`
 }
 
 TEST_CASE("Start: dry run reads once and changes nothing", "[provisioners][start]") {
@@ -330,9 +331,9 @@ TEST_CASE("Start: dry run reads once and changes nothing", "[provisioners][start
 }
 
 TEST_CASE("Start: without a running systemd the plan is empty and nothing runs", "[provisioners][start]") {
-  zt::test::TempRoot root;  // --root: not live, so no systemd
+  zt::test::TempRoot root; // --root: not live, so no systemd
   root.add_user("ztnet", 999, 999, "/home/ztnet");
-  zt::test::FakeRunner runner;  // any command would fail the test
+  zt::test::FakeRunner runner; // any command would fail the test
   auto host = root.host(runner);
   zt::profile::Config config;
   config.stack = test_stack();
@@ -365,8 +366,9 @@ TEST_CASE("Start: failures give exact messages", "[provisioners][start]") {
     auto plan = zt::provisioners::plan_start(host.view(), ztnet_account(), test_stack());
     REQUIRE_FALSE(plan);
     CHECK(plan.error().code == zt::Errc::command_failed);
-    CHECK(plan.error().message == "start: user manager of ztnet not running: run `ztagent provision --only linger` "
-                                  "or check `systemctl status user@999.service`");
+    CHECK(plan.error().message ==
+          "start: user manager of ztnet not running: run `ztagent provision --only linger` "
+          "or check `systemctl status user@999.service`");
     CHECK(runner.mutating_calls() == 0);
   }
   SECTION("a unit fails to start") {
@@ -379,7 +381,8 @@ TEST_CASE("Start: failures give exact messages", "[provisioners][start]") {
     REQUIRE_FALSE(applied);
     CHECK(applied.error().code == zt::Errc::command_failed);
     CHECK(applied.error().message ==
-          "start: systemctl --user start ztnet-postgres.service failed (exit 1): Job for ztnet-postgres.service "
+          "start: systemctl --user start ztnet-postgres.service failed (exit 1): Job for "
+          "ztnet-postgres.service "
           "failed because the control process exited with error code.; see journalctl --user-unit "
           "ztnet-postgres.service");
   }
