@@ -10,6 +10,7 @@
 #include "provisioners/secrets.hpp"
 #include "provisioners/start.hpp"
 #include "provisioners/subids.hpp"
+#include "provisioners/units.hpp"
 #include "provisioners/user.hpp"
 #include "util/strings.hpp"
 
@@ -51,6 +52,7 @@ constexpr Entry k_steps[] = {
     {"linger", make_linger_step},
     {"ports", make_ports_step},
     {"secrets", make_secrets_step},
+    {"units", make_units_step},
     {"start", make_start_step},
     {"runtime", make_runtime_step},
 };
