@@ -179,6 +179,19 @@ const std::vector<CheckDoc> k_catalog = {
      "The persisted value only applies at boot; the running kernel must allow the ports now.",
      "kernel ip-sysctl (https://docs.kernel.org/networking/ip-sysctl.html)",
      "sysctl -w net.ipv4.ip_unprivileged_port_start=80"},
+    {"ports.forward-persisted",
+     "With ports.strategy = forward the pod publishes unprivileged ports and the firewall redirects 80/443 "
+     "(and locally generated traffic) to them; the rules must be persisted or they vanish at the next boot "
+     "or firewall reload, and the host-wide sysctl relaxation is not needed.",
+     "podman troubleshooting #48 (https://github.com/containers/podman/blob/main/troubleshooting.md); nft(8); "
+     "firewall-cmd(1) --add-forward-port",
+     "sudo ztagent provision --only ports (nftables: /etc/ztagent/nftables.conf + ztagent-forward.service enabled; "
+     "firewalld: firewall-cmd --permanent --add-forward-port=port=80:proto=tcp:toport=8080)"},
+    {"ports.forward-live",
+     "The persisted redirect only applies after boot or a reload; the running firewall must redirect the "
+     "public ports now, or clients reach nothing on 80/443.",
+     "nft(8) (list table); firewall-cmd(1) (runtime vs permanent configuration)",
+     "nftables: systemctl restart ztagent-forward.service; firewalld: firewall-cmd --reload"},
 };
 
 } // namespace
