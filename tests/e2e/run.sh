@@ -26,7 +26,8 @@ BOOT_TIMEOUT=${ZTAGENT_E2E_BOOT_TIMEOUT:-300}     # seconds per boot; the contai
 MAX_BOOTS=${ZTAGENT_E2E_MAX_BOOTS:-4}             # a scenario that reboots more often is broken
 VERIFY_RETRY_SECONDS=${ZTAGENT_E2E_VERIFY_RETRY:-180}
 QEMU_TIMEOUT=${ZTAGENT_E2E_QEMU_TIMEOUT:-2400}     # seconds for a whole --qemu scenario (all boots)
-QEMU=no
+PROFILES_DIR=${ZTAGENT_E2E_PROFILES:-}             # DIR: use DIR/<profile>.toml instead of the embedded profile
+QEMU=${ZTAGENT_E2E_QEMU:-no}                      # yes: --qemu (inherited by the scenario processes)
 readonly IMAGE_FORMAT=1                           # bump when build_image() changes what it produces
 readonly REPO_MOUNT=/srv/ztagent-e2e-repo         # where the local apt repository appears inside
 readonly IMAGES_MOUNT=/srv/ztagent-e2e-images     # where the container image tarballs appear inside
@@ -723,6 +724,14 @@ run_scenario() {
   fi
   cp "${E2E_DIR}/job/boot.sh" "${JOBDIR}/boot.sh"
   chmod 0755 "${JOBDIR}/boot.sh"
+  # A profile file instead of the embedded one (to try a profile change without relinking; its
+  # includes still resolve to the embedded files).
+  if [[ -n ${PROFILES_DIR} && ${SC_PROFILE} != none ]]; then
+    [[ -f ${PROFILES_DIR}/${SC_PROFILE}.toml ]] || die "ZTAGENT_E2E_PROFILES: no ${PROFILES_DIR}/${SC_PROFILE}.toml"
+    install -D -m 0644 "${PROFILES_DIR}/${SC_PROFILE}.toml" "${JOBDIR}/profiles/${SC_PROFILE}.toml"
+    log "${name}: profile from ${PROFILES_DIR}/${SC_PROFILE}.toml (ZTAGENT_E2E_PROFILES)"
+    SC_PROFILE=/job/profiles/${SC_PROFILE}.toml
+  fi
   {
     printf 'SCENARIO=%q\nPROFILE=%q\nPLAN=%q\nVERIFY_RETRY_SECONDS=%q\nREPO_PACKAGES=(%s)\n' \
       "${name}" "${SC_PROFILE}" "${SC_PLAN}" "${VERIFY_RETRY_SECONDS}" "${REPO_PACKAGES[*]}"
@@ -806,7 +815,7 @@ main() {
     esac
   done
   ((EUID == 0)) || die "must run as root (debootstrap, systemd-nspawn)"
-  export QEMU
+  export ZTAGENT_E2E_QEMU=${QEMU}
   if [[ ${QEMU} == yes ]] && ((${#scenarios[@]} != 1)); then
     die "--qemu runs exactly one scenario (they take minutes each under software emulation)"
   fi
