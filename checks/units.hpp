@@ -41,8 +41,8 @@ struct UnitsSpec {
   std::string user = "ztnet";
   std::string data_root = "/opt/ztnet-data";
   profile::PortStrategy port_strategy = profile::PortStrategy::sysctl;
-  bool selinux_labels = false;     // ":Z" on every volume
-  profile::ProfileSpec profile;    // package manager, to read the installed podman version
+  bool selinux_labels = false;  // ":Z" on every volume
+  profile::ProfileSpec profile; // package manager, to read the installed podman version
   profile::Stack stack;
 };
 [[nodiscard]] UnitsSpec units_spec_from(const profile::Config& config);
@@ -50,7 +50,7 @@ struct UnitsSpec {
 /// A file the units step owns, with the exact bytes and mode it must have (owner: the service user).
 struct ManagedFile {
   enum class Kind { unit, stack_file };
-  std::string path;  // host path
+  std::string path; // host path
   std::string content;
   std::uint32_t mode = 0644;
   Kind kind = Kind::unit;
@@ -67,8 +67,8 @@ struct EnableLink {
 };
 
 struct RenderedUnits {
-  std::vector<ManagedFile> files;  // pod unit, container units (stack order), then stack files
-  std::vector<EnableLink> links;   // enablement symlinks, podman-auto-update.timer last
+  std::vector<ManagedFile> files; // pod unit, container units (stack order), then stack files
+  std::vector<EnableLink> links;  // enablement symlinks, podman-auto-update.timer last
 };
 
 /// Host port the pod publishes for `port`: forward_to under ports.strategy = forward (when set),
@@ -80,27 +80,28 @@ struct RenderedUnits {
 [[nodiscard]] Result<std::string> systemd_word(std::string_view word, bool exec_line);
 /// One Environment= value: `KEY=value` quoted as one word (see systemd_word). `exec_line` for
 /// Quadlet, whose Environment= ends up as `--env` on ExecStart=.
-[[nodiscard]] Result<std::string> environment_assignment(std::string_view key, std::string_view value, bool exec_line);
+[[nodiscard]] Result<std::string>
+environment_assignment(std::string_view key, std::string_view value, bool exec_line);
 
 /// Every unit file, stack file and enablement link for this style and secret store. Errc::invalid_config
 /// when a value cannot be written into a unit (control characters), a container's `after` names an
 /// unknown container, or a secret reference names an undeclared secret.
-[[nodiscard]] Result<RenderedUnits> render_units(const UnitsSpec& spec, const host::Account& account, UnitStyle style,
-                                                 SecretStore store);
+[[nodiscard]] Result<RenderedUnits>
+render_units(const UnitsSpec& spec, const host::Account& account, UnitStyle style, SecretStore store);
 
 /// The unit files and enablement links of `style` (no stack files), by host path. Used to find files
 /// ztagent wrote for another style: only these names are ever removed.
-[[nodiscard]] std::vector<std::string> style_unit_paths(const profile::Stack& stack, const host::Account& account,
-                                                        UnitStyle style);
-[[nodiscard]] std::vector<std::string> style_link_paths(const profile::Stack& stack, const host::Account& account,
-                                                        UnitStyle style);
+[[nodiscard]] std::vector<std::string>
+style_unit_paths(const profile::Stack& stack, const host::Account& account, UnitStyle style);
+[[nodiscard]] std::vector<std::string>
+style_link_paths(const profile::Stack& stack, const host::Account& account, UnitStyle style);
 /// "/usr/lib/systemd/user/podman-auto-update.timer"
 [[nodiscard]] std::string_view auto_update_timer_unit();
 
 /// The resolved facts every units check and the provisioner need.
 struct UnitsContext {
   host::Account account;
-  std::string podman_version;  // "4.3.1"
+  std::string podman_version; // "4.3.1"
   UnitStyle style = UnitStyle::classic;
   SecretStore store = SecretStore::files;
 };
@@ -109,8 +110,8 @@ struct UnitsContext {
 [[nodiscard]] Result<UnitsContext> resolve_units_context(const host::HostView& host, const UnitsSpec& spec);
 
 /// Styles whose unit files are present on disk (any of the style's own files), in enum order.
-[[nodiscard]] Result<std::vector<UnitStyle>> styles_on_disk(const host::HostView& host, const UnitsSpec& spec,
-                                                            const host::Account& account);
+[[nodiscard]] Result<std::vector<UnitStyle>>
+styles_on_disk(const host::HostView& host, const UnitsSpec& spec, const host::Account& account);
 
 /// "units.files", "units.owner-mode", "units.enabled", "units.no-secrets", "units.style".
 [[nodiscard]] std::vector<std::unique_ptr<Check>> make_units_checks(const UnitsSpec& spec);

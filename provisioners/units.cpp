@@ -20,20 +20,21 @@ using host::FileType;
 
 struct Units::Survey {
   std::optional<checks::UnitsContext> ctx;
-  std::string waiting;  // why nothing can be written yet; empty when ready
+  std::string waiting; // why nothing can be written yet; empty when ready
   checks::RenderedUnits rendered;
   std::vector<std::string> missing_bases;
-  std::vector<std::string> missing_dirs;  // outermost first
-  std::vector<std::pair<std::size_t, std::string>> files;  // index into rendered.files, summary
-  std::vector<std::pair<std::size_t, std::string>> links;  // index into rendered.links, summary
-  std::vector<std::pair<std::string, std::string>> stale;  // path, summary
+  std::vector<std::string> missing_dirs;                  // outermost first
+  std::vector<std::pair<std::size_t, std::string>> files; // index into rendered.files, summary
+  std::vector<std::pair<std::size_t, std::string>> links; // index into rendered.links, summary
+  std::vector<std::pair<std::string, std::string>> stale; // path, summary
 };
 
 namespace {
 
 std::unexpected<Error> refuse_in_the_way(const std::string& path, FileType type, std::string_view wanted) {
   return make_error(Errc::refused, "units: " + path + " is " + host::describe(type) + ", not " +
-                                       std::string(wanted) + "; ztagent does not replace it: move it away and re-run");
+                                       std::string(wanted) +
+                                       "; ztagent does not replace it: move it away and re-run");
 }
 
 /// Directories strictly between `base` and `path`'s parent, outermost first.
@@ -157,8 +158,8 @@ Result<Units::Survey> Units::survey(const host::HostView& host) const {
     if (*target != link.target) {
       s.links.emplace_back(i, "relink -> " + link.target + " (was " + *target + ")");
     } else if (st.uid != account.uid || st.gid != account.gid) {
-      s.links.emplace_back(i, "relink (owner " + checks::owner_text(host.accounts(), st.uid, st.gid) + " -> " +
-                                  owner_want + ")");
+      s.links.emplace_back(i, "relink (owner " + checks::owner_text(host.accounts(), st.uid, st.gid) +
+                                  " -> " + owner_want + ")");
     }
   }
 
@@ -268,14 +269,15 @@ Result<void> Units::apply(host::Host& host, const Plan& /*plan*/) {
 
 const std::vector<std::string>& quadlet_generators() {
   static const std::vector<std::string> k_generators = {
-      "/usr/lib/systemd/system-generators/podman-system-generator",  // Debian, Ubuntu
-      "/usr/lib/systemd/user-generators/podman-user-generator",      // Fedora, RHEL
+      "/usr/lib/systemd/system-generators/podman-system-generator", // Debian, Ubuntu
+      "/usr/lib/systemd/user-generators/podman-user-generator",     // Fedora, RHEL
       "/usr/libexec/podman/quadlet",
   };
   return k_generators;
 }
 
-host::Command quadlet_dryrun_command(const host::Account& account, const std::string& generator,
+host::Command quadlet_dryrun_command(const host::Account& account,
+                                     const std::string& generator,
                                      const std::string& unit_dir) {
   host::Command cmd = host::as_user(account, {generator, "--user", "--dryrun"});
   cmd.env.emplace_back("QUADLET_UNIT_DIRS", unit_dir);
@@ -293,7 +295,8 @@ std::vector<std::string> quadlet_generated_services(const profile::Stack& stack,
   return out;
 }
 
-Result<void> judge_quadlet_dryrun(const std::vector<std::string>& services, const Result<host::CommandResult>& run) {
+Result<void> judge_quadlet_dryrun(const std::vector<std::string>& services,
+                                  const Result<host::CommandResult>& run) {
   if (!run) {
     return std::unexpected(prefixed("units: cannot run the Quadlet generator", run.error()));
   }
@@ -325,8 +328,8 @@ Result<void> judge_verify(const std::vector<std::string>& files, const Result<ho
   for (auto line : util::lines(output)) {
     for (const auto& f : files) {
       if (line.starts_with(f + ":")) {
-        return make_error(Errc::command_failed,
-                          "units: systemd-analyze --user verify rejected the units: " + std::string(util::trim(line)));
+        return make_error(Errc::command_failed, "units: systemd-analyze --user verify rejected the units: " +
+                                                    std::string(util::trim(line)));
       }
     }
   }
@@ -338,8 +341,11 @@ Result<void> judge_verify(const std::vector<std::string>& files, const Result<ho
   return {};
 }
 
-Result<void> validate_units(const host::HostView& view, host::CommandRunner& runner, const profile::Stack& stack,
-                            const checks::UnitsContext& ctx, const checks::RenderedUnits& rendered) {
+Result<void> validate_units(const host::HostView& view,
+                            host::CommandRunner& runner,
+                            const profile::Stack& stack,
+                            const checks::UnitsContext& ctx,
+                            const checks::RenderedUnits& rendered) {
   if (!view.live()) {
     spdlog::debug("units: not validating the units under --root (checked by the generator at boot)");
     return {};
@@ -374,7 +380,8 @@ Result<void> validate_units(const host::HostView& view, host::CommandRunner& run
                                 runner.run(quadlet_dryrun_command(ctx.account, generator, dir)));
   }
   return make_error(Errc::unsupported, "units: no Quadlet generator found (looked for " +
-                                           util::join(quadlet_generators(), ", ") + "); is podman >= 4.4 installed?");
+                                           util::join(quadlet_generators(), ", ") +
+                                           "); is podman >= 4.4 installed?");
 }
 
 Step make_units_step(const profile::Config& config, const StepContext& /*context*/) {

@@ -52,8 +52,9 @@ private:
 /// The Quadlet generators podman installs, in the order ztagent looks for them.
 [[nodiscard]] const std::vector<std::string>& quadlet_generators();
 /// `runuser -u USER -- GENERATOR --user --dryrun` with QUADLET_UNIT_DIRS=unit_dir.
-[[nodiscard]] host::Command quadlet_dryrun_command(const host::Account& account, const std::string& generator,
-                                                  const std::string& unit_dir);
+[[nodiscard]] host::Command quadlet_dryrun_command(const host::Account& account,
+                                                   const std::string& generator,
+                                                   const std::string& unit_dir);
 /// The services the generator must print ("---ztnet-caddy.service---") for this style.
 [[nodiscard]] std::vector<std::string> quadlet_generated_services(const profile::Stack& stack,
                                                                   checks::UnitStyle style);
@@ -63,15 +64,19 @@ private:
 [[nodiscard]] Result<void> judge_quadlet_dryrun(const std::vector<std::string>& services,
                                                 const Result<host::CommandResult>& run);
 /// `runuser -u USER -- systemd-analyze --user verify FILES...`.
-[[nodiscard]] host::Command verify_command(const host::Account& account, const std::vector<std::string>& files);
+[[nodiscard]] host::Command verify_command(const host::Account& account,
+                                           const std::vector<std::string>& files);
 /// Verdict on systemd-analyze: exit 0 and no diagnostic line naming one of `files` (systemd only
 /// warns, exit 0, for unknown keys), else Errc::command_failed "units: systemd-analyze --user verify
 /// rejected the units: <first such line or last stderr line>".
-[[nodiscard]] Result<void> judge_verify(const std::vector<std::string>& files, const Result<host::CommandResult>& run);
+[[nodiscard]] Result<void> judge_verify(const std::vector<std::string>& files,
+                                        const Result<host::CommandResult>& run);
 /// Runs the right validator on a live host (skipped with a debug log under --root, when the
 /// validator is not installed, or, for systemd-analyze, when the user's runtime dir is missing).
-[[nodiscard]] Result<void> validate_units(const host::HostView& view, host::CommandRunner& runner,
-                                          const profile::Stack& stack, const checks::UnitsContext& ctx,
+[[nodiscard]] Result<void> validate_units(const host::HostView& view,
+                                          host::CommandRunner& runner,
+                                          const profile::Stack& stack,
+                                          const checks::UnitsContext& ctx,
                                           const checks::RenderedUnits& rendered);
 
 /// The "units" step: Units plus checks::make_units_checks.

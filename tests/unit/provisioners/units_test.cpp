@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "../checks/units_fixture.hpp"
 #include "provisioners/units.hpp"
 #include "support/catch.hpp"
 #include "support/fake_runner.hpp"
 #include "support/temp_root.hpp"
-#include "../checks/units_fixture.hpp"
 
 #include <filesystem>
 #include <string>
@@ -34,36 +34,36 @@ void require_checks_pass(const zt::host::HostView& view, const zt::checks::Units
 TEST_CASE("Units: writes classic units for podman 4.3.1, then is a no-op", "[provisioners][units]") {
   zt::test::TempRoot root;
   zt::test::prepare_units_root(root, "4.3.1+ds1-8+deb12u1");
-  zt::test::FakeRunner runner;  // --root: no validation commands
+  zt::test::FakeRunner runner; // --root: no validation commands
   auto host = root.host(runner);
   const auto spec = zt::test::units_spec_for("debian-12");
   Units step{spec};
 
   auto plan = step.plan(host.view());
   REQUIRE(plan);
-  CHECK(plan->changes == std::vector<Change>{
-                             {"/home/ztnet/.config", "create directory 0755"},
-                             {"/home/ztnet/.config/systemd", "create directory 0755"},
-                             {k_user_dir, "create directory 0755"},
-                             {"/opt/ztnet-data/caddy", "create directory 0755"},
-                             {"/home/ztnet/.config/systemd/user/default.target.wants", "create directory 0755"},
-                             {"/home/ztnet/.config/systemd/user/timers.target.wants", "create directory 0755"},
-                             {k_user_dir + "/ztnet-pod.service", "write (new)"},
-                             {k_user_dir + "/ztnet-postgres.service", "write (new)"},
-                             {k_user_dir + "/ztnet-zerotier.service", "write (new)"},
-                             {k_user_dir + "/ztnet-ztnet.service", "write (new)"},
-                             {k_user_dir + "/ztnet-caddy.service", "write (new)"},
-                             {"/opt/ztnet-data/caddy/Caddyfile", "write (new)"},
-                             {k_user_dir + "/default.target.wants/ztnet-pod.service", "link -> ../ztnet-pod.service"},
-                             {k_user_dir + "/default.target.wants/ztnet-postgres.service",
-                              "link -> ../ztnet-postgres.service"},
-                             {k_user_dir + "/default.target.wants/ztnet-zerotier.service",
-                              "link -> ../ztnet-zerotier.service"},
-                             {k_user_dir + "/default.target.wants/ztnet-ztnet.service", "link -> ../ztnet-ztnet.service"},
-                             {k_user_dir + "/default.target.wants/ztnet-caddy.service", "link -> ../ztnet-caddy.service"},
-                             {k_user_dir + "/timers.target.wants/podman-auto-update.timer",
-                              "link -> /usr/lib/systemd/user/podman-auto-update.timer"},
-                         });
+  CHECK(
+      plan->changes ==
+      std::vector<Change>{
+          {"/home/ztnet/.config", "create directory 0755"},
+          {"/home/ztnet/.config/systemd", "create directory 0755"},
+          {k_user_dir, "create directory 0755"},
+          {"/opt/ztnet-data/caddy", "create directory 0755"},
+          {"/home/ztnet/.config/systemd/user/default.target.wants", "create directory 0755"},
+          {"/home/ztnet/.config/systemd/user/timers.target.wants", "create directory 0755"},
+          {k_user_dir + "/ztnet-pod.service", "write (new)"},
+          {k_user_dir + "/ztnet-postgres.service", "write (new)"},
+          {k_user_dir + "/ztnet-zerotier.service", "write (new)"},
+          {k_user_dir + "/ztnet-ztnet.service", "write (new)"},
+          {k_user_dir + "/ztnet-caddy.service", "write (new)"},
+          {"/opt/ztnet-data/caddy/Caddyfile", "write (new)"},
+          {k_user_dir + "/default.target.wants/ztnet-pod.service", "link -> ../ztnet-pod.service"},
+          {k_user_dir + "/default.target.wants/ztnet-postgres.service", "link -> ../ztnet-postgres.service"},
+          {k_user_dir + "/default.target.wants/ztnet-zerotier.service", "link -> ../ztnet-zerotier.service"},
+          {k_user_dir + "/default.target.wants/ztnet-ztnet.service", "link -> ../ztnet-ztnet.service"},
+          {k_user_dir + "/default.target.wants/ztnet-caddy.service", "link -> ../ztnet-caddy.service"},
+          {k_user_dir + "/timers.target.wants/podman-auto-update.timer",
+           "link -> /usr/lib/systemd/user/podman-auto-update.timer"},
+      });
   REQUIRE(step.apply(host, *plan));
   CHECK(runner.calls().empty());
 
@@ -105,7 +105,7 @@ TEST_CASE("Units: second run plans nothing and runs no mutating command", "[prov
   REQUIRE(step.apply(host, *plan));
   struct stat after {};
   REQUIRE(::lstat(root.real(k_quadlet_dir + "/ztnet.pod").c_str(), &after) == 0);
-  CHECK(before.st_ino == after.st_ino);  // not rewritten
+  CHECK(before.st_ino == after.st_ino); // not rewritten
   CHECK(runner.mutating_calls() == 0);
   CHECK(runner.calls().empty());
 }
@@ -118,7 +118,7 @@ TEST_CASE("Units: dry run leaves disk and runner untouched", "[provisioners][uni
   Units step{zt::test::units_spec_for("ubuntu-24.04")};
   auto plan = step.plan(host.view());
   REQUIRE(plan);
-  CHECK(plan->changes.size() == 16);  // 8 directories, 6 files, 2 links
+  CHECK(plan->changes.size() == 16); // 8 directories, 6 files, 2 links
   CHECK_FALSE(root.exists("/home/ztnet/.config"));
   CHECK_FALSE(root.exists("/opt/ztnet-data/caddy"));
   CHECK(runner.calls().empty());
@@ -151,10 +151,14 @@ TEST_CASE("Units: podman upgrade replaces classic units, removes only the stack'
                              {k_quadlet_dir + "/ztnet-zerotier.container", "write (new)"},
                              {k_quadlet_dir + "/ztnet-ztnet.container", "write (new)"},
                              {k_quadlet_dir + "/ztnet-caddy.container", "write (new)"},
-                             {k_user_dir + "/ztnet-postgres.service", "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
-                             {k_user_dir + "/ztnet-zerotier.service", "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
-                             {k_user_dir + "/ztnet-ztnet.service", "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
-                             {k_user_dir + "/ztnet-caddy.service", "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
+                             {k_user_dir + "/ztnet-postgres.service",
+                              "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
+                             {k_user_dir + "/ztnet-zerotier.service",
+                              "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
+                             {k_user_dir + "/ztnet-ztnet.service",
+                              "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
+                             {k_user_dir + "/ztnet-caddy.service",
+                              "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
                              {k_user_dir + "/default.target.wants/ztnet-postgres.service",
                               "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
                              {k_user_dir + "/default.target.wants/ztnet-zerotier.service",
@@ -216,8 +220,9 @@ TEST_CASE("Units: failures give exact messages", "[provisioners][units]") {
     Units step{spec};
     auto plan = step.plan(host.view());
     REQUIRE(plan);
-    CHECK(plan->changes == std::vector<Change>{{"units", "write the stack's units (blocked: user ztnet does not "
-                                                         "exist (run the user step first))"}});
+    CHECK(plan->changes ==
+          std::vector<Change>{{"units", "write the stack's units (blocked: user ztnet does not "
+                                        "exist (run the user step first))"}});
     auto applied = step.apply(host, *plan);
     REQUIRE_FALSE(applied);
     CHECK(applied.error().code == zt::Errc::not_found);
@@ -228,7 +233,8 @@ TEST_CASE("Units: failures give exact messages", "[provisioners][units]") {
     Units step{spec};
     auto applied = step.apply(host, {});
     REQUIRE_FALSE(applied);
-    CHECK(applied.error().message == "units: podman: not installed (run `ztagent provision --only packages`)");
+    CHECK(applied.error().message ==
+          "units: podman: not installed (run `ztagent provision --only packages`)");
   }
   SECTION("data_root does not exist yet") {
     zt::test::prepare_units_root(root, "4.3.1+ds1-8+deb12u1");
@@ -241,7 +247,8 @@ TEST_CASE("Units: failures give exact messages", "[provisioners][units]") {
           plan->changes.end());
     auto applied = step.apply(host, *plan);
     REQUIRE_FALSE(applied);
-    CHECK(applied.error().message == "units: /opt/ztnet-data does not exist (run the user and data steps first)");
+    CHECK(applied.error().message ==
+          "units: /opt/ztnet-data does not exist (run the user and data steps first)");
     CHECK_FALSE(root.exists("/home/ztnet/.config"));
   }
   SECTION("a symlink where a unit goes") {
@@ -275,9 +282,10 @@ TEST_CASE("Units: failures give exact messages", "[provisioners][units]") {
     Units step{spec};
     auto plan = step.plan(host.view());
     REQUIRE_FALSE(plan);
-    CHECK(plan.error().message == "units: " + k_user_dir +
-                                      "/timers.target.wants/podman-auto-update.timer is a regular file, not a "
-                                      "symlink; ztagent does not replace it: move it away and re-run");
+    CHECK(plan.error().message ==
+          "units: " + k_user_dir +
+              "/timers.target.wants/podman-auto-update.timer is a regular file, not a "
+              "symlink; ztagent does not replace it: move it away and re-run");
   }
   SECTION("a stack that cannot be rendered") {
     zt::test::prepare_units_root(root, "4.3.1+ds1-8+deb12u1");
@@ -297,19 +305,20 @@ TEST_CASE("Units validation: commands and verdicts", "[provisioners][units]") {
   const auto account = zt::test::ztnet_account();
   const auto stack = zt::test::units_spec_for("debian-12").stack;
 
-  auto dry = zt::provisioners::quadlet_dryrun_command(account, "/usr/lib/systemd/system-generators/podman-system-generator",
-                                                      k_quadlet_dir);
+  auto dry = zt::provisioners::quadlet_dryrun_command(
+      account, "/usr/lib/systemd/system-generators/podman-system-generator", k_quadlet_dir);
   CHECK(dry.argv == std::vector<std::string>{"runuser", "-u", "ztnet", "--",
-                                             "/usr/lib/systemd/system-generators/podman-system-generator", "--user",
-                                             "--dryrun"});
+                                             "/usr/lib/systemd/system-generators/podman-system-generator",
+                                             "--user", "--dryrun"});
   CHECK(dry.effect == zt::host::Effect::read_only);
-  CHECK(std::find(dry.env.begin(), dry.env.end(), std::pair<std::string, std::string>{"QUADLET_UNIT_DIRS", k_quadlet_dir}) !=
-        dry.env.end());
+  CHECK(std::find(dry.env.begin(), dry.env.end(),
+                  std::pair<std::string, std::string>{"QUADLET_UNIT_DIRS", k_quadlet_dir}) != dry.env.end());
 
   const auto services = zt::provisioners::quadlet_generated_services(stack, UnitStyle::quadlet_container);
   CHECK(services == std::vector<std::string>{"ztnet-postgres.service", "ztnet-zerotier.service",
                                              "ztnet-ztnet.service", "ztnet-caddy.service"});
-  CHECK(zt::provisioners::quadlet_generated_services(stack, UnitStyle::quadlet_pod).front() == "ztnet-pod.service");
+  CHECK(zt::provisioners::quadlet_generated_services(stack, UnitStyle::quadlet_pod).front() ==
+        "ztnet-pod.service");
 
   std::string all_generated;
   for (const auto& s : services) {
@@ -318,35 +327,42 @@ TEST_CASE("Units validation: commands and verdicts", "[provisioners][units]") {
   CHECK(zt::provisioners::judge_quadlet_dryrun(services, zt::host::CommandResult{0, all_generated, ""}));
 
   auto rejected = zt::provisioners::judge_quadlet_dryrun(
-      services, zt::host::CommandResult{1, "", "quadlet-generator[1]: converting \"ztnet-caddy.container\": "
-                                               "unsupported key 'Bogus' in group 'Container'\n"});
+      services, zt::host::CommandResult{1, "",
+                                        "quadlet-generator[1]: converting \"ztnet-caddy.container\": "
+                                        "unsupported key 'Bogus' in group 'Container'\n"});
   REQUIRE_FALSE(rejected);
   CHECK(rejected.error().code == zt::Errc::command_failed);
-  CHECK(rejected.error().message == "units: the Quadlet generator rejected the units (exit 1): "
-                                    "quadlet-generator[1]: converting \"ztnet-caddy.container\": unsupported key "
-                                    "'Bogus' in group 'Container'");
+  CHECK(rejected.error().message ==
+        "units: the Quadlet generator rejected the units (exit 1): "
+        "quadlet-generator[1]: converting \"ztnet-caddy.container\": unsupported key "
+        "'Bogus' in group 'Container'");
 
   auto skipped = zt::provisioners::judge_quadlet_dryrun(
       services, zt::host::CommandResult{0, "---ztnet-postgres.service---\n", "some warning\n"});
   REQUIRE_FALSE(skipped);
-  CHECK(skipped.error().message == "units: the Quadlet generator did not generate ztnet-zerotier.service: some warning");
+  CHECK(skipped.error().message ==
+        "units: the Quadlet generator did not generate ztnet-zerotier.service: some warning");
 
-  const std::vector<std::string> files = {k_user_dir + "/ztnet-pod.service", k_user_dir + "/ztnet-caddy.service"};
+  const std::vector<std::string> files = {k_user_dir + "/ztnet-pod.service",
+                                          k_user_dir + "/ztnet-caddy.service"};
   auto verify = zt::provisioners::verify_command(account, files);
-  CHECK(verify.argv == std::vector<std::string>{"runuser", "-u", "ztnet", "--", "systemd-analyze", "--user", "verify",
-                                                files[0], files[1]});
+  CHECK(verify.argv == std::vector<std::string>{"runuser", "-u", "ztnet", "--", "systemd-analyze", "--user",
+                                                "verify", files[0], files[1]});
   CHECK(zt::provisioners::judge_verify(files, zt::host::CommandResult{0, "", ""}));
   auto warned = zt::provisioners::judge_verify(
-      files, zt::host::CommandResult{0, "", files[1] + ":12: Unknown key 'Bogus' in section [Service], ignoring.\n"});
+      files, zt::host::CommandResult{
+                 0, "", files[1] + ":12: Unknown key 'Bogus' in section [Service], ignoring.\n"});
   REQUIRE_FALSE(warned);
   CHECK(warned.error().message == "units: systemd-analyze --user verify rejected the units: " + files[1] +
                                       ":12: Unknown key 'Bogus' in section [Service], ignoring.");
-  auto failed = zt::provisioners::judge_verify(files, zt::host::CommandResult{1, "", "Failed to initialize manager\n"});
+  auto failed =
+      zt::provisioners::judge_verify(files, zt::host::CommandResult{1, "", "Failed to initialize manager\n"});
   REQUIRE_FALSE(failed);
   CHECK(failed.error().message ==
         "units: systemd-analyze --user verify rejected the units (exit 1): Failed to initialize manager");
-  auto not_started = zt::provisioners::judge_verify(files, zt::Result<zt::host::CommandResult>(std::unexpected(
-                                                               zt::Error{zt::Errc::timeout, "timed out after 60s"})));
+  auto not_started =
+      zt::provisioners::judge_verify(files, zt::Result<zt::host::CommandResult>(std::unexpected(
+                                                zt::Error{zt::Errc::timeout, "timed out after 60s"})));
   REQUIRE_FALSE(not_started);
   CHECK(not_started.error().message == "units: cannot run systemd-analyze: timed out after 60s");
 }
@@ -355,7 +371,8 @@ TEST_CASE("Units validation: skipped under --root, no generator on a live host i
           "[provisioners][units]") {
   const auto account = zt::test::ztnet_account();
   const auto spec = zt::test::units_spec_for("ubuntu-24.04");
-  zt::checks::UnitsContext ctx{account, "4.9.3", UnitStyle::quadlet_container, zt::checks::SecretStore::podman};
+  zt::checks::UnitsContext ctx{account, "4.9.3", UnitStyle::quadlet_container,
+                               zt::checks::SecretStore::podman};
   auto rendered = zt::checks::render_units(spec, account, ctx.style, ctx.store);
   REQUIRE(rendered);
 
@@ -378,9 +395,10 @@ TEST_CASE("Units validation: skipped under --root, no generator on a live host i
   auto result = zt::provisioners::validate_units(live.view(), runner, spec.stack, ctx, *rendered);
   REQUIRE_FALSE(result);
   CHECK(result.error().code == zt::Errc::unsupported);
-  CHECK(result.error().message ==
-        "units: no Quadlet generator found (looked for /usr/lib/systemd/system-generators/podman-system-generator, "
-        "/usr/lib/systemd/user-generators/podman-user-generator, /usr/libexec/podman/quadlet); is podman >= 4.4 "
-        "installed?");
+  CHECK(result.error().message == "units: no Quadlet generator found (looked for "
+                                  "/usr/lib/systemd/system-generators/podman-system-generator, "
+                                  "/usr/lib/systemd/user-generators/podman-user-generator, "
+                                  "/usr/libexec/podman/quadlet); is podman >= 4.4 "
+                                  "installed?");
   CHECK(runner.calls().empty());
 }
