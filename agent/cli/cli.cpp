@@ -384,8 +384,20 @@ int explain_check(const std::string& id, const std::vector<provisioners::Step>& 
   return k_exit_ok;
 }
 
+std::string_view format_name(Format format) {
+  switch (format) {
+  case Format::text: return "text";
+  case Format::json: return "json";
+  case Format::junit: return "junit";
+  case Format::tap: return "tap";
+  case Format::prometheus: return "prometheus";
+  case Format::nagios: return "nagios";
+  }
+  return "text";
+}
+
 /// The options a scheduled run needs to verify the same thing: profile, config, --set, --only/--skip
-/// (never --root: the schedule runs on the host the tree becomes).
+/// and extra --report files (never --root: the schedule runs on the host the tree becomes).
 std::vector<std::string> schedule_selection(const Options& o) {
   std::vector<std::string> out;
   if (o.profile != "auto") {
@@ -405,6 +417,10 @@ std::vector<std::string> schedule_selection(const Options& o) {
   }
   if (!o.skip.empty()) {
     out.push_back("--skip=" + util::join(o.skip, ","));
+  }
+  for (const auto& r : o.reports) {
+    // e.g. --report prometheus:/var/lib/node_exporter/textfile_collector/ztagent.prom
+    out.push_back("--report=" + std::string(format_name(r.format)) + ":" + absolute_path(r.path).string());
   }
   return out;
 }
@@ -469,7 +485,8 @@ int run_main(const Options& o) {
     const std::filesystem::path& path = report_paths.back();
     host::Fs local("/");
     auto st = local.stat(path.parent_path());
-    if (!st || st->type != host::FileType::directory) {
+    // schedule install only passes --report on: the scheduled runs write it, on the scheduled host.
+    if (o.verb != Verb::schedule && (!st || st->type != host::FileType::directory)) {
       return usage_error("--report " + path.string() + ": directory " + path.parent_path().string() +
                          " does not exist");
     }

@@ -425,7 +425,8 @@ TEST_CASE("cli: schedule install/remove writes exactly its files, idempotently",
     root.mkdir("/usr/lib/systemd");
     root.mkdir("/etc/systemd/system");
     const auto before = zt::test::snapshot(root);
-    auto install = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--remediate"});
+    auto install = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--remediate",
+                              "--report", "prometheus:/var/lib/node_exporter/textfile_collector/ztagent.prom"});
     INFO(install.err);
     CHECK(install.exit_code == 0);
     CHECK(install.out == "wrote /etc/systemd/system/ztagent-verify.service\n"
@@ -434,12 +435,14 @@ TEST_CASE("cli: schedule install/remove writes exactly its files, idempotently",
                          "/etc/systemd/system/ztagent-verify.timer\n"
                          "schedule: systemd timer ztagent-verify.timer installed\n");
     CHECK(root.read("/etc/systemd/system/ztagent-verify.service")
-              .find("ExecStart=/usr/bin/ztagent verify --log-target syslog --remediate --profile debian-12\n") !=
+              .find("ExecStart=/usr/bin/ztagent verify --log-target syslog --remediate --profile debian-12 "
+                    "--report=prometheus:/var/lib/node_exporter/textfile_collector/ztagent.prom\n") !=
           std::string::npos);
     CHECK(root.read("/etc/systemd/system/ztagent-verify.timer").find("OnUnitActiveSec=15min\n") != std::string::npos);
     CHECK(std::filesystem::read_symlink(root.real("/etc/systemd/system/timers.target.wants/ztagent-verify.timer")) ==
           "/etc/systemd/system/ztagent-verify.timer");
-    auto again = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--remediate"});
+    auto again = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--remediate",
+                            "--report", "prometheus:/var/lib/node_exporter/textfile_collector/ztagent.prom"});
     CHECK(again.out.find("schedule: systemd timer ztagent-verify.timer unchanged\n") != std::string::npos);
     auto remove = run_agent({"schedule", "remove", "--profile", "debian-12", "--root", root.str()});
     CHECK(remove.exit_code == 0);
