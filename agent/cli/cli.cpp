@@ -13,11 +13,6 @@
 #include "state/state.hpp"
 #include "util/strings.hpp"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/sinks/syslog_sink.h>
-#include <spdlog/spdlog.h>
-
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -26,6 +21,10 @@
 #include <filesystem>
 #include <iostream>
 #include <set>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 namespace zt::cli {
@@ -34,7 +33,9 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 
-extern "C" void on_signal(int /*sig*/) { g_interrupted.store(true); }
+extern "C" void on_signal(int /*sig*/) {
+  g_interrupted.store(true);
+}
 
 void install_signal_handlers() {
   struct sigaction sa {};
@@ -51,7 +52,8 @@ bool no_color_env() {
 
 /// --log-target auto resolved: syslog when stderr is not a TTY (cron, systemd timers).
 bool logs_to_syslog(const Options& o) {
-  return o.log_target == LogTarget::syslog || (o.log_target == LogTarget::automatic && ::isatty(STDERR_FILENO) != 1);
+  return o.log_target == LogTarget::syslog ||
+         (o.log_target == LogTarget::automatic && ::isatty(STDERR_FILENO) != 1);
 }
 
 void setup_logging(const Options& o) {
@@ -63,7 +65,7 @@ void setup_logging(const Options& o) {
   } else if (o.no_color || no_color_env()) {
     sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   } else {
-    sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();  // colors only on a TTY
+    sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>(); // colors only on a TTY
   }
   auto logger = std::make_shared<spdlog::logger>("ztagent", sink);
   logger->set_pattern(to_syslog ? "%v" : "ztagent: %^%l%$: %v");
@@ -161,13 +163,18 @@ std::string render_report(Format format,
                           const ReportContext& context,
                           const std::filesystem::path* path) {
   switch (format) {
-  case Format::json: return report::render_json(rep);
-  case Format::junit: return report::render_junit(rep);
-  case Format::tap: return report::render_tap(rep);
-  case Format::nagios: return report::render_nagios(rep);
+  case Format::json:
+    return report::render_json(rep);
+  case Format::junit:
+    return report::render_junit(rep);
+  case Format::tap:
+    return report::render_tap(rep);
+  case Format::nagios:
+    return report::render_nagios(rep);
   case Format::prometheus:
     return report::render_prometheus(rep, context.now_unix_seconds, last_success(context, path));
-  case Format::text: return report::render_text(rep, color);
+  case Format::text:
+    return report::render_text(rep, color);
   }
   return report::render_text(rep, color);
 }
@@ -201,13 +208,15 @@ void log_failing_checks(const report::Report& rep) {
 
 bool step_ran(const report::Report& rep, const std::string& id) {
   return std::any_of(rep.steps.begin(), rep.steps.end(), [&](const report::StepReport& s) {
-    return s.id == id && (s.status == report::StepStatus::changed || s.status == report::StepStatus::unchanged);
+    return s.id == id &&
+           (s.status == report::StepStatus::changed || s.status == report::StepStatus::unchanged);
   });
 }
 
 /// After a provision (or a remediation): records the steps that ran to the end, with fresh digests of
 /// their managed paths, in ROOT/var/lib/ztagent/state.json; other steps keep their earlier record.
-Result<void> record_state(const std::vector<provisioners::Step>& steps, host::Host& host, const report::Report& rep) {
+Result<void>
+record_state(const std::vector<provisioners::Step>& steps, host::Host& host, const report::Report& rep) {
   std::vector<state::FileDigest> digests;
   std::vector<std::string> order;
   for (const auto& step : steps) {
@@ -244,7 +253,8 @@ void add_drift(report::Report& rep, const state::State& recorded, host::Host& ho
     }
   }
   auto checks = state::drift_checks(recorded, drift);
-  rep.checks.insert(rep.checks.end(), std::make_move_iterator(checks.begin()), std::make_move_iterator(checks.end()));
+  rep.checks.insert(rep.checks.end(), std::make_move_iterator(checks.begin()),
+                    std::make_move_iterator(checks.end()));
   rep.command = "drift";
 }
 
@@ -270,8 +280,9 @@ report::Report remediate(std::vector<provisioners::Step>& steps,
       continue;
     }
     if (!step.provisioner) {
-      spdlog::warn("remediate: step {} has checks only; fix its failing checks by hand (`ztagent explain ID`)",
-                   step.id);
+      spdlog::warn(
+          "remediate: step {} has checks only; fix its failing checks by hand (`ztagent explain ID`)",
+          step.id);
       continue;
     }
     only.push_back(step.id);
@@ -354,7 +365,8 @@ int explain_check(const std::string& id, const std::vector<provisioners::Step>& 
   host::Host host(std::move(target), runner);
   const checks::CheckResult now = found->run(host.view());
   const CheckDoc* doc = find_check_doc(id);
-  std::string out = id + " (step " + std::string(found->step()) + (found->runtime() ? ", runtime check" : "") + ")\n";
+  std::string out =
+      id + " (step " + std::string(found->step()) + (found->runtime() ? ", runtime check" : "") + ")\n";
   out += "  verifies: " + std::string(found->description()) + "\n";
   out += "  now:      " + std::string(checks::to_string(now.outcome));
   if (!now.expected.empty()) {
@@ -386,12 +398,18 @@ int explain_check(const std::string& id, const std::vector<provisioners::Step>& 
 
 std::string_view format_name(Format format) {
   switch (format) {
-  case Format::text: return "text";
-  case Format::json: return "json";
-  case Format::junit: return "junit";
-  case Format::tap: return "tap";
-  case Format::prometheus: return "prometheus";
-  case Format::nagios: return "nagios";
+  case Format::text:
+    return "text";
+  case Format::json:
+    return "json";
+  case Format::junit:
+    return "junit";
+  case Format::tap:
+    return "tap";
+  case Format::prometheus:
+    return "prometheus";
+  case Format::nagios:
+    return "nagios";
   }
   return "text";
 }
@@ -447,7 +465,7 @@ int run_schedule(const Options& o, host::Host& host) {
     std::printf("%s\n", a.c_str());
   }
   const char* what = r->scheduler == state::Scheduler::systemd ? "systemd timer ztagent-verify.timer"
-                                                                 : "cron job /etc/cron.d/ztagent";
+                                                               : "cron job /etc/cron.d/ztagent";
   if (o.schedule_action == ScheduleAction::install) {
     std::printf("schedule: %s %s\n", what, r->changed() ? "installed" : "unchanged");
   } else {
@@ -479,7 +497,7 @@ int run_main(const Options& o) {
     }
   }
 
-  std::vector<std::filesystem::path> report_paths;  // parallel to o.reports
+  std::vector<std::filesystem::path> report_paths; // parallel to o.reports
   for (const ReportTarget& extra : o.reports) {
     report_paths.push_back(absolute_path(extra.path));
     const std::filesystem::path& path = report_paths.back();
@@ -555,7 +573,7 @@ int run_main(const Options& o) {
   run::RunOptions ro;
   ro.command = o.verb == Verb::provision ? run::Command::provision
                : o.verb == Verb::plan    ? run::Command::plan
-                                         : run::Command::verify;  // verify, drift, explain, list, schedule
+                                         : run::Command::verify; // verify, drift, explain, list, schedule
   ro.only = o.only;
   ro.skip = o.skip;
   ro.keep_going = o.keep_going;
@@ -587,7 +605,8 @@ int run_main(const Options& o) {
   }
   if (changes_host && ro.command != run::Command::provision && !euid_root && root == "/") {
     std::fprintf(stderr, "ztagent: error: %s changes the host and must run as root: sudo ztagent %s\n",
-                 o.remediate ? "--remediate" : "schedule", o.remediate ? "verify --remediate" : "schedule ...");
+                 o.remediate ? "--remediate" : "schedule",
+                 o.remediate ? "verify --remediate" : "schedule ...");
     return k_exit_step_failed;
   }
 
@@ -658,7 +677,8 @@ int run_main(const Options& o) {
   } else if (run::any_check_failed(rep)) {
     code = k_exit_check_failed;
   }
-  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   const ReportContext context{now, code == k_exit_ok};
 
   bool write_failed = false;
@@ -705,10 +725,16 @@ int run(int argc, char** argv) {
       return usage_error(opts.error().message);
     }
     switch (opts->verb) {
-    case Verb::help: std::fputs(k_help_text, stdout); return k_exit_ok;
-    case Verb::version: std::printf("ztagent %s\n", ZTAGENT_VERSION); return k_exit_ok;
-    case Verb::profiles: return list_profiles();
-    default: break;
+    case Verb::help:
+      std::fputs(k_help_text, stdout);
+      return k_exit_ok;
+    case Verb::version:
+      std::printf("ztagent %s\n", ZTAGENT_VERSION);
+      return k_exit_ok;
+    case Verb::profiles:
+      return list_profiles();
+    default:
+      break;
     }
     setup_logging(*opts);
     install_signal_handlers();

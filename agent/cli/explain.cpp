@@ -67,7 +67,8 @@ const std::vector<CheckDoc> k_catalog = {
      "Each package of the profile provides something the stack needs: podman itself, passt (pasta "
      "networking), uidmap (newuidmap/newgidmap), acl (setfacl for support), dbus-user-session (the "
      "user bus `systemctl --user` talks to), slirp4netns where pasta is too old.",
-     "podman rootless tutorial (prerequisites), https://github.com/containers/podman/blob/main/docs/tutorials/rootless_tutorial.md",
+     "podman rootless tutorial (prerequisites), "
+     "https://github.com/containers/podman/blob/main/docs/tutorials/rootless_tutorial.md",
      "sudo ztagent provision --only packages (apt-get install -y <package>)"},
 
     // ---- user ------------------------------------------------------------------------------------
@@ -76,8 +77,7 @@ const std::vector<CheckDoc> k_catalog = {
      "root nor another user's files.",
      "podman rootless tutorial; ztagent HOST-SPEC (user)",
      "sudo ztagent provision --only user (useradd --system --create-home --user-group ztnet)"},
-    {"user.group",
-     "A private primary group keeps the data tree (mode 0750) closed to every other account.",
+    {"user.group", "A private primary group keeps the data tree (mode 0750) closed to every other account.",
      "ztagent HOST-SPEC (user); useradd(8) --user-group",
      "groupadd --system ztnet && usermod -g ztnet ztnet"},
     {"user.home",
@@ -183,15 +183,100 @@ const std::vector<CheckDoc> k_catalog = {
      "With ports.strategy = forward the pod publishes unprivileged ports and the firewall redirects 80/443 "
      "(and locally generated traffic) to them; the rules must be persisted or they vanish at the next boot "
      "or firewall reload, and the host-wide sysctl relaxation is not needed.",
-     "podman troubleshooting #48 (https://github.com/containers/podman/blob/main/troubleshooting.md); nft(8); "
+     "podman troubleshooting #48 (https://github.com/containers/podman/blob/main/troubleshooting.md); "
+     "nft(8); "
      "firewall-cmd(1) --add-forward-port",
-     "sudo ztagent provision --only ports (nftables: /etc/ztagent/nftables.conf + ztagent-forward.service enabled; "
+     "sudo ztagent provision --only ports (nftables: /etc/ztagent/nftables.conf + ztagent-forward.service "
+     "enabled; "
      "firewalld: firewall-cmd --permanent --add-forward-port=port=80:proto=tcp:toport=8080)"},
     {"ports.forward-live",
      "The persisted redirect only applies after boot or a reload; the running firewall must redirect the "
      "public ports now, or clients reach nothing on 80/443.",
      "nft(8) (list table); firewall-cmd(1) (runtime vs permanent configuration)",
      "nftables: systemctl restart ztagent-forward.service; firewalld: firewall-cmd --reload"},
+    // ---- secrets, units, start, runtime (first entries; the step owners may refine them) ------------
+    {"secrets.present",
+     "POSTGRES_PASSWORD and NEXTAUTH_SECRET are generated once from the kernel CSPRNG and reused; a missing "
+     "secret means a container starts without its credentials (or with a new one that no longer matches the "
+     "database).",
+     "ztagent HOST-SPEC (secrets); podman-secret-create(1)",
+     "sudo ztagent provision --only secrets (never edit the unit files to add a password)"},
+    {"secrets.consistent",
+     "postgres and ztnet must see the same POSTGRES_PASSWORD; two different values (as in hand-written "
+     "units) make ztnet fail to log in to its database.",
+     "ztagent HOST-SPEC (secrets, seed 001: two different passwords)",
+     "sudo ztagent provision --only secrets, then restart the stack (systemctl --user restart "
+     "ztnet-pod.service)"},
+    {"secrets.permissions",
+     "Secret env files are readable only by the service user (directory 0700, files 0600, no ACL entries); "
+     "any wider permission leaks the database password to other accounts.",
+     "ztagent HOST-SPEC (secrets); acl(5)",
+     "chmod 0700 ~ztnet/.config/ztagent/secrets && chmod 0600 ~ztnet/.config/ztagent/secrets/*.env "
+     "&& setfacl -b -R ~ztnet/.config/ztagent/secrets"},
+    {"units.files",
+     "The pod and container units are rendered from the profile for the detected podman; a hand edit is "
+     "overwritten at the next provision and may not pass the Quadlet generator.",
+     "podman-systemd.unit(5) (https://docs.podman.io/en/latest/markdown/podman-systemd.unit.5.html)",
+     "sudo ztagent provision --only units (then start restarts exactly the changed units)"},
+    {"units.owner-mode",
+     "The user's systemd manager only reads units the user owns; a unit writable by others lets them run "
+     "code as the service user.",
+     "systemd.unit(5) (user unit search path); ztagent HOST-SPEC (units)",
+     "chown ztnet:ztnet <unit> && chmod 0644 <unit> (sudo ztagent provision --only units)"},
+    {"units.enabled",
+     "Without the default.target.wants links (classic units) or [Install] in Quadlet files the stack does "
+     "not start at boot, and without podman-auto-update.timer images are never updated.",
+     "systemctl(1) enable; podman-auto-update(1)", "sudo ztagent provision --only units"},
+    {"units.no-secrets",
+     "Unit files are world-readable (0644) and end up in backups and journal lines; a password there is "
+     "leaked. Secrets belong in podman secrets or 0600 env files.",
+     "ztagent HOST-SPEC (secrets: never in unit files, seed 001)",
+     "remove the value from the unit and run sudo ztagent provision --only secrets,units"},
+    {"units.style",
+     "Quadlet .pod units need podman >= 5.0, Quadlet .container units >= 4.4, older podman needs classic "
+     "units; units of the wrong style are ignored by the generator or fail to start.",
+     "podman RELEASE_NOTES.md; podman-systemd.unit(5)",
+     "sudo ztagent provision --only units (it renders the style of the installed podman)"},
+    {"start.units-active",
+     "The pod and its containers must run under the user's systemd manager; an inactive unit means the "
+     "service is down.",
+     "podman troubleshooting #31; podman#13338 (systemctl --user needs the session environment)",
+     "sudo ztagent provision --only start (or runuser -u ztnet -- systemctl --user start ztnet-pod.service "
+     "with XDG_RUNTIME_DIR set)"},
+    {"start.auto-update-timer",
+     "podman-auto-update.timer pulls newer images for containers labelled AutoUpdate=registry and restarts "
+     "them; when it is inactive, security fixes in the images never arrive.",
+     "podman-auto-update(1)",
+     "runuser -u ztnet -- systemctl --user enable --now podman-auto-update.timer (sudo ztagent provision "
+     "--only start)"},
+    {"runtime.containers",
+     "Every container must be running and, where it has a health check, healthy; health checks need the "
+     "user's systemd (transient timers), or containers stay \"starting\" forever.",
+     "podman#19326 (https://github.com/containers/podman/issues/19326); podman-healthcheck-run(1)",
+     "runuser -u ztnet -- podman ps -a and journalctl --user -u ztnet-<name>.service for the failing "
+     "container"},
+    {"runtime.http",
+     "caddy must answer on the public HTTP port, or the web UI is unreachable (ports strategy, pod "
+     "PublishPort and caddy all have to agree).",
+     "podman troubleshooting #48 (binding ports < 1024 rootless); ztagent HOST-SPEC (runtime checks)",
+     "ztagent verify --only ports,start; runuser -u ztnet -- podman logs ztnet-caddy"},
+    {"runtime.zerotier-udp",
+     "ZeroTier peers reach the controller on UDP 9993; if the port is not bound on the host, members cannot "
+     "join networks.",
+     "ZeroTier docs (UDP 9993); ztagent HOST-SPEC (runtime checks)",
+     "runuser -u ztnet -- podman logs ztnet-zerotier; check the pod's PublishPort=9993:9993/udp"},
+    {"runtime.podman-info",
+     "`podman info` as the user must report rootless mode and the network backend of the unit style "
+     "(pasta or slirp4netns); anything else means the user's podman setup is broken (e.g. after a subuid "
+     "change without `podman system migrate`).",
+     "podman troubleshooting #19; podman-info(1)",
+     "runuser -u ztnet -- podman system migrate; runuser -u ztnet -- podman info"},
+    {"runtime.auto-update",
+     "`podman auto-update --dry-run` must work and cover the stack, or the update timer silently does "
+     "nothing (unqualified images, missing AutoUpdate label).",
+     "podman-auto-update(1)",
+     "use fully qualified images (--set stack.images.NAME=registry/...), then sudo ztagent provision --only "
+     "units"},
 };
 
 } // namespace
@@ -219,7 +304,9 @@ bool id_matches(std::string_view pattern, std::string_view id) {
   return false;
 }
 
-const std::vector<CheckDoc>& check_catalog() { return k_catalog; }
+const std::vector<CheckDoc>& check_catalog() {
+  return k_catalog;
+}
 
 const CheckDoc* find_check_doc(std::string_view check_id) {
   for (const CheckDoc& d : k_catalog) {

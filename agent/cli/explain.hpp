@@ -14,10 +14,10 @@
 namespace zt::cli {
 
 struct CheckDoc {
-  std::string_view id;      // exact id or pattern with '*' for one segment
-  std::string_view why;     // why it matters
-  std::string_view source;  // where that is documented
-  std::string_view fix;     // the fix by hand (ztagent's own fix is `provision --only <step>`)
+  std::string_view id;     // exact id or pattern with '*' for one segment
+  std::string_view why;    // why it matters
+  std::string_view source; // where that is documented
+  std::string_view fix;    // the fix by hand (ztagent's own fix is `provision --only <step>`)
 };
 
 /// The entry for `check_id`: an exact entry first, else the first matching pattern; nullptr when none.

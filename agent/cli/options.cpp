@@ -103,7 +103,8 @@ std::vector<std::string> split_list(std::string_view text) {
 }
 
 constexpr std::string_view k_formats = "text, json, junit, tap, prometheus, nagios";
-constexpr std::string_view k_commands = "provision, plan, verify, drift, explain, list, schedule, profiles, help";
+constexpr std::string_view k_commands =
+    "provision, plan, verify, drift, explain, list, schedule, profiles, help";
 
 } // namespace
 
@@ -202,9 +203,9 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
       }
       return value_of(a, s1, v);
     };
-#define ZT_OPT(...)                                                                                \
-  if (auto r_ = is(__VA_ARGS__); !r_) {                                                            \
-    return std::unexpected(r_.error());                                                            \
+#define ZT_OPT(...)                                                                                          \
+  if (auto r_ = is(__VA_ARGS__); !r_) {                                                                      \
+    return std::unexpected(r_.error());                                                                      \
   } else if (*r_)
     if (a == "-h" || a == "--help" || a == "help") {
       o.verb = Verb::help;
@@ -226,7 +227,8 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
           } else if (a == "remove") {
             o.schedule_action = ScheduleAction::remove;
           } else {
-            return make_error(Errc::invalid_config, "unknown schedule action '" + a + "' (install or remove)");
+            return make_error(Errc::invalid_config,
+                              "unknown schedule action '" + a + "' (install or remove)");
           }
           have_action = true;
           continue;
@@ -273,8 +275,14 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
     } else if (a == "--remediate") {
       o.remediate = true;
     } else {
-      ZT_OPT("--profile", "-p") { o.profile = v; continue; }
-      ZT_OPT("--config", "-c") { o.config = v; continue; }
+      ZT_OPT("--profile", "-p") {
+        o.profile = v;
+        continue;
+      }
+      ZT_OPT("--config", "-c") {
+        o.config = v;
+        continue;
+      }
       ZT_OPT("--set") {
         if (v.find('=') == std::string::npos) {
           return make_error(Errc::invalid_config, "--set needs KEY=VALUE, got '" + v + "'");
@@ -282,14 +290,25 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
         o.sets.push_back(v);
         continue;
       }
-      ZT_OPT("--root") { o.root = v; continue; }
-      ZT_OPT("--only") { auto l = split_list(v); o.only.insert(o.only.end(), l.begin(), l.end()); continue; }
-      ZT_OPT("--skip") { auto l = split_list(v); o.skip.insert(o.skip.end(), l.begin(), l.end()); continue; }
+      ZT_OPT("--root") {
+        o.root = v;
+        continue;
+      }
+      ZT_OPT("--only") {
+        auto l = split_list(v);
+        o.only.insert(o.only.end(), l.begin(), l.end());
+        continue;
+      }
+      ZT_OPT("--skip") {
+        auto l = split_list(v);
+        o.skip.insert(o.skip.end(), l.begin(), l.end());
+        continue;
+      }
       ZT_OPT("--format", "-f") {
         auto f = parse_format(v);
         if (!f) {
-          return make_error(Errc::invalid_config, "unknown format '" + v + "' (formats: " +
-                                                      std::string(k_formats) + ")");
+          return make_error(Errc::invalid_config,
+                            "unknown format '" + v + "' (formats: " + std::string(k_formats) + ")");
         }
         o.format = *f;
         continue;
@@ -301,13 +320,17 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
         }
         auto f = parse_format(std::string_view(v).substr(0, colon));
         if (!f) {
-          return make_error(Errc::invalid_config, "--report " + v + ": unknown format '" + v.substr(0, colon) +
+          return make_error(Errc::invalid_config, "--report " + v + ": unknown format '" +
+                                                      v.substr(0, colon) +
                                                       "' (formats: " + std::string(k_formats) + ")");
         }
         o.reports.push_back(ReportTarget{*f, v.substr(colon + 1)});
         continue;
       }
-      ZT_OPT("--output", "-o") { o.output = v; continue; }
+      ZT_OPT("--output", "-o") {
+        o.output = v;
+        continue;
+      }
       ZT_OPT("--retry-timeout") {
         auto d = parse_duration(v);
         if (!d) {
@@ -328,7 +351,8 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
       ZT_OPT("--log-target") {
         auto t = parse_log_target(v);
         if (!t) {
-          return make_error(Errc::invalid_config, "unknown log target '" + v + "' (targets: stderr, syslog, auto)");
+          return make_error(Errc::invalid_config,
+                            "unknown log target '" + v + "' (targets: stderr, syslog, auto)");
         }
         o.log_target = *t;
         continue;
@@ -360,8 +384,9 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
     return make_error(Errc::invalid_config, "no command given (commands: " + std::string(k_commands) + ")");
   }
   if (o.verb == Verb::explain && o.explain_id.empty()) {
-    return make_error(Errc::invalid_config,
-                      "explain needs a check id, e.g. `ztagent explain subids.subuid-range` (`ztagent list` shows them)");
+    return make_error(
+        Errc::invalid_config,
+        "explain needs a check id, e.g. `ztagent explain subids.subuid-range` (`ztagent list` shows them)");
   }
   if (o.verb == Verb::schedule && !have_action) {
     return make_error(Errc::invalid_config, "schedule needs an action: install or remove");

@@ -28,8 +28,8 @@ struct ReportTarget {
 struct Options {
   Verb verb = Verb::help;
   std::string profile = "auto";
-  std::optional<std::string> config;  // --config FILE
-  std::vector<std::string> sets;      // --set KEY=VALUE
+  std::optional<std::string> config; // --config FILE
+  std::vector<std::string> sets;     // --set KEY=VALUE
   std::string root = "/";
   std::vector<std::string> only;
   std::vector<std::string> skip;
@@ -38,17 +38,17 @@ struct Options {
   bool allow_host_commands = false;
   Format format = Format::text;
   std::optional<std::string> output;
-  std::vector<ReportTarget> reports;  // --report FORMAT:FILE (repeatable)
+  std::vector<ReportTarget> reports; // --report FORMAT:FILE (repeatable)
   std::chrono::milliseconds retry_timeout{0};
   unsigned jobs = 4;
-  int verbosity = 0;  // -q = -1, -v = 1, -vv = 2
+  int verbosity = 0; // -q = -1, -v = 1, -vv = 2
   std::optional<std::string> log_level;
   bool no_color = false;
   LogTarget log_target = LogTarget::stderr_stream;
-  bool remediate = false;                  // verify/drift --remediate
-  std::string explain_id;                  // explain CHECK-ID
+  bool remediate = false; // verify/drift --remediate
+  std::string explain_id; // explain CHECK-ID
   ScheduleAction schedule_action = ScheduleAction::install;
-  std::chrono::minutes every{15};          // schedule install --every
+  std::chrono::minutes every{15}; // schedule install --every
 };
 
 /// The help text: one literal beside the parser (mold src/cmdline.cc).

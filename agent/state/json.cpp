@@ -38,8 +38,8 @@ private:
   }
 
   void skip_ws() {
-    while (m_pos < m_text.size() &&
-           (m_text[m_pos] == ' ' || m_text[m_pos] == '\t' || m_text[m_pos] == '\n' || m_text[m_pos] == '\r')) {
+    while (m_pos < m_text.size() && (m_text[m_pos] == ' ' || m_text[m_pos] == '\t' || m_text[m_pos] == '\n' ||
+                                     m_text[m_pos] == '\r')) {
       ++m_pos;
     }
   }
@@ -87,7 +87,7 @@ private:
   }
 
   Result<JsonValue> parse_object(int depth) {
-    ++m_pos;  // '{'
+    ++m_pos; // '{'
     JsonObject object;
     skip_ws();
     if (consume("}")) {
@@ -116,7 +116,7 @@ private:
   }
 
   Result<JsonValue> parse_array(int depth) {
-    ++m_pos;  // '['
+    ++m_pos; // '['
     JsonArray array;
     skip_ws();
     if (consume("]")) {
@@ -167,7 +167,7 @@ private:
   }
 
   Result<std::string> parse_string() {
-    ++m_pos;  // '"'
+    ++m_pos; // '"'
     std::string out;
     while (true) {
       if (m_pos >= m_text.size()) {
@@ -189,14 +189,30 @@ private:
       }
       const char e = m_text[m_pos++];
       switch (e) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case '/': out += '/'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case '"':
+        out += '"';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '/':
+        out += '/';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'u': {
         ZT_TRY_ASSIGN(cp, parse_hex4());
         if (cp >= 0xd800 && cp < 0xdc00 && consume("\\u")) {
@@ -210,7 +226,8 @@ private:
         append_utf8(out, cp);
         break;
       }
-      default: return fail(std::string("invalid escape '\\") + e + "'");
+      default:
+        return fail(std::string("invalid escape '\\") + e + "'");
       }
     }
   }
@@ -220,7 +237,8 @@ private:
     if (m_text[m_pos] == '-') {
       ++m_pos;
     }
-    while (m_pos < m_text.size() && std::string_view("0123456789.eE+-").find(m_text[m_pos]) != std::string_view::npos) {
+    while (m_pos < m_text.size() &&
+           std::string_view("0123456789.eE+-").find(m_text[m_pos]) != std::string_view::npos) {
       ++m_pos;
     }
     double d = 0;
@@ -238,6 +256,8 @@ private:
 
 } // namespace
 
-Result<JsonValue> parse_json(std::string_view text) { return Parser(text).parse_document(); }
+Result<JsonValue> parse_json(std::string_view text) {
+  return Parser(text).parse_document();
+}
 
 } // namespace zt::state

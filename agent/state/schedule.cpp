@@ -4,9 +4,8 @@
 #include "util/sha256.hpp"
 #include "util/strings.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
+#include <spdlog/spdlog.h>
 
 namespace zt::state {
 
@@ -78,7 +77,8 @@ Result<std::string> machine_seed(const host::Fs& fs) {
 }
 
 /// Writes `content` when it differs; records the action.
-Result<void> put_file(host::Fs& fs, std::string_view path, const std::string& content, ScheduleResult& result) {
+Result<void>
+put_file(host::Fs& fs, std::string_view path, const std::string& content, ScheduleResult& result) {
   auto current = fs.read_file(path);
   if (current && *current == content) {
     result.actions.push_back("unchanged " + std::string(path));
@@ -88,8 +88,9 @@ Result<void> put_file(host::Fs& fs, std::string_view path, const std::string& co
     return std::unexpected(current.error());
   }
   if (current && current->rfind(k_schedule_marker, 0) != 0) {
-    return make_error(Errc::refused, std::string(path) + ": exists and was not written by ztagent; move it away "
-                                                         "and run `ztagent schedule install` again");
+    return make_error(Errc::refused, std::string(path) +
+                                         ": exists and was not written by ztagent; move it away "
+                                         "and run `ztagent schedule install` again");
   }
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   ZT_TRY(fs.make_directories(parent, 0755));
@@ -127,7 +128,8 @@ Result<void> systemctl(host::Host& host, std::vector<std::string> args, Schedule
   ZT_TRY_ASSIGN(r, host.runner().run(cmd));
   if (r.exit_code != 0) {
     return make_error(Errc::command_failed, util::quote_argv(cmd.argv) + " failed (exit " +
-                                                std::to_string(r.exit_code) + "): " + util::last_nonempty_line(r.err));
+                                                std::to_string(r.exit_code) +
+                                                "): " + util::last_nonempty_line(r.err));
   }
   result.actions.push_back("ran " + util::quote_argv(cmd.argv));
   return {};
@@ -166,7 +168,9 @@ std::string render_service(const ScheduleSpec& spec) {
          "\n"
          "[Service]\n"
          "Type=oneshot\n"
-         "ExecStart=" + exec + "\n"
+         "ExecStart=" +
+         exec +
+         "\n"
          "# 75: another ztagent run holds /run/ztagent.lock; the next run catches up.\n"
          "SuccessExitStatus=75\n"
          "# The report is not needed here: failing checks are logged to the journal one line each.\n"
@@ -179,14 +183,20 @@ std::string render_timer(const ScheduleSpec& spec) {
   const std::uint32_t delay = static_cast<std::uint32_t>(std::min<long>(spec.every.count() * 30L, 300L));
   return header() +
          "[Unit]\n"
-         "Description=Run ztagent verify every " + every_text(spec.every) + "\n"
+         "Description=Run ztagent verify every " +
+         every_text(spec.every) +
+         "\n"
          "Documentation=man:ztagent(8)\n"
          "\n"
          "[Timer]\n"
          "OnBootSec=5min\n"
-         "OnUnitActiveSec=" + every_text(spec.every) + "\n"
+         "OnUnitActiveSec=" +
+         every_text(spec.every) +
+         "\n"
          "# Jitter: a per-host delay, stable across runs (derived from the machine id).\n"
-         "RandomizedDelaySec=" + std::to_string(delay) + "s\n"
+         "RandomizedDelaySec=" +
+         std::to_string(delay) +
+         "s\n"
          "FixedRandomDelay=true\n"
          "AccuracySec=1min\n"
          "\n"
@@ -205,9 +215,10 @@ Result<std::string> render_cron(const ScheduleSpec& spec, std::uint32_t offset_s
     const std::string minute = std::to_string(offset_seconds % 60);
     when = minute + (h == 1 ? " * * * *" : h == 24 ? " 0 * * *" : " */" + std::to_string(h) + " * * *");
   } else {
-    return make_error(Errc::invalid_config, "--every " + every_text(spec.every) +
-                                                ": cron cannot run at that interval (use a divisor of 60 minutes "
-                                                "or whole hours dividing 24, e.g. 15m, 30m, 1h, 6h)");
+    return make_error(Errc::invalid_config,
+                      "--every " + every_text(spec.every) +
+                          ": cron cannot run at that interval (use a divisor of 60 minutes "
+                          "or whole hours dividing 24, e.g. 15m, 30m, 1h, 6h)");
   }
   std::string command;
   for (const auto& word : scheduled_argv(spec)) {
@@ -217,13 +228,13 @@ Result<std::string> render_cron(const ScheduleSpec& spec, std::uint32_t offset_s
     }
     command += (command.empty() ? "" : " ") + shell_word(word);
   }
-  return header() +
-         "# Runs `ztagent verify` every " + every_text(spec.every) +
+  return header() + "# Runs `ztagent verify` every " + every_text(spec.every) +
          " after a fixed per-host delay (jitter); exit 75 (another run holds\n"
          "# /run/ztagent.lock) counts as success. Failing checks go to syslog, one line each.\n"
          "SHELL=/bin/sh\n"
          "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n" +
-         when + " root sleep " + std::to_string(offset_seconds) + "; " + command + " >/dev/null || [ $? -eq 75 ]\n";
+         when + " root sleep " + std::to_string(offset_seconds) + "; " + command +
+         " >/dev/null || [ $? -eq 75 ]\n";
 }
 
 Scheduler choose_scheduler(const host::HostView& view) {
@@ -240,7 +251,8 @@ Scheduler choose_scheduler(const host::HostView& view) {
 }
 
 bool ScheduleResult::changed() const {
-  return std::any_of(actions.begin(), actions.end(), [](const std::string& a) { return a.rfind("unchanged ", 0) != 0; });
+  return std::any_of(actions.begin(), actions.end(),
+                     [](const std::string& a) { return a.rfind("unchanged ", 0) != 0; });
 }
 
 Result<ScheduleResult> install_schedule(host::Host& host, const ScheduleSpec& spec) {

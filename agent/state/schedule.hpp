@@ -33,7 +33,8 @@ namespace zt::state {
 inline constexpr std::string_view k_schedule_marker = "# Managed by ztagent (ztagent schedule install)";
 inline constexpr std::string_view k_service_path = "/etc/systemd/system/ztagent-verify.service";
 inline constexpr std::string_view k_timer_path = "/etc/systemd/system/ztagent-verify.timer";
-inline constexpr std::string_view k_timer_wants_path = "/etc/systemd/system/timers.target.wants/ztagent-verify.timer";
+inline constexpr std::string_view k_timer_wants_path =
+    "/etc/systemd/system/timers.target.wants/ztagent-verify.timer";
 inline constexpr std::string_view k_cron_path = "/etc/cron.d/ztagent";
 
 enum class Scheduler { systemd, cron };

@@ -14,10 +14,10 @@ namespace zt::state {
 
 namespace {
 
-constexpr std::array k_file_types = {host::FileType::missing,      host::FileType::regular,
-                                     host::FileType::directory,    host::FileType::symlink,
-                                     host::FileType::char_device,  host::FileType::block_device,
-                                     host::FileType::fifo,         host::FileType::socket};
+constexpr std::array k_file_types = {host::FileType::missing,     host::FileType::regular,
+                                     host::FileType::directory,   host::FileType::symlink,
+                                     host::FileType::char_device, host::FileType::block_device,
+                                     host::FileType::fifo,        host::FileType::socket};
 
 std::optional<host::FileType> file_type_from(std::string_view name) {
   for (auto t : k_file_types) {
@@ -28,7 +28,9 @@ std::optional<host::FileType> file_type_from(std::string_view name) {
   return std::nullopt;
 }
 
-std::string q(std::string_view s) { return report::json_quote(s); }
+std::string q(std::string_view s) {
+  return report::json_quote(s);
+}
 
 // ---- parsing helpers ---------------------------------------------------------------------------
 
@@ -191,8 +193,8 @@ std::string render_state(const State& state) {
   for (std::size_t i = 0; i < state.steps.size(); ++i) {
     const StepRecord& s = state.steps[i];
     out += i == 0 ? "\n  " : ",\n  ";
-    out += "{\"id\":" + q(s.id) + ",\"status\":" + q(s.status) + ",\"provisioned_at\":" + q(s.provisioned_at) +
-           ",\"changes\":[";
+    out += "{\"id\":" + q(s.id) + ",\"status\":" + q(s.status) +
+           ",\"provisioned_at\":" + q(s.provisioned_at) + ",\"changes\":[";
     for (std::size_t c = 0; c < s.changes.size(); ++c) {
       out += c == 0 ? "" : ",";
       out += "{\"target\":" + q(s.changes[c].target) + ",\"summary\":" + q(s.changes[c].summary) + "}";
@@ -447,8 +449,10 @@ std::vector<Drift> find_drift(const State& state, const host::Fs& fs) {
   }
   std::vector<Drift> out;
   for (const FileDigest& recorded : state.files) {
-    Drift d{recorded.path, recorded.step,
-            step_time.count(recorded.step) != 0 ? step_time[recorded.step] : state.provisioned_at, {}};
+    Drift d{recorded.path,
+            recorded.step,
+            step_time.count(recorded.step) != 0 ? step_time[recorded.step] : state.provisioned_at,
+            {}};
     auto now = digest_path(fs, recorded.path, recorded.step);
     if (!now) {
       d.differences.push_back("cannot read: " + now.error().message);
@@ -486,8 +490,8 @@ std::vector<report::CheckReport> drift_checks(const State& state, const std::vec
     } else {
       c.outcome = checks::Outcome::fail;
       c.actual = util::join(it->differences, "; ");
-      c.fix = "ztagent drift --remediate (re-runs step " + f.step + "), or ztagent provision --only " + f.step +
-              " to restore and record it";
+      c.fix = "ztagent drift --remediate (re-runs step " + f.step + "), or ztagent provision --only " +
+              f.step + " to restore and record it";
     }
     out.push_back(std::move(c));
   }

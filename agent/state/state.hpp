@@ -31,15 +31,15 @@ inline constexpr std::string_view k_state_schema = "ztagent.state/1";
 
 /// What ztagent recorded about one managed path. Type missing: nothing was there.
 struct FileDigest {
-  std::string path;  // host path
-  std::string step;  // the step that manages it
+  std::string path; // host path
+  std::string step; // the step that manages it
   host::FileType type = host::FileType::missing;
-  std::string sha256;  // lower-case hex of the content; regular files only
+  std::string sha256; // lower-case hex of the content; regular files only
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
   std::uint32_t mode = 0;
-  std::string acl;          // access ACL text (Acl::to_text); empty for missing paths and symlinks
-  std::string default_acl;  // default ACL text; directories only, "" when none
+  std::string acl;         // access ACL text (Acl::to_text); empty for missing paths and symlinks
+  std::string default_acl; // default ACL text; directories only, "" when none
   friend bool operator==(const FileDigest&, const FileDigest&) = default;
 };
 
@@ -47,15 +47,15 @@ struct FileDigest {
 struct StepRecord {
   std::string id;
   std::string status;
-  std::string provisioned_at;  // RFC 3339 UTC of the provision that last ran this step
+  std::string provisioned_at; // RFC 3339 UTC of the provision that last ran this step
   std::vector<provisioners::Change> changes;
   friend bool operator==(const StepRecord&, const StepRecord&) = default;
 };
 
 struct State {
-  std::string provisioned_at;  // the latest provision (RFC 3339 UTC)
+  std::string provisioned_at; // the latest provision (RFC 3339 UTC)
   std::string profile;
-  std::string version;  // ztagent version that wrote it
+  std::string version; // ztagent version that wrote it
   std::vector<StepRecord> steps;
   std::vector<FileDigest> files;
   friend bool operator==(const State&, const State&) = default;
@@ -63,10 +63,12 @@ struct State {
 
 /// Digest of one path as it is now (lstat; a symlink is recorded as such and never followed).
 /// Errors only when the path exists but cannot be read.
-[[nodiscard]] Result<FileDigest> digest_path(const host::Fs& fs, const std::string& path, const std::string& step);
+[[nodiscard]] Result<FileDigest>
+digest_path(const host::Fs& fs, const std::string& path, const std::string& step);
 
 /// Digests of every managed path of `step` (none without a provisioner).
-[[nodiscard]] Result<std::vector<FileDigest>> digest_step(const provisioners::Step& step, const host::HostView& view);
+[[nodiscard]] Result<std::vector<FileDigest>> digest_step(const provisioners::Step& step,
+                                                          const host::HostView& view);
 
 /// The JSON document, '\n'-terminated, one step or file per line.
 [[nodiscard]] std::string render_state(const State& state);
@@ -117,6 +119,7 @@ struct Drift {
 
 /// The drift of each recorded path as report checks ("drift:/etc/subuid", step of the path): pass when
 /// unchanged, fail with the differences in `actual` and the step to re-run in `fix`.
-[[nodiscard]] std::vector<report::CheckReport> drift_checks(const State& state, const std::vector<Drift>& drift);
+[[nodiscard]] std::vector<report::CheckReport> drift_checks(const State& state,
+                                                            const std::vector<Drift>& drift);
 
 } // namespace zt::state

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/explain.hpp"
-
 #include "profile/loader.hpp"
 #include "provisioners/registry.hpp"
 #include "support/catch.hpp"

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/options.hpp"
-
 #include "support/catch.hpp"
 
 using zt::cli::Format;
@@ -9,7 +8,8 @@ using zt::cli::Verb;
 
 TEST_CASE("Options: verbs and options", "[cli][options]") {
   auto o = parse_options({"provision", "--profile", "debian-12", "--root=/img", "--set", "service.user=bob",
-                          "--only", "user,subids", "--skip", "ports", "-f", "json", "-o", "r.json", "--keep-going"});
+                          "--only", "user,subids", "--skip", "ports", "-f", "json", "-o", "r.json",
+                          "--keep-going"});
   REQUIRE(o);
   CHECK(o->verb == Verb::provision);
   CHECK(o->profile == "debian-12");
@@ -40,10 +40,15 @@ TEST_CASE("Options: usage errors name the problem", "[cli][options]") {
     std::string message;
   };
   const Case cases[] = {
-      {{}, "no command given (commands: provision, plan, verify, drift, explain, list, schedule, profiles, help)"},
-      {{"frobnicate"}, "unknown command 'frobnicate' (commands: provision, plan, verify, drift, explain, list, schedule, profiles, help)"},
+      {{},
+       "no command given (commands: provision, plan, verify, drift, explain, list, schedule, profiles, "
+       "help)"},
+      {{"frobnicate"},
+       "unknown command 'frobnicate' (commands: provision, plan, verify, drift, explain, list, schedule, "
+       "profiles, help)"},
       {{"verify", "--frobnicate"}, "unknown option '--frobnicate'"},
-      {{"verify", "--format", "xml"}, "unknown format 'xml' (formats: text, json, junit, tap, prometheus, nagios)"},
+      {{"verify", "--format", "xml"},
+       "unknown format 'xml' (formats: text, json, junit, tap, prometheus, nagios)"},
       {{"verify", "--report", "junit"}, "--report needs FORMAT:FILE, got 'junit'"},
       {{"verify", "--report", ":r.xml"}, "--report needs FORMAT:FILE, got ':r.xml'"},
       {{"verify", "--report=tap:"}, "--report needs FORMAT:FILE, got 'tap:'"},
@@ -52,20 +57,25 @@ TEST_CASE("Options: usage errors name the problem", "[cli][options]") {
       {{"verify", "--report"}, "option '--report' needs a value"},
       {{"verify", "--profile"}, "option '--profile' needs a value"},
       {{"verify", "--set", "novalue"}, "--set needs KEY=VALUE, got 'novalue'"},
-      {{"verify", "--retry-timeout", "soon"}, "invalid duration 'soon' for --retry-timeout (examples: 90s, 5m, 1h)"},
+      {{"verify", "--retry-timeout", "soon"},
+       "invalid duration 'soon' for --retry-timeout (examples: 90s, 5m, 1h)"},
       {{"provision", "--retry-timeout", "5m"}, "--retry-timeout goes with verify or drift"},
       {{"verify", "--dry-run"}, "--dry-run goes with provision"},
       {{"verify", "--jobs", "0"}, "--jobs needs a number from 1 to 64, got '0'"},
-      {{"verify", "--log-level", "loud"}, "unknown log level 'loud' (levels: trace, debug, info, warn, error, off)"},
+      {{"verify", "--log-level", "loud"},
+       "unknown log level 'loud' (levels: trace, debug, info, warn, error, off)"},
       {{"verify", "plan"}, "unexpected argument 'plan'"},
-      {{"explain"}, "explain needs a check id, e.g. `ztagent explain subids.subuid-range` (`ztagent list` shows them)"},
+      {{"explain"},
+       "explain needs a check id, e.g. `ztagent explain subids.subuid-range` (`ztagent list` shows them)"},
       {{"explain", "a.b", "c.d"}, "unexpected argument 'c.d'"},
       {{"schedule"}, "schedule needs an action: install or remove"},
       {{"schedule", "start"}, "unknown schedule action 'start' (install or remove)"},
       {{"schedule", "remove", "--every", "5m"}, "--every goes with schedule install"},
       {{"verify", "--every", "5m"}, "--every goes with schedule install"},
-      {{"schedule", "install", "--every", "90s"}, "--every needs whole minutes from 1m to 24h (e.g. 15m, 1h), got '90s'"},
-      {{"schedule", "install", "--every", "25h"}, "--every needs whole minutes from 1m to 24h (e.g. 15m, 1h), got '25h'"},
+      {{"schedule", "install", "--every", "90s"},
+       "--every needs whole minutes from 1m to 24h (e.g. 15m, 1h), got '90s'"},
+      {{"schedule", "install", "--every", "25h"},
+       "--every needs whole minutes from 1m to 24h (e.g. 15m, 1h), got '25h'"},
       {{"provision", "--remediate"}, "--remediate goes with verify, drift or schedule install"},
       {{"verify", "--log-target", "file"}, "unknown log target 'file' (targets: stderr, syslog, auto)"},
   };
@@ -79,8 +89,10 @@ TEST_CASE("Options: usage errors name the problem", "[cli][options]") {
 
 TEST_CASE("Options: monitoring formats and repeatable --report", "[cli][options]") {
   using zt::cli::ReportTarget;
-  auto o = parse_options({"verify", "--format", "nagios", "--report", "junit:/tmp/r.xml", "--report=prometheus:"
-                          "/var/lib/node_exporter/textfile_collector/ztagent.prom", "--report", "tap:out:1.tap"});
+  auto o = parse_options({"verify", "--format", "nagios", "--report", "junit:/tmp/r.xml",
+                          "--report=prometheus:"
+                          "/var/lib/node_exporter/textfile_collector/ztagent.prom",
+                          "--report", "tap:out:1.tap"});
   REQUIRE(o);
   CHECK(o->format == Format::nagios);
   CHECK(o->reports == std::vector<ReportTarget>{
@@ -89,9 +101,12 @@ TEST_CASE("Options: monitoring formats and repeatable --report", "[cli][options]
                           {Format::tap, "out:1.tap"}});
   CHECK(parse_options({"verify"})->reports.empty());
 
-  const std::pair<std::string, Format> names[] = {{"text", Format::text},   {"json", Format::json},
-                                                  {"junit", Format::junit}, {"tap", Format::tap},
-                                                  {"prometheus", Format::prometheus}, {"nagios", Format::nagios}};
+  const std::pair<std::string, Format> names[] = {{"text", Format::text},
+                                                  {"json", Format::json},
+                                                  {"junit", Format::junit},
+                                                  {"tap", Format::tap},
+                                                  {"prometheus", Format::prometheus},
+                                                  {"nagios", Format::nagios}};
   for (const auto& [name, format] : names) {
     INFO(name);
     CHECK(zt::cli::parse_format(name) == format);

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "state/json.hpp"
-
 #include "support/catch.hpp"
 
 using zt::state::JsonValue;

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "state/schedule.hpp"
-
 #include "support/catch.hpp"
 #include "support/fake_runner.hpp"
 #include "support/temp_root.hpp"
@@ -29,7 +28,8 @@ TEST_CASE("schedule: the service runs verify to syslog, 75 counts as success", "
         "IOSchedulingClass=idle\n");
 }
 
-TEST_CASE("schedule: the timer has boot and interval triggers and a stable per-host delay", "[state][schedule]") {
+TEST_CASE("schedule: the timer has boot and interval triggers and a stable per-host delay",
+          "[state][schedule]") {
   ScheduleSpec spec;
   spec.every = std::chrono::minutes(60);
   CHECK(zt::state::render_timer(spec) ==
@@ -57,13 +57,15 @@ TEST_CASE("schedule: cron lines, jitter by a fixed sleep, intervals cron can exp
   spec.selection = {"--profile", "debian-12", "--set", "service.user=it's"};
   auto cron = zt::state::render_cron(spec, 37);
   REQUIRE(cron);
-  CHECK(*cron == "# Managed by ztagent (ztagent schedule install); remove with `ztagent schedule remove`.\n"
-                 "# Runs `ztagent verify` every 15min after a fixed per-host delay (jitter); exit 75 (another run holds\n"
-                 "# /run/ztagent.lock) counts as success. Failing checks go to syslog, one line each.\n"
-                 "SHELL=/bin/sh\n"
-                 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
-                 "*/15 * * * * root sleep 37; /usr/bin/ztagent verify --log-target syslog --profile debian-12 --set "
-                 "'service.user=it'\\''s' >/dev/null || [ $? -eq 75 ]\n");
+  CHECK(*cron ==
+        "# Managed by ztagent (ztagent schedule install); remove with `ztagent schedule remove`.\n"
+        "# Runs `ztagent verify` every 15min after a fixed per-host delay (jitter); exit 75 (another run "
+        "holds\n"
+        "# /run/ztagent.lock) counts as success. Failing checks go to syslog, one line each.\n"
+        "SHELL=/bin/sh\n"
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+        "*/15 * * * * root sleep 37; /usr/bin/ztagent verify --log-target syslog --profile debian-12 --set "
+        "'service.user=it'\\''s' >/dev/null || [ $? -eq 75 ]\n");
   struct Row {
     int minutes;
     const char* when;
@@ -79,8 +81,9 @@ TEST_CASE("schedule: cron lines, jitter by a fixed sleep, intervals cron can exp
   spec.every = std::chrono::minutes(45);
   auto bad = zt::state::render_cron(spec, 0);
   REQUIRE_FALSE(bad);
-  CHECK(bad.error().message == "--every 45min: cron cannot run at that interval (use a divisor of 60 minutes or "
-                               "whole hours dividing 24, e.g. 15m, 30m, 1h, 6h)");
+  CHECK(bad.error().message ==
+        "--every 45min: cron cannot run at that interval (use a divisor of 60 minutes or "
+        "whole hours dividing 24, e.g. 15m, 30m, 1h, 6h)");
   spec.every = std::chrono::minutes(15);
   spec.selection = {"--config", "/etc/50%.toml"};
   auto percent = zt::state::render_cron(spec, 0);
@@ -96,7 +99,8 @@ TEST_CASE("schedule: host offset is stable and bounded", "[state][schedule]") {
   CHECK(zt::state::host_offset_seconds("x", std::chrono::minutes(1)) < 30);
   bool differs = false;
   for (int i = 0; i < 10; ++i) {
-    differs = differs || zt::state::host_offset_seconds("host" + std::to_string(i), std::chrono::minutes(15)) != a;
+    differs =
+        differs || zt::state::host_offset_seconds("host" + std::to_string(i), std::chrono::minutes(15)) != a;
   }
   CHECK(differs);
 }
@@ -104,7 +108,7 @@ TEST_CASE("schedule: host offset is stable and bounded", "[state][schedule]") {
 TEST_CASE("schedule: install is idempotent, remove deletes only ztagent's files", "[state][schedule]") {
   zt::test::TempRoot root;
   root.write("/etc/machine-id", "abc\n");
-  zt::test::FakeRunner runner;  // under --root nothing runs
+  zt::test::FakeRunner runner; // under --root nothing runs
   zt::host::Host host = root.host(runner);
   CHECK(zt::state::choose_scheduler(host.view()) == zt::state::Scheduler::cron);
   auto first = zt::state::install_schedule(host, ScheduleSpec{});
@@ -120,8 +124,9 @@ TEST_CASE("schedule: install is idempotent, remove deletes only ztagent's files"
   root.write("/etc/cron.d/ztagent", "# mine\n");
   auto refused = zt::state::install_schedule(host, ScheduleSpec{});
   REQUIRE_FALSE(refused);
-  CHECK(refused.error().message == "/etc/cron.d/ztagent: exists and was not written by ztagent; move it away and run "
-                                   "`ztagent schedule install` again");
+  CHECK(refused.error().message ==
+        "/etc/cron.d/ztagent: exists and was not written by ztagent; move it away and run "
+        "`ztagent schedule install` again");
   auto kept = zt::state::remove_schedule(host);
   REQUIRE(kept);
   CHECK(kept->actions.empty());

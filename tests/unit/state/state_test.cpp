@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "state/state.hpp"
-
 #include "state/json.hpp"
+#include "state/state.hpp"
 #include "support/catch.hpp"
 #include "support/fake_runner.hpp"
 #include "support/temp_root.hpp"
@@ -24,9 +23,22 @@ State sample_state() {
   s.version = "0.1.0";
   s.steps = {{"subids", "changed", "2026-11-22T09:00:00Z", {{"/etc/subuid", "add ztnet:165536:65536"}}},
              {"data", "unchanged", "2026-11-21T08:00:00Z", {}}};
-  FileDigest subuid{"/etc/subuid", "subids", FileType::regular, zt::util::sha256_hex("ztnet:165536:65536\n"),
-                    0, 0, 0644, "user::rw-,group::r--,other::r--", ""};
-  FileDigest dir{"/opt/ztnet-data/postgres-data", "data", FileType::directory, "", 999, 999, 0750,
+  FileDigest subuid{"/etc/subuid",
+                    "subids",
+                    FileType::regular,
+                    zt::util::sha256_hex("ztnet:165536:65536\n"),
+                    0,
+                    0,
+                    0644,
+                    "user::rw-,group::r--,other::r--",
+                    ""};
+  FileDigest dir{"/opt/ztnet-data/postgres-data",
+                 "data",
+                 FileType::directory,
+                 "",
+                 999,
+                 999,
+                 0750,
                  "user::rwx,user:999:rwx,group::r-x,mask::r-x,other::---",
                  "user::rwx,user:999:rwx,user:165605:rwx,group::r-x,mask::rwx,other::---"};
   FileDigest gone{"/var/lib/systemd/linger/ztnet", "linger", FileType::missing, "", 0, 0, 0, "", ""};
@@ -45,7 +57,8 @@ TEST_CASE("state: render and parse round trip", "[state][state]") {
   // It is JSON (one document) and never holds contents, only digests.
   CHECK(zt::state::parse_json(text).has_value());
   CHECK(text.find("ztnet:165536:65536\\n") == std::string::npos);
-  CHECK(text.find("\"sha256\":\"" + zt::util::sha256_hex("ztnet:165536:65536\n") + "\"") != std::string::npos);
+  CHECK(text.find("\"sha256\":\"" + zt::util::sha256_hex("ztnet:165536:65536\n") + "\"") !=
+        std::string::npos);
   CHECK(text.find("\"mode\":\"0750\"") != std::string::npos);
 }
 
@@ -56,15 +69,17 @@ TEST_CASE("state: parse errors name the file and the member", "[state][state]") 
                                  "`ztagent provision` to record a new one)");
   auto truncated = zt::state::parse_state("{\"schema\":", "/s.json");
   REQUIRE_FALSE(truncated);
-  CHECK(truncated.error().message == "/s.json: offset 10: unexpected end of input (not a ztagent.state/1 file; "
-                                     "remove it and run `ztagent provision` to record a new one)");
+  CHECK(truncated.error().message ==
+        "/s.json: offset 10: unexpected end of input (not a ztagent.state/1 file; "
+        "remove it and run `ztagent provision` to record a new one)");
   auto bad_mode = zt::state::parse_state(
       R"({"schema":"ztagent.state/1","provisioned_at":"t","profile":"p","version":"v","steps":[],)"
       R"("files":[{"path":"/x","step":"s","type":"directory","uid":0,"gid":0,"mode":"0789","default_acl":""}]})",
       "/s.json");
   REQUIRE_FALSE(bad_mode);
-  CHECK(bad_mode.error().message == "/s.json: files[0]: invalid mode '0789' (not a ztagent.state/1 file; remove "
-                                    "it and run `ztagent provision` to record a new one)");
+  CHECK(bad_mode.error().message ==
+        "/s.json: files[0]: invalid mode '0789' (not a ztagent.state/1 file; remove "
+        "it and run `ztagent provision` to record a new one)");
 }
 
 TEST_CASE("state: diff_digest says each kind of difference in words", "[state][state]") {
@@ -101,7 +116,8 @@ TEST_CASE("state: diff_digest says each kind of difference in words", "[state][s
 
   FileDigest acl_changed = dir;
   acl_changed.acl = "user::rwx,user:999:r-x,group::r-x,mask::r-x,other::---";
-  CHECK(zt::state::diff_digest(dir, acl_changed) == std::vector<std::string>{"ACL entry user:999 changed rwx -> r-x"});
+  CHECK(zt::state::diff_digest(dir, acl_changed) ==
+        std::vector<std::string>{"ACL entry user:999 changed rwx -> r-x"});
 
   // Base entries of the access ACL are the mode: a chmod is reported once, as the mode.
   FileDigest chmod = dir;
@@ -117,38 +133,48 @@ TEST_CASE("state: diff_digest says each kind of difference in words", "[state][s
   CHECK(zt::state::diff_digest(dir, link) == std::vector<std::string>{"now a symlink (was a directory)"});
   FileDigest appeared = file;
   appeared.path = missing.path;
-  CHECK(zt::state::diff_digest(missing, appeared) == std::vector<std::string>{"now a regular file (was missing)"});
+  CHECK(zt::state::diff_digest(missing, appeared) ==
+        std::vector<std::string>{"now a regular file (was missing)"});
 
   FileDigest several = file;
   several.sha256 = "00";
   several.mode = 0600;
-  CHECK(zt::state::diff_digest(file, several) == std::vector<std::string>{"content changed", "mode 0644 -> 0600"});
+  CHECK(zt::state::diff_digest(file, several) ==
+        std::vector<std::string>{"content changed", "mode 0644 -> 0600"});
 
   const Drift d{"/etc/subuid", "subids", "2026-11-22T09:00:00Z", {"content changed"}};
   CHECK(zt::state::describe(d, d.differences[0]) ==
         "/etc/subuid: content changed since the provision of 2026-11-22T09:00:00Z");
 }
 
-TEST_CASE("state: record_provision keeps steps that did not run, refreshes those that did", "[state][state]") {
+TEST_CASE("state: record_provision keeps steps that did not run, refreshes those that did",
+          "[state][state]") {
   const State previous = sample_state();
   zt::report::Report rep;
   rep.profile = "debian-12";
   rep.steps = {{"subids", zt::report::StepStatus::unchanged, {}, 0, ""},
                {"data", zt::report::StepStatus::failed, {}, 0, "boom"},
-               {"linger", zt::report::StepStatus::changed, {{"/var/lib/systemd/linger/ztnet", "enable linger"}}, 0, ""}};
+               {"linger",
+                zt::report::StepStatus::changed,
+                {{"/var/lib/systemd/linger/ztnet", "enable linger"}},
+                0,
+                ""}};
   FileDigest new_subuid = previous.files[0];
   new_subuid.sha256 = "ab";
-  FileDigest linger{"/var/lib/systemd/linger/ztnet", "linger", FileType::regular, zt::util::sha256_hex(""), 0, 0,
-                    0644, "user::rw-,group::r--,other::r--", ""};
-  const State next = zt::state::record_provision(previous, rep, {new_subuid, linger}, {"subids", "data", "linger"},
-                                                 "2026-11-23T10:00:00Z", "0.2.0");
+  FileDigest linger{
+      "/var/lib/systemd/linger/ztnet",   "linger", FileType::regular, zt::util::sha256_hex(""), 0, 0, 0644,
+      "user::rw-,group::r--,other::r--", ""};
+  const State next = zt::state::record_provision(
+      previous, rep, {new_subuid, linger}, {"subids", "data", "linger"}, "2026-11-23T10:00:00Z", "0.2.0");
   CHECK(next.provisioned_at == "2026-11-23T10:00:00Z");
   CHECK(next.version == "0.2.0");
   REQUIRE(next.steps.size() == 3);
   CHECK(next.steps[0] == zt::state::StepRecord{"subids", "unchanged", "2026-11-23T10:00:00Z", {}});
-  CHECK(next.steps[1] == previous.steps[1]);  // failed: the old record stays
-  CHECK(next.steps[2] ==
-        zt::state::StepRecord{"linger", "changed", "2026-11-23T10:00:00Z", {{"/var/lib/systemd/linger/ztnet", "enable linger"}}});
+  CHECK(next.steps[1] == previous.steps[1]); // failed: the old record stays
+  CHECK(next.steps[2] == zt::state::StepRecord{"linger",
+                                               "changed",
+                                               "2026-11-23T10:00:00Z",
+                                               {{"/var/lib/systemd/linger/ztnet", "enable linger"}}});
   CHECK(next.files == std::vector<FileDigest>{new_subuid, previous.files[1], linger});
 
   // Nothing changed and the digests match: the state stays exactly as it was (time included).
@@ -160,8 +186,8 @@ TEST_CASE("state: record_provision keeps steps that did not run, refreshes those
                                     "2026-11-23T10:00:00Z", "0.1.0") == previous);
 
   // The first provision: nothing previous, only steps that ran.
-  const State first = zt::state::record_provision(std::nullopt, rep, {new_subuid, linger}, {"subids", "data", "linger"},
-                                                  "t", "v");
+  const State first = zt::state::record_provision(std::nullopt, rep, {new_subuid, linger},
+                                                  {"subids", "data", "linger"}, "t", "v");
   CHECK(first.steps.size() == 2);
   CHECK(first.files == std::vector<FileDigest>{new_subuid, linger});
 }
@@ -177,9 +203,10 @@ TEST_CASE("state: digests from disk, save/load through Fs, drift found after tam
   REQUIRE(file);
   CHECK(file->type == FileType::regular);
   CHECK(file->sha256 == zt::util::sha256_hex("ztnet:165536:65536\n"));
-  CHECK(file->acl == "user::" + zt::host::perms_to_text(static_cast<std::uint8_t>((file->mode >> 6) & 7)) +
-                         ",group::" + zt::host::perms_to_text(static_cast<std::uint8_t>((file->mode >> 3) & 7)) +
-                         ",other::" + zt::host::perms_to_text(static_cast<std::uint8_t>(file->mode & 7)));
+  CHECK(file->acl ==
+        "user::" + zt::host::perms_to_text(static_cast<std::uint8_t>((file->mode >> 6) & 7)) +
+            ",group::" + zt::host::perms_to_text(static_cast<std::uint8_t>((file->mode >> 3) & 7)) +
+            ",other::" + zt::host::perms_to_text(static_cast<std::uint8_t>(file->mode & 7)));
   auto dir = zt::state::digest_path(host.fs(), "/opt/data", "data");
   REQUIRE(dir);
   CHECK(dir->type == FileType::directory);
@@ -197,7 +224,8 @@ TEST_CASE("state: digests from disk, save/load through Fs, drift found after tam
   s.provisioned_at = "2026-11-22T09:00:00Z";
   s.profile = "debian-12";
   s.version = "0.1.0";
-  s.steps = {{"subids", "changed", "2026-11-22T09:00:00Z", {}}, {"data", "changed", "2026-11-22T09:00:00Z", {}}};
+  s.steps = {{"subids", "changed", "2026-11-22T09:00:00Z", {}},
+             {"data", "changed", "2026-11-22T09:00:00Z", {}}};
   s.files = {*file, *dir, *none};
   REQUIRE(zt::state::save_state(host.fs(), s));
   auto st = host.fs().lstat(std::string(zt::state::k_state_path));
@@ -229,8 +257,9 @@ TEST_CASE("state: digests from disk, save/load through Fs, drift found after tam
   CHECK(checks[0].outcome == zt::checks::Outcome::fail);
   CHECK(checks[0].expected == "as recorded by the provision of 2026-11-22T09:00:00Z");
   CHECK(checks[0].actual == "content changed");
-  CHECK(checks[0].fix == "ztagent drift --remediate (re-runs step subids), or ztagent provision --only subids to "
-                         "restore and record it");
+  CHECK(checks[0].fix ==
+        "ztagent drift --remediate (re-runs step subids), or ztagent provision --only subids to "
+        "restore and record it");
   CHECK(checks[2].outcome == zt::checks::Outcome::pass);
   CHECK(checks[2].actual == "unchanged");
 }
