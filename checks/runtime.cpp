@@ -619,7 +619,7 @@ judge_auto_update(const profile::Stack& stack, const std::string& user, const ho
   if (dry_run.exit_code != 0 || !failed.empty()) {
     std::string actual = failed.empty() ? exit_text(dry_run) : util::join(failed, "; ");
     std::string fix = local_image
-                          ? "use registry images (AutoUpdate=registry cannot check localhost/ images)"
+                          ? "localhost/ images need AutoUpdate=local (re-run `ztagent provision --only units`)"
                           : as_user(user, "podman auto-update --dry-run") + " (is the registry reachable?)";
     return fail(expected, actual, fix);
   }

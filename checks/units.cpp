@@ -227,7 +227,7 @@ struct Renderer {
     if (style == UnitStyle::quadlet_pod) {
       ctr.push_back("Pod=" + spec.stack.pod + ".pod");
     }
-    ctr.push_back("AutoUpdate=registry");
+    ctr.push_back("AutoUpdate=" + std::string(auto_update_policy(c.image)));
     for (const auto& [key, value] : c.env) {
       auto assignment = environment_assignment(key, value, true);
       if (!assignment) {
@@ -373,7 +373,7 @@ struct Renderer {
         {"--replace"},
         {"-d"},
         {"--name", container_name(spec.stack, c)},
-        {"--label", "io.containers.autoupdate=registry"},
+        {"--label", "io.containers.autoupdate=" + std::string(auto_update_policy(c.image))},
     };
     // Values go into Environment= (quoted once, for systemd) and podman takes them from there with
     // `--env NAME`: one quoting rule instead of two nested ones.
@@ -502,6 +502,10 @@ Result<std::string> environment_assignment(std::string_view key, std::string_vie
                       "'" + std::string(key) + "' is not a valid environment variable name");
   }
   return systemd_word(std::string(key) + "=" + std::string(value), exec_line);
+}
+
+std::string_view auto_update_policy(std::string_view image) {
+  return image.starts_with("localhost/") ? "local" : "registry";
 }
 
 std::string_view auto_update_timer_unit() {

@@ -78,6 +78,11 @@ struct RenderedUnits {
 /// "%"->"%%" (and "$"->"$$" with `exec_line`), double-quoted with C escapes when the word has blanks,
 /// quotes, backslashes or ';' or is empty. Errc::invalid_config for control characters.
 [[nodiscard]] Result<std::string> systemd_word(std::string_view word, bool exec_line);
+/// The podman auto-update policy for an image: "registry" (pull when the registry has a newer
+/// digest) for images from a registry, "local" for "localhost/..." images, which have no registry
+/// to ask (with "registry" `podman auto-update` fails on them with exit 125) and are updated by
+/// rebuilding or re-importing them locally. [podman-auto-update(1)]
+[[nodiscard]] std::string_view auto_update_policy(std::string_view image);
 /// One Environment= value: `KEY=value` quoted as one word (see systemd_word). `exec_line` for
 /// Quadlet, whose Environment= ends up as `--env` on ExecStart=.
 [[nodiscard]] Result<std::string>

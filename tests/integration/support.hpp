@@ -45,11 +45,13 @@ inline void make_debian12_tree(TempRoot& root) {
   root.write("/etc/subuid", "");
   root.write("/etc/subgid", "");
   std::string status;
-  for (const char* p : {"podman", "passt", "slirp4netns", "uidmap", "acl", "dbus-user-session"}) {
+  for (const char* p : {"podman", "passt", "slirp4netns", "uidmap", "acl", "dbus-user-session", "catatonit", "nftables"}) {
     status += std::string("Package: ") + p + "\nStatus: install ok installed\nArchitecture: amd64\nVersion: " +
               (std::string(p) == "podman" ? "4.3.1+ds1-8+deb12u1+b3" : "1.0-1") + "\n\n";
   }
   root.write("/var/lib/dpkg/status", status);
+  // Shipped by the podman package; the units step links it into the user's timers.target.wants.
+  root.write("/usr/lib/systemd/user/podman-auto-update.timer", "[Timer]\nOnCalendar=daily\n");
   root.write("/usr/bin/newuidmap", "");
   root.write("/usr/bin/newgidmap", "");
   std::filesystem::permissions(root.real("/usr/bin/newuidmap"), static_cast<std::filesystem::perms>(04755));

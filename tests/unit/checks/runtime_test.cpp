@@ -935,7 +935,7 @@ TEST_CASE("runtime.auto-update: passes when every container is covered, fails pr
     CHECK(r.outcome == Outcome::fail);
     CHECK(r.actual ==
           "ztnet-ztnet: image check for localhost/ztnet:dev failed (a local image has no registry to check)");
-    CHECK(r.fix == "use registry images (AutoUpdate=registry cannot check localhost/ images)");
+    CHECK(r.fix == "localhost/ images need AutoUpdate=local (re-run `ztagent provision --only units`)");
   }
   SECTION("the registry is unreachable, no report printed") {
     env.runner.on(k_auto_update, {125, "",

@@ -51,7 +51,7 @@ const std::map<std::string, Expected>& expected_profiles() {
        {"ubuntu",
         "24.04",
         "apt",
-        {"podman", "passt", "uidmap", "acl", "dbus-user-session"},
+        {"podman", "passt", "uidmap", "acl", "dbus-user-session", "catatonit", "nftables"},
         "4.4",
         true,
         "nftables",
@@ -60,7 +60,7 @@ const std::map<std::string, Expected>& expected_profiles() {
        {"debian",
         "12",
         "apt",
-        {"podman", "passt", "slirp4netns", "uidmap", "acl", "dbus-user-session"},
+        {"podman", "passt", "slirp4netns", "uidmap", "acl", "dbus-user-session", "catatonit", "nftables"},
         "4.3",
         false,
         "nftables",
@@ -69,13 +69,13 @@ const std::map<std::string, Expected>& expected_profiles() {
        {"debian",
         "13",
         "apt",
-        {"podman", "passt", "uidmap", "acl", "dbus-user-session"},
+        {"podman", "passt", "uidmap", "acl", "dbus-user-session", "catatonit", "nftables"},
         "5.0",
         false,
         "nftables",
         false}},
       {"fedora-41",
-       {"fedora", "41", "dnf", {"podman", "passt", "shadow-utils", "acl"}, "5.0", false, "firewalld", true}},
+       {"fedora", "41", "dnf", {"podman", "passt", "shadow-utils", "acl", "catatonit", "iptables-nft"}, "5.0", false, "firewalld", true}},
   };
   return k_expected;
 }
