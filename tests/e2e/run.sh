@@ -620,47 +620,50 @@ list_scenarios() {
   declare -F | awk '{print $3}' | sed -n 's/^scenario_//p' | tr '_' '-'
 }
 
-# provision -> reboot -> verify passes -> provision again changes nothing
-assert_provision_verify() {
-  expect_report provision1 provision1.json
-  expect_report verify verify.xml
-  expect_report provision2 provision2.json
-  expect_changed provision2.json eq 0
-  SUMMARY_DETAIL="provision $(out_time provision1) s, reboot, verify $(out_time verify) s, re-provision changed $(json_changed "${JOBDIR}/out/provision2.json")"
-}
-
-# ... -> verify passes -> chmod 0777 the zerotier dir -> verify fails exactly data.zerotier.mode ->
-# provision repairs (changes something) -> verify passes
-assert_drift() {
-  expect_report provision1 provision1.json
-  expect_report verify verify.xml
-  expect_rc tamper 0
-  expect_report verify-drift verify-drift.xml data.zerotier.mode
-  expect_report provision-repair provision-repair.json
-  expect_changed provision-repair.json ge 1
-  expect_report verify-repaired verify-repaired.xml
-  SUMMARY_DETAIL="provision $(out_time provision1) s, reboot, verify $(out_time verify) s, drift caught $(out_time verify-drift) s, repaired $(out_time provision-repair) s"
+# Boot 1 of the stack plans: base steps, images imported, the whole profile, then verify (with
+# retries) before the reboot. The first provision checks the containers right after starting
+# them, when their health is still "starting" (first health check after 30 s): a failing
+# runtime.containers is allowed there, and only there, when verify1 passes everything after it.
+expect_first_provision() {
+  expect_report provision-base provision-base.json
+  expect_rc import-images 0
+  local ids
+  ids=$(failing_ids "${JOBDIR}/out/provision1.json" 2>/dev/null || true)
+  if [[ ${ids} == *runtime.containers* ]] && jq -e '.checks[] | select(.id == "runtime.containers")
+      | (.actual // "") | test("health starting")' "${JOBDIR}/out/provision1.json" >/dev/null 2>&1; then
+    log "  note: provision1: runtime.containers failed while health checks were still starting (allowed when verify1 passes)"
+    expect_report provision1 provision1.json runtime.containers
+  else
+    expect_report provision1 provision1.json
+  fi
+  expect_report verify1 verify1.xml
+  expect_passed verify1.xml "${SC_EXPECT_PASSED[@]}"
 }
 
 # The stack: base steps, images imported, whole profile -> reboot -> verify passes with the
 # runtime checks run and passing -> provision again changes nothing.
 assert_stack() {
-  expect_report provision-base provision-base.json
-  expect_rc import-images 0
-  expect_report provision1 provision1.json
+  expect_first_provision
   expect_report verify verify.xml
   expect_passed verify.xml "${SC_EXPECT_PASSED[@]}"
   expect_report provision2 provision2.json
   expect_changed provision2.json eq 0
-  SUMMARY_DETAIL="provision $(out_time provision-base)+$(out_time import-images)+$(out_time provision1) s, reboot, verify $(out_time verify) s ($(count_passed verify.xml) checks passed), re-provision changed $(json_changed "${JOBDIR}/out/provision2.json")"
+  SUMMARY_DETAIL="provision $(out_time provision-base)+$(out_time import-images)+$(out_time provision1) s, stack healthy $(out_time verify1) s, reboot, verify $(out_time verify) s ($(count_passed verify.xml) checks passed), re-provision changed $(json_changed "${JOBDIR}/out/provision2.json")"
 }
 
+# As assert_stack up to verify; then chmod 0777 the zerotier dir -> verify fails exactly
+# data.zerotier.mode -> provision repairs (changes something) -> verify passes, runtime included.
 assert_stack_drift() {
-  expect_report provision-base provision-base.json
-  expect_rc import-images 0
-  assert_drift
+  expect_first_provision
+  expect_report verify verify.xml
   expect_passed verify.xml "${SC_EXPECT_PASSED[@]}"
+  expect_rc tamper 0
+  expect_report verify-drift verify-drift.xml data.zerotier.mode
+  expect_report provision-repair provision-repair.json
+  expect_changed provision-repair.json ge 1
+  expect_report verify-repaired verify-repaired.xml
   expect_passed verify-repaired.xml "${SC_EXPECT_PASSED[@]}"
+  SUMMARY_DETAIL="provision $(out_time provision-base)+$(out_time import-images)+$(out_time provision1) s, stack healthy $(out_time verify1) s, reboot, verify $(out_time verify) s ($(count_passed verify.xml) checks passed), drift caught $(out_time verify-drift) s, repaired $(out_time provision-repair) s"
 }
 
 assert_images() {
