@@ -241,9 +241,11 @@ Scheduler choose_scheduler(const host::HostView& view) {
   if (view.live()) {
     return view.systemd_running() ? Scheduler::systemd : Scheduler::cron;
   }
-  for (const char* dir : {"/usr/lib/systemd", "/lib/systemd"}) {
-    auto st = view.fs().stat(dir);
-    if (st && st->type == host::FileType::directory) {
+  // An image with systemd as its init has the systemd binary; /usr/lib/systemd alone is not enough
+  // (packages such as podman ship user units there on cron-only systems too).
+  for (const char* init : {"/usr/lib/systemd/systemd", "/lib/systemd/systemd"}) {
+    auto st = view.fs().stat(init);
+    if (st && st->type == host::FileType::regular) {
       return Scheduler::systemd;
     }
   }

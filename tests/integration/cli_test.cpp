@@ -422,7 +422,7 @@ TEST_CASE("cli: schedule install/remove writes exactly its files, idempotently",
   SECTION("systemd timer where the tree has systemd") {
     TempRoot root;
     zt::test::make_debian12_tree(root);
-    root.mkdir("/usr/lib/systemd");
+    root.write("/usr/lib/systemd/systemd", "");
     root.mkdir("/etc/systemd/system");
     const auto before = zt::test::snapshot(root);
     auto install = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--remediate",

@@ -111,6 +111,8 @@ TEST_CASE("schedule: install is idempotent, remove deletes only ztagent's files"
   zt::test::FakeRunner runner; // under --root nothing runs
   zt::host::Host host = root.host(runner);
   CHECK(zt::state::choose_scheduler(host.view()) == zt::state::Scheduler::cron);
+  root.write("/usr/lib/systemd/user/podman-auto-update.timer", "");  // units alone: still cron
+  CHECK(zt::state::choose_scheduler(host.view()) == zt::state::Scheduler::cron);
   auto first = zt::state::install_schedule(host, ScheduleSpec{});
   REQUIRE(first);
   CHECK(first->actions == std::vector<std::string>{"wrote /etc/cron.d/ztagent"});
