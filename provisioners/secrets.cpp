@@ -160,6 +160,24 @@ std::string command_failure(const std::string& what, const host::CommandResult& 
 Secrets::Secrets(std::string user, profile::Stack stack)
     : m_user(std::move(user)), m_stack(std::move(stack)) {}
 
+std::vector<std::string> Secrets::managed_paths(const host::HostView& host) const {
+  auto account = host.accounts().user(m_user);
+  if (!account || !*account || m_stack.secrets.empty()) {
+    return {};
+  }
+  auto store = checks::choose_secret_store(host, **account);
+  if (!store || *store != checks::SecretStore::files) {
+    return {};
+  }
+  std::vector<std::string> paths{checks::secrets_dir(**account)};
+  for (const auto& c : m_stack.containers) {
+    if (!c.secrets.empty()) {
+      paths.push_back(checks::secret_env_file(**account, m_stack, c));
+    }
+  }
+  return paths;
+}
+
 Result<Plan> Secrets::plan(const host::HostView& host) const {
   ZT_TRY(in_step(checks::validate_stack_secrets(m_stack)));
   if (m_stack.secrets.empty()) {

@@ -30,6 +30,9 @@ public:
   /// Errc::not_found when the user does not exist; otherwise apply_podman_secrets or
   /// apply_secret_files for the chosen store.
   [[nodiscard]] Result<void> apply(host::Host& host, const Plan& plan) override;
+  /// With the files store: the secrets directory and each container's env file (the state keeps
+  /// only digests, never contents). Podman secrets live in podman's own storage: none.
+  [[nodiscard]] std::vector<std::string> managed_paths(const host::HostView& host) const override;
 
 private:
   std::string m_user;

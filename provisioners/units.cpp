@@ -198,6 +198,25 @@ Result<Units::Survey> Units::survey(const host::HostView& host) const {
   return s;
 }
 
+std::vector<std::string> Units::managed_paths(const host::HostView& host) const {
+  auto ctx = checks::resolve_units_context(host, m_spec);
+  if (!ctx) {
+    return {};
+  }
+  auto rendered = checks::render_units(m_spec, ctx->account, ctx->style, ctx->store);
+  if (!rendered) {
+    return {};
+  }
+  std::vector<std::string> paths;
+  for (const auto& f : rendered->files) {
+    paths.push_back(f.path);
+  }
+  for (const auto& l : rendered->links) {
+    paths.push_back(l.path);
+  }
+  return paths;
+}
+
 Result<Plan> Units::plan(const host::HostView& host) const {
   ZT_TRY_ASSIGN(s, survey(host));
   Plan plan;

@@ -39,6 +39,9 @@ public:
   /// names, and validates on a live host. Errc::not_found when the user, podman, home or data_root
   /// is missing; Errc::command_failed with the validator's message when it rejects the units.
   [[nodiscard]] Result<void> apply(host::Host& host, const Plan& plan) override;
+  /// The rendered unit files, stack files and enablement links for the installed podman (for the
+  /// provision state and `ztagent drift`); empty while the user or podman is missing.
+  [[nodiscard]] std::vector<std::string> managed_paths(const host::HostView& host) const override;
 
 private:
   struct Survey;

@@ -212,3 +212,32 @@ TEST_CASE("stack: a podman upgrade to 5.x switches to Quadlet units and keeps th
   CHECK(again.exit_code == 0);
   CHECK(summary(again.out).find("\"changed\":0,") != std::string::npos);
 }
+
+TEST_CASE("stack: drift names an edited unit file, --remediate re-runs only the units step", "[integration][stack][drift]") {
+  if (!is_root()) {
+    ZT_SKIP("needs root (chown, useradd --prefix)");
+  }
+  TempRoot root;
+  zt::test::make_debian12_tree(root);
+  const std::string user = "ztsd" + std::to_string(::getpid() % 100000);
+  const std::string unit = "/home/" + user + "/.config/systemd/user/ztnet-caddy.service";
+  REQUIRE(run_agent(args("provision", root, user)).exit_code == 0);
+  const std::string original = root.read(unit);
+  const std::string env_file = root.read("/home/" + user + "/.config/ztagent/secrets/ztnet-ztnet.env");
+
+  root.write(unit, original + "# edited by hand\n");
+  auto drift = run_agent(args("drift", root, user));
+  INFO(drift.err);
+  CHECK(drift.exit_code == 1);
+  CHECK(zt::test::check_ids_with(drift.out, "fail") == std::vector<std::string>{"units.files", "drift:" + unit});
+  CHECK(drift.err.find(unit + ": content changed since the provision of ") != std::string::npos);
+
+  auto fixed = run_agent(args("verify", root, user, {"--remediate"}));
+  INFO(fixed.err);
+  CHECK(fixed.exit_code == 0);
+  CHECK(fixed.out.find("\"steps\":[{\"id\":\"units\",\"status\":\"changed\"") != std::string::npos);
+  CHECK(fixed.out.find("{\"id\":\"secrets\",\"status\"") == std::string::npos);
+  CHECK(root.read(unit) == original);
+  CHECK(root.read("/home/" + user + "/.config/ztagent/secrets/ztnet-ztnet.env") == env_file);
+  CHECK(run_agent(args("drift", root, user)).exit_code == 0);
+}
