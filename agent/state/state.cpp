@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "state/state.hpp"
 
-#include "state/json.hpp"
+#include "util/json.hpp"
 #include "util/sha256.hpp"
 #include "util/strings.hpp"
 
@@ -42,32 +42,34 @@ struct Reader {
                                        " file; remove it and run `ztagent provision` to record a new one)");
   }
 
-  Result<std::string> str(const JsonValue& obj, std::string_view key, std::string_view where) const {
-    const JsonValue* v = obj.find(key);
-    if (v == nullptr || !v->is_string()) {
+  Result<std::string> str(const util::Json& obj, std::string_view key, std::string_view where) const {
+    const std::string* v = obj.find_string(key);
+    if (v == nullptr) {
       return bad(std::string(where) + ": member \"" + std::string(key) + "\" missing or not a string");
     }
-    return std::get<std::string>(v->value);
+    return *v;
   }
 
-  Result<std::uint32_t> u32(const JsonValue& obj, std::string_view key, std::string_view where) const {
-    const JsonValue* v = obj.find(key);
-    if (v == nullptr || !v->is_number()) {
+  Result<std::uint32_t> u32(const util::Json& obj, std::string_view key, std::string_view where) const {
+    const util::Json* v = obj.find(key);
+    if (v == nullptr || !v->as_number()) {
       return bad(std::string(where) + ": member \"" + std::string(key) + "\" missing or not a number");
     }
-    const double d = std::get<double>(v->value);
+    const double d = *v->as_number();
     if (d < 0 || d > 4294967295.0 || std::floor(d) != d) {
       return bad(std::string(where) + ": member \"" + std::string(key) + "\" out of range");
     }
     return static_cast<std::uint32_t>(d);
   }
 
-  Result<const JsonArray*> arr(const JsonValue& obj, std::string_view key, std::string_view where) const {
-    const JsonValue* v = obj.find(key);
-    if (v == nullptr || !v->is_array()) {
+  Result<const std::vector<util::Json>*> arr(const util::Json& obj,
+                                             std::string_view key,
+                                             std::string_view where) const {
+    const util::Json* v = obj.find(key);
+    if (v == nullptr || v->kind() != util::Json::Kind::array) {
       return bad(std::string(where) + ": member \"" + std::string(key) + "\" missing or not an array");
     }
-    return &std::get<JsonArray>(v->value);
+    return &v->items();
   }
 };
 
@@ -228,11 +230,11 @@ std::string render_state(const State& state) {
 
 Result<State> parse_state(std::string_view text, const std::string& source) {
   const Reader r{source};
-  auto doc = parse_json(text);
+  auto doc = util::parse_json(text);
   if (!doc) {
     return r.bad(doc.error().message);
   }
-  if (!doc->is_object()) {
+  if (doc->kind() != util::Json::Kind::object) {
     return r.bad("not a JSON object");
   }
   ZT_TRY_ASSIGN(schema, r.str(*doc, "schema", "document"));
@@ -248,7 +250,7 @@ Result<State> parse_state(std::string_view text, const std::string& source) {
   state.version = version;
   ZT_TRY_ASSIGN(steps, r.arr(*doc, "steps", "document"));
   for (std::size_t i = 0; i < steps->size(); ++i) {
-    const JsonValue& s = (*steps)[i];
+    const util::Json& s = (*steps)[i];
     const std::string where = "steps[" + std::to_string(i) + "]";
     StepRecord rec;
     ZT_TRY_ASSIGN(id, r.str(s, "id", where));
@@ -258,7 +260,7 @@ Result<State> parse_state(std::string_view text, const std::string& source) {
     rec.status = status;
     rec.provisioned_at = step_at;
     ZT_TRY_ASSIGN(changes, r.arr(s, "changes", where));
-    for (const JsonValue& c : *changes) {
+    for (const util::Json& c : *changes) {
       ZT_TRY_ASSIGN(target, r.str(c, "target", where + ".changes"));
       ZT_TRY_ASSIGN(summary, r.str(c, "summary", where + ".changes"));
       rec.changes.push_back({target, summary});
@@ -267,7 +269,7 @@ Result<State> parse_state(std::string_view text, const std::string& source) {
   }
   ZT_TRY_ASSIGN(files, r.arr(*doc, "files", "document"));
   for (std::size_t i = 0; i < files->size(); ++i) {
-    const JsonValue& f = (*files)[i];
+    const util::Json& f = (*files)[i];
     const std::string where = "files[" + std::to_string(i) + "]";
     FileDigest d;
     ZT_TRY_ASSIGN(path, r.str(f, "path", where));

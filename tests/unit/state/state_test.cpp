@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "state/json.hpp"
 #include "state/state.hpp"
 #include "support/catch.hpp"
 #include "support/fake_runner.hpp"
 #include "support/temp_root.hpp"
+#include "util/json.hpp"
 #include "util/sha256.hpp"
 
 #include <filesystem>
@@ -55,7 +55,7 @@ TEST_CASE("state: render and parse round trip", "[state][state]") {
   REQUIRE(back);
   CHECK(*back == s);
   // It is JSON (one document) and never holds contents, only digests.
-  CHECK(zt::state::parse_json(text).has_value());
+  CHECK(zt::util::parse_json(text).has_value());
   CHECK(text.find("ztnet:165536:65536\\n") == std::string::npos);
   CHECK(text.find("\"sha256\":\"" + zt::util::sha256_hex("ztnet:165536:65536\n") + "\"") !=
         std::string::npos);
@@ -70,7 +70,7 @@ TEST_CASE("state: parse errors name the file and the member", "[state][state]") 
   auto truncated = zt::state::parse_state("{\"schema\":", "/s.json");
   REQUIRE_FALSE(truncated);
   CHECK(truncated.error().message ==
-        "/s.json: offset 10: unexpected end of input (not a ztagent.state/1 file; "
+        "/s.json: json: unexpected end of input at offset 10 (not a ztagent.state/1 file; "
         "remove it and run `ztagent provision` to record a new one)");
   auto bad_mode = zt::state::parse_state(
       R"({"schema":"ztagent.state/1","provisioned_at":"t","profile":"p","version":"v","steps":[],)"
