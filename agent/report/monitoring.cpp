@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "report/report.hpp"
 
+#include "report/utf8.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -20,83 +22,9 @@ namespace zt::report {
 
 namespace {
 
-constexpr std::string_view k_replacement_utf8 = "\xEF\xBF\xBD";
-
-/// Length of the valid UTF-8 sequence at `pos`, or 0 when the byte there does not start one
-/// (overlong forms, surrogates, values above U+10FFFF, truncated or stray continuation bytes).
-std::size_t utf8_length(std::string_view text, std::size_t pos, char32_t& code_point) {
-  const auto b0 = static_cast<std::uint8_t>(text[pos]);
-  if (b0 < 0x80) {
-    code_point = b0;
-    return 1;
-  }
-  std::size_t size = 0;
-  char32_t minimum = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    size = 2, code_point = b0 & 0x1F, minimum = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    size = 3, code_point = b0 & 0x0F, minimum = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    size = 4, code_point = b0 & 0x07, minimum = 0x10000;
-  } else {
-    return 0;
-  }
-  if (size > text.size() - pos) {
-    return 0;
-  }
-  for (std::size_t i = 1; i < size; ++i) {
-    const auto b = static_cast<std::uint8_t>(text[pos + i]);
-    if ((b & 0xC0) != 0x80) {
-      return 0;
-    }
-    code_point = (code_point << 6) | (b & 0x3F);
-  }
-  if (code_point < minimum || code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-    return 0;
-  }
-  return size;
-}
-
-void append_hex(std::string& out, std::uint32_t value, int digits) {
-  constexpr std::string_view k_hex = "0123456789abcdef";
-  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {
-    out += k_hex[(value >> shift) & 0xF];
-  }
-}
-
-/// One line of valid UTF-8: control characters (C0, DEL, C1) become visible escapes, invalid bytes
-/// U+FFFD. `escape(cp, out)` may handle a printable ASCII character itself and return true.
-template <typename Escape> std::string visible(std::string_view text, Escape&& escape) {
-  std::string out;
-  out.reserve(text.size());
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    char32_t cp = 0;
-    const std::size_t size = utf8_length(text, pos, cp);
-    if (size == 0) {
-      out += k_replacement_utf8;
-      ++pos;
-      continue;
-    }
-    if (cp == '\n') {
-      out += "\\n";
-    } else if (cp == '\t') {
-      out += "\\t";
-    } else if (cp == '\r') {
-      out += "\\r";
-    } else if (cp < 0x20 || cp == 0x7F) {
-      out += "\\x";
-      append_hex(out, cp, 2);
-    } else if (cp >= 0x80 && cp <= 0x9F) {
-      out += "\\u";
-      append_hex(out, cp, 4);
-    } else if (!escape(cp, out)) {
-      out += text.substr(pos, size);
-    }
-    pos += size;
-  }
-  return out;
-}
+using detail::for_each_code_point;
+using detail::k_replacement_utf8;
+using detail::visible;
 
 /// TAP description or directive reason: '\' and '#' escaped as TAP 14 asks.
 std::string tap_text(std::string_view text) {
@@ -174,26 +102,19 @@ constexpr checks::Outcome k_outcomes[] = {checks::Outcome::pass, checks::Outcome
 std::string prometheus_label_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    char32_t cp = 0;
-    const std::size_t size = utf8_length(text, pos, cp);
-    if (size == 0) {
+  for_each_code_point(text, [&](char32_t cp, std::string_view bytes) {
+    if (bytes.empty()) {
       out += k_replacement_utf8;
-      ++pos;
-      continue;
-    }
-    if (cp == '\\') {
+    } else if (cp == '\\') {
       out += "\\\\";
     } else if (cp == '"') {
       out += "\\\"";
     } else if (cp == '\n') {
       out += "\\n";
     } else {
-      out += text.substr(pos, size);
+      out += bytes;
     }
-    pos += size;
-  }
+  });
   return out;
 }
 
