@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace zt::checks {
 
@@ -47,6 +48,22 @@ public:
   [[nodiscard]] virtual CheckResult run(const host::HostView& host) const = 0;
   /// Runtime checks depend on services coming up after boot; verify --retry-timeout retries them.
   [[nodiscard]] virtual bool runtime() const { return false; }
+};
+
+/// A check whose id, step and description are fixed when it is made; subclasses implement run().
+class BasicCheck : public Check {
+public:
+  BasicCheck(std::string id, std::string step, std::string description)
+      : m_id(std::move(id)), m_step(std::move(step)), m_description(std::move(description)) {}
+
+  [[nodiscard]] std::string_view id() const final { return m_id; }
+  [[nodiscard]] std::string_view step() const final { return m_step; }
+  [[nodiscard]] std::string_view description() const final { return m_description; }
+
+private:
+  std::string m_id;
+  std::string m_step;
+  std::string m_description;
 };
 
 [[nodiscard]] std::string_view to_string(Outcome outcome);

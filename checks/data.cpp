@@ -106,15 +106,13 @@ std::optional<CheckResult> not_a_directory(const host::HostView& host,
   }
 }
 
-class DataDirCheck final : public Check {
+class DataDirCheck final : public BasicCheck {
 public:
   DataDirCheck(DataSpec spec, DataTarget target, Aspect aspect)
-      : m_spec(std::move(spec)), m_target(std::move(target)), m_aspect(aspect),
-        m_id("data." + m_target.name + "." + std::string(aspect_name(aspect))),
-        m_description(aspect_description(aspect, m_target, m_spec)) {}
-  [[nodiscard]] std::string_view id() const override { return m_id; }
-  [[nodiscard]] std::string_view step() const override { return "data"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
+      : BasicCheck("data." + target.name + "." + std::string(aspect_name(aspect)),
+                   "data",
+                   aspect_description(aspect, target, spec)),
+        m_spec(std::move(spec)), m_target(std::move(target)), m_aspect(aspect) {}
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     if (m_aspect == Aspect::mode) {
@@ -213,18 +211,15 @@ private:
   DataSpec m_spec;
   DataTarget m_target;
   Aspect m_aspect;
-  std::string m_id;
-  std::string m_description;
 };
 
-class ParentsTraversableCheck final : public Check {
+class ParentsTraversableCheck final : public BasicCheck {
 public:
   explicit ParentsTraversableCheck(DataSpec spec)
-      : m_spec(std::move(spec)), m_description("every parent of " + normalized_root(m_spec).string() +
-                                               " is searchable by " + m_spec.user) {}
-  [[nodiscard]] std::string_view id() const override { return "data.parents-traversable"; }
-  [[nodiscard]] std::string_view step() const override { return "data"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
+      : BasicCheck("data.parents-traversable",
+                   "data",
+                   "every parent of " + normalized_root(spec).string() + " is searchable by " + spec.user),
+        m_spec(std::move(spec)) {}
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     const auto parents = data_parents(m_spec);
@@ -271,17 +266,13 @@ public:
 
 private:
   DataSpec m_spec;
-  std::string m_description;
 };
 
-class NoSymlinksCheck final : public Check {
+class NoSymlinksCheck final : public BasicCheck {
 public:
-  explicit NoSymlinksCheck(DataSpec spec) : m_spec(std::move(spec)) {}
-  [[nodiscard]] std::string_view id() const override { return "data.no-symlinks"; }
-  [[nodiscard]] std::string_view step() const override { return "data"; }
-  [[nodiscard]] std::string_view description() const override {
-    return "neither the data root nor a data dir is a symlink";
-  }
+  explicit NoSymlinksCheck(DataSpec spec)
+      : BasicCheck("data.no-symlinks", "data", "neither the data root nor a data dir is a symlink"),
+        m_spec(std::move(spec)) {}
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     const std::string expected = "no symlinks";

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/linger.hpp"
 
+#include "checks/common.hpp"
 #include "util/strings.hpp"
 
 #include <optional>
@@ -14,33 +15,19 @@ std::string runtime_dir(std::uint32_t uid) {
 }
 
 /// Shared shape of the four checks: the user must exist (step 2) before linger means anything.
-class LingerCheck : public Check {
+class LingerCheck : public BasicCheck {
 public:
   LingerCheck(std::string user, std::string id, std::string description, std::string expected)
-      : m_user(std::move(user)), m_id(std::move(id)), m_description(std::move(description)),
+      : BasicCheck(std::move(id), "linger", std::move(description)), m_user(std::move(user)),
         m_expected(std::move(expected)) {}
-
-  [[nodiscard]] std::string_view id() const override { return m_id; }
-  [[nodiscard]] std::string_view step() const override { return "linger"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
 
 protected:
   /// The account, or the result to return (fail when missing, error when unreadable).
-  [[nodiscard]] std::optional<CheckResult> find_user(const host::HostView& host, host::Account& out) const {
-    auto account = host.accounts().user(m_user);
-    if (!account) {
-      return error(m_expected, account.error().message);
-    }
-    if (!*account) {
-      return fail(m_expected, "user " + m_user + " does not exist", "ztagent provision --only user,linger");
-    }
-    out = **account;
-    return std::nullopt;
+  [[nodiscard]] std::expected<host::Account, CheckResult> find_account(const host::HostView& host) const {
+    return find_user(host, m_user, m_expected, "ztagent provision --only user,linger");
   }
 
   std::string m_user;
-  std::string m_id;
-  std::string m_description;
   std::string m_expected;
 };
 
@@ -53,9 +40,9 @@ public:
                     linger_path(user) + " exists") {}
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
-    host::Account account;
-    if (auto early = find_user(host, account)) {
-      return *early;
+    auto account = find_account(host);
+    if (!account) {
+      return account.error();
     }
     std::string path = linger_path(m_user);
     auto st = host.fs().lstat(path);
@@ -87,14 +74,14 @@ public:
     if (auto why = runtime_skip_reason(host); !why.empty()) {
       return skip(m_expected, why);
     }
-    host::Account account;
-    if (auto early = find_user(host, account)) {
-      return *early;
+    auto account = find_account(host);
+    if (!account) {
+      return account.error();
     }
     host::Command cmd;
-    cmd.argv = {"systemctl", "is-active", "user@" + std::to_string(account.uid) + ".service"};
+    cmd.argv = {"systemctl", "is-active", "user@" + std::to_string(account->uid) + ".service"};
     cmd.effect = host::Effect::read_only;
-    return judge_user_manager(account.uid, host.runner().run(cmd));
+    return judge_user_manager(account->uid, host.runner().run(cmd));
   }
 };
 
@@ -111,15 +98,15 @@ public:
     if (auto why = runtime_skip_reason(host); !why.empty()) {
       return skip(m_expected, why);
     }
-    host::Account account;
-    if (auto early = find_user(host, account)) {
-      return *early;
+    auto account = find_account(host);
+    if (!account) {
+      return account.error();
     }
-    auto st = host.fs().stat(runtime_dir(account.uid));
+    auto st = host.fs().stat(runtime_dir(account->uid));
     if (!st) {
       return error(m_expected, st.error().message);
     }
-    return judge_runtime_dir(account.uid, *st);
+    return judge_runtime_dir(account->uid, *st);
   }
 };
 
@@ -136,15 +123,15 @@ public:
     if (auto why = runtime_skip_reason(host); !why.empty()) {
       return skip(m_expected, why);
     }
-    host::Account account;
-    if (auto early = find_user(host, account)) {
-      return *early;
+    auto account = find_account(host);
+    if (!account) {
+      return account.error();
     }
-    auto st = host.fs().lstat(runtime_dir(account.uid) + "/bus");
+    auto st = host.fs().lstat(runtime_dir(account->uid) + "/bus");
     if (!st) {
       return error(m_expected, st.error().message);
     }
-    return judge_user_bus(account.uid, *st);
+    return judge_user_bus(account->uid, *st);
   }
 };
 

@@ -39,15 +39,11 @@ std::string install_hint(std::string_view package_manager, const std::string& na
   return "ztagent provision --only packages";
 }
 
-class PackageInstalled final : public Check {
+class PackageInstalled final : public BasicCheck {
 public:
   PackageInstalled(std::string package_manager, std::string name)
-      : m_package_manager(std::move(package_manager)), m_name(std::move(name)), m_id("packages." + m_name),
-        m_description("package " + m_name + " is installed") {}
-
-  [[nodiscard]] std::string_view id() const override { return m_id; }
-  [[nodiscard]] std::string_view step() const override { return "packages"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
+      : BasicCheck("packages." + name, "packages", "package " + name + " is installed"),
+        m_package_manager(std::move(package_manager)), m_name(std::move(name)) {}
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     auto installed = query_installed(host, m_package_manager, {m_name});
@@ -64,21 +60,16 @@ public:
 private:
   std::string m_package_manager;
   std::string m_name;
-  std::string m_id;
-  std::string m_description;
 };
 
-class PodmanVersion final : public Check {
+class PodmanVersion final : public BasicCheck {
 public:
   PodmanVersion(std::string package_manager, std::string min_version)
-      : m_package_manager(std::move(package_manager)), m_min_version(std::move(min_version)),
-        m_expected(">= " + m_min_version),
-        m_description("the installed podman is at least the version the unit style needs (" + m_min_version +
-                      ")") {}
-
-  [[nodiscard]] std::string_view id() const override { return "packages.podman-version"; }
-  [[nodiscard]] std::string_view step() const override { return "packages"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
+      : BasicCheck("packages.podman-version",
+                   "packages",
+                   "the installed podman is at least the version the unit style needs (" + min_version + ")"),
+        m_package_manager(std::move(package_manager)), m_min_version(std::move(min_version)),
+        m_expected(">= " + m_min_version) {}
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     auto installed = query_installed(host, m_package_manager, {"podman"});
@@ -105,7 +96,6 @@ private:
   std::string m_package_manager;
   std::string m_min_version;
   std::string m_expected;
-  std::string m_description;
 };
 
 } // namespace

@@ -27,7 +27,7 @@ std::string_view strategy_name(profile::PortStrategy strategy) {
 
 /// A check whose verdict comes from a function; it runs only under its own strategy and is
 /// skipped under the others.
-class PortsCheck final : public Check {
+class PortsCheck final : public BasicCheck {
 public:
   using Body = std::function<CheckResult(const host::HostView&)>;
   PortsCheck(std::string id,
@@ -36,12 +36,9 @@ public:
              profile::PortStrategy strategy,
              profile::PortStrategy own,
              Body body)
-      : m_id(std::move(id)), m_description(std::move(description)), m_expected(std::move(expected)),
+      : BasicCheck(std::move(id), "ports", std::move(description)), m_expected(std::move(expected)),
         m_strategy(strategy), m_own(own), m_body(std::move(body)) {}
 
-  [[nodiscard]] std::string_view id() const override { return m_id; }
-  [[nodiscard]] std::string_view step() const override { return "ports"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     if (m_strategy != m_own) {
       return skip(m_expected, "ports.strategy = " + std::string(strategy_name(m_strategy)));
@@ -50,8 +47,6 @@ public:
   }
 
 private:
-  std::string m_id;
-  std::string m_description;
   std::string m_expected;
   profile::PortStrategy m_strategy;
   profile::PortStrategy m_own;

@@ -19,20 +19,15 @@ constexpr std::string_view k_cgroup_root = "/sys/fs/cgroup";
 constexpr std::string_view k_tun = "/dev/net/tun";
 constexpr std::uint64_t k_mib = 1024 * 1024;
 
-class PreflightCheck final : public Check {
+class PreflightCheck final : public BasicCheck {
 public:
   using Body = std::function<CheckResult(const host::HostView&)>;
   PreflightCheck(std::string id, std::string description, Body body)
-      : m_id(std::move(id)), m_description(std::move(description)), m_body(std::move(body)) {}
+      : BasicCheck(std::move(id), "preflight", std::move(description)), m_body(std::move(body)) {}
 
-  [[nodiscard]] std::string_view id() const override { return m_id; }
-  [[nodiscard]] std::string_view step() const override { return "preflight"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
   [[nodiscard]] CheckResult run(const host::HostView& host) const override { return m_body(host); }
 
 private:
-  std::string m_id;
-  std::string m_description;
   Body m_body;
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/runtime.hpp"
 
+#include "checks/common.hpp"
 #include "checks/stack.hpp"
 #include "host/user_session.hpp"
 #include "util/json.hpp"
@@ -17,16 +18,13 @@ namespace {
 constexpr std::string_view k_proc_udp = "/proc/net/udp";
 constexpr std::string_view k_proc_udp6 = "/proc/net/udp6";
 
-class RuntimeCheck final : public Check {
+class RuntimeCheck final : public BasicCheck {
 public:
   using Body = std::function<CheckResult(const host::HostView&)>;
   RuntimeCheck(std::string id, std::string description, std::string expected, Body body)
-      : m_id(std::move(id)), m_description(std::move(description)), m_expected(std::move(expected)),
+      : BasicCheck(std::move(id), "runtime", std::move(description)), m_expected(std::move(expected)),
         m_body(std::move(body)) {}
 
-  [[nodiscard]] std::string_view id() const override { return m_id; }
-  [[nodiscard]] std::string_view step() const override { return "runtime"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
   [[nodiscard]] bool runtime() const override { return true; }
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     if (auto why = runtime_gate(host); !why.empty()) {
@@ -36,27 +34,11 @@ public:
   }
 
 private:
-  std::string m_id;
-  std::string m_description;
   std::string m_expected;
   Body m_body;
 };
 
-/// The service account, or the verdict to return (fail when missing, error when unreadable).
-std::optional<CheckResult> find_account(const host::HostView& host,
-                                        const std::string& user,
-                                        const std::string& expected,
-                                        host::Account& out) {
-  auto account = host.accounts().user(user);
-  if (!account) {
-    return error(expected, account.error().message);
-  }
-  if (!*account) {
-    return fail(expected, "user " + user + " does not exist", "ztagent provision --only user");
-  }
-  out = **account;
-  return std::nullopt;
-}
+constexpr std::string_view k_fix_user = "ztagent provision --only user";
 
 /// "exit 125: Error: ..." for a command that ran and failed.
 std::string exit_text(const host::CommandResult& r) {
@@ -284,10 +266,11 @@ CheckResult probe_containers(const host::HostView& host, const profile::Config& 
   const profile::Stack& stack = config.stack;
   const std::string& user = config.site.user;
   const std::string expected = containers_expected(stack);
-  host::Account account;
-  if (auto early = find_account(host, user, expected, account)) {
-    return *early;
+  auto service_account = find_user(host, user, expected, k_fix_user);
+  if (!service_account) {
+    return service_account.error();
   }
+  const host::Account& account = *service_account;
   auto ps = host.runner().run(host::user_podman(account, {"ps", "--all", "--format", "json"}));
   if (!ps) {
     return error(expected, ps.error().message);
@@ -507,10 +490,11 @@ CheckResult probe_podman_info(const host::HostView& host, const profile::Config&
   }
   const std::string_view network = pod_network(*style);
   const std::string expected = "rootless, network " + std::string(network);
-  host::Account account;
-  if (auto early = find_account(host, user, expected, account)) {
-    return *early;
+  auto service_account = find_user(host, user, expected, k_fix_user);
+  if (!service_account) {
+    return service_account.error();
   }
+  const host::Account& account = *service_account;
   auto run = [&](std::vector<std::string> args) {
     return host.runner().run(host::user_podman(account, std::move(args)));
   };
@@ -646,10 +630,11 @@ CheckResult probe_auto_update(const host::HostView& host, const profile::Config&
   const std::string& user = config.site.user;
   const std::string expected =
       "dry run exits 0 and covers " + std::to_string(config.stack.containers.size()) + " containers";
-  host::Account account;
-  if (auto early = find_account(host, user, expected, account)) {
-    return *early;
+  auto service_account = find_user(host, user, expected, k_fix_user);
+  if (!service_account) {
+    return service_account.error();
   }
+  const host::Account& account = *service_account;
   auto dry_run =
       host.runner().run(host::user_podman(account, {"auto-update", "--dry-run", "--format", "json"}));
   if (!dry_run) {

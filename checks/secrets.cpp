@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/secrets.hpp"
 
+#include "checks/common.hpp"
 #include "host/user_session.hpp"
 #include "util/strings.hpp"
 
@@ -38,29 +39,22 @@ std::string owner_text(std::uint32_t uid, std::uint32_t gid) {
 }
 
 /// Shared by the three checks: the user and the store.
-class SecretsCheck : public Check {
+class SecretsCheck : public BasicCheck {
 public:
   SecretsCheck(std::string user, profile::Stack stack, std::string id, std::string description)
-      : m_user(std::move(user)), m_stack(std::move(stack)), m_id(std::move(id)),
-        m_description(std::move(description)) {}
-
-  [[nodiscard]] std::string_view id() const override { return m_id; }
-  [[nodiscard]] std::string_view step() const override { return "secrets"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
+      : BasicCheck(std::move(id), "secrets", std::move(description)), m_user(std::move(user)),
+        m_stack(std::move(stack)) {}
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     const std::string expected = expected_text();
     if (auto valid = validate_stack_secrets(m_stack); !valid) {
       return error(expected, valid.error().message, "fix the [stack] secrets of the profile or site config");
     }
-    auto account = host.accounts().user(m_user);
+    auto account = find_user(host, m_user, expected, "ztagent provision --only user,secrets");
     if (!account) {
-      return error(expected, account.error().message);
+      return account.error();
     }
-    if (!*account) {
-      return fail(expected, "user " + m_user + " does not exist", "ztagent provision --only user,secrets");
-    }
-    auto store = choose_secret_store(host, **account);
+    auto store = choose_secret_store(host, *account);
     if (!store) {
       return error(expected, store.error().message);
     }
@@ -68,9 +62,9 @@ public:
       if (!host.live()) {
         return skip(expected, "not live: podman secrets are checked on the running host");
       }
-      return run_podman(host, **account);
+      return run_podman(host, *account);
     }
-    return run_files(host, **account);
+    return run_files(host, *account);
   }
 
 protected:
@@ -82,8 +76,6 @@ protected:
 
   std::string m_user;
   profile::Stack m_stack;
-  std::string m_id;
-  std::string m_description;
 };
 
 class SecretsPresent final : public SecretsCheck {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/start.hpp"
 
+#include "checks/common.hpp"
 #include "host/user_session.hpp"
 #include "util/strings.hpp"
 
@@ -24,30 +25,24 @@ std::string state_words(const UnitState& s) {
   return s.active_state.empty() ? "unknown" : s.active_state;
 }
 
-class StartCheck : public Check {
+class StartCheck : public BasicCheck {
 public:
   StartCheck(
       std::string user, profile::Stack stack, std::string id, std::string description, std::string expected)
-      : m_user(std::move(user)), m_stack(std::move(stack)), m_id(std::move(id)),
-        m_description(std::move(description)), m_expected(std::move(expected)) {}
+      : BasicCheck(std::move(id), "start", std::move(description)), m_user(std::move(user)),
+        m_stack(std::move(stack)), m_expected(std::move(expected)) {}
 
-  [[nodiscard]] std::string_view id() const override { return m_id; }
-  [[nodiscard]] std::string_view step() const override { return "start"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
   [[nodiscard]] bool runtime() const override { return true; }
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     if (auto why = start_skip_reason(host); !why.empty()) {
       return skip(m_expected, why);
     }
-    auto account = host.accounts().user(m_user);
+    auto account = find_user(host, m_user, m_expected, "ztagent provision");
     if (!account) {
-      return error(m_expected, account.error().message);
+      return account.error();
     }
-    if (!*account) {
-      return fail(m_expected, "user " + m_user + " does not exist", "ztagent provision");
-    }
-    return judge(query_units(host, **account, start_units(m_stack)));
+    return judge(query_units(host, *account, start_units(m_stack)));
   }
 
 protected:
@@ -55,8 +50,6 @@ protected:
 
   std::string m_user;
   profile::Stack m_stack;
-  std::string m_id;
-  std::string m_description;
   std::string m_expected;
 };
 

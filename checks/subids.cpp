@@ -159,16 +159,14 @@ std::string provision_fix(const SubIdState& state, const SubIdsSpec& spec, SubId
          range_text(*start, spec.count) + " " + spec.user + "')";
 }
 
-class SubIdRangeCheck final : public Check {
+class SubIdRangeCheck final : public BasicCheck {
 public:
   SubIdRangeCheck(SubIdsSpec spec, SubIdKind kind)
-      : m_spec(std::move(spec)), m_kind(kind),
-        m_id(kind == SubIdKind::uid ? "subids.subuid-range" : "subids.subgid-range"),
-        m_description(m_spec.user + " has exactly one range of >= " + std::to_string(m_spec.count) +
-                      " ids in " + std::string(subid_path(kind))) {}
-  [[nodiscard]] std::string_view id() const override { return m_id; }
-  [[nodiscard]] std::string_view step() const override { return "subids"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
+      : BasicCheck(kind == SubIdKind::uid ? "subids.subuid-range" : "subids.subgid-range",
+                   "subids",
+                   spec.user + " has exactly one range of >= " + std::to_string(spec.count) + " ids in " +
+                       std::string(subid_path(kind))),
+        m_spec(std::move(spec)), m_kind(kind) {}
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     const auto expected = "one range of >= " + std::to_string(m_spec.count) + " ids for " + m_spec.user;
@@ -193,18 +191,15 @@ public:
 private:
   SubIdsSpec m_spec;
   SubIdKind m_kind;
-  std::string m_id;
-  std::string m_description;
 };
 
-class SubIdNoOverlapCheck final : public Check {
+class SubIdNoOverlapCheck final : public BasicCheck {
 public:
   explicit SubIdNoOverlapCheck(SubIdsSpec spec)
-      : m_spec(std::move(spec)),
-        m_description(m_spec.user + "'s ranges overlap no other entry in /etc/subuid or /etc/subgid") {}
-  [[nodiscard]] std::string_view id() const override { return "subids.no-overlap"; }
-  [[nodiscard]] std::string_view step() const override { return "subids"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
+      : BasicCheck("subids.no-overlap",
+                   "subids",
+                   spec.user + "'s ranges overlap no other entry in /etc/subuid or /etc/subgid"),
+        m_spec(std::move(spec)) {}
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     const std::string expected = "no overlap with other entries";
@@ -237,17 +232,15 @@ public:
 
 private:
   SubIdsSpec m_spec;
-  std::string m_description;
 };
 
-class SubIdNoRealIdCheck final : public Check {
+class SubIdNoRealIdCheck final : public BasicCheck {
 public:
   explicit SubIdNoRealIdCheck(SubIdsSpec spec)
-      : m_spec(std::move(spec)),
-        m_description(m_spec.user + "'s ranges contain no existing account's uid (or gid)") {}
-  [[nodiscard]] std::string_view id() const override { return "subids.no-real-uid"; }
-  [[nodiscard]] std::string_view step() const override { return "subids"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
+      : BasicCheck("subids.no-real-uid",
+                   "subids",
+                   spec.user + "'s ranges contain no existing account's uid (or gid)"),
+        m_spec(std::move(spec)) {}
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     const std::string expected = "no account uid/gid inside " + m_spec.user + "'s ranges";
@@ -282,7 +275,6 @@ public:
 
 private:
   SubIdsSpec m_spec;
-  std::string m_description;
 };
 
 /// "         0        999          1" -> "0 999 1".
@@ -300,14 +292,14 @@ std::string squeeze(std::string_view line) {
   return out;
 }
 
-class SubIdUidMapCheck final : public Check {
+class SubIdUidMapCheck final : public BasicCheck {
 public:
   explicit SubIdUidMapCheck(SubIdsSpec spec)
-      : m_spec(std::move(spec)), m_description("'podman unshare cat /proc/self/uid_map' as " + m_spec.user +
-                                               " shows two lines (own uid and the subuid range)") {}
-  [[nodiscard]] std::string_view id() const override { return "subids.uid-map"; }
-  [[nodiscard]] std::string_view step() const override { return "subids"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
+      : BasicCheck("subids.uid-map",
+                   "subids",
+                   "'podman unshare cat /proc/self/uid_map' as " + spec.user +
+                       " shows two lines (own uid and the subuid range)"),
+        m_spec(std::move(spec)) {}
   [[nodiscard]] bool runtime() const override { return true; }
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
@@ -361,7 +353,6 @@ public:
 
 private:
   SubIdsSpec m_spec;
-  std::string m_description;
 };
 
 } // namespace

@@ -655,14 +655,11 @@ styles_on_disk(const host::HostView& host, const UnitsSpec& spec, const host::Ac
 
 namespace {
 
-class UnitsCheck : public Check {
+class UnitsCheck : public BasicCheck {
 public:
   UnitsCheck(UnitsSpec spec, std::string id, std::string description, std::string expected)
-      : m_spec(std::move(spec)), m_id(std::move(id)), m_description(std::move(description)),
+      : BasicCheck(std::move(id), "units", std::move(description)), m_spec(std::move(spec)),
         m_expected(std::move(expected)) {}
-  [[nodiscard]] std::string_view id() const override { return m_id; }
-  [[nodiscard]] std::string_view step() const override { return "units"; }
-  [[nodiscard]] std::string_view description() const override { return m_description; }
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     auto ctx = resolve_units_context(host, m_spec);
@@ -683,8 +680,6 @@ protected:
   }
 
   UnitsSpec m_spec;
-  std::string m_id;
-  std::string m_description;
   std::string m_expected;
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/user.hpp"
 
+#include "checks/common.hpp"
 #include "util/strings.hpp"
 
 namespace zt::checks {
@@ -14,35 +15,24 @@ std::string kind_of(bool system) {
   return system ? "system" : "regular";
 }
 
-std::string missing_user(const UserSpec& spec) {
-  return "user " + spec.name + " does not exist";
-}
-
-class UserAccount final : public Check {
+class UserAccount final : public BasicCheck {
 public:
   explicit UserAccount(UserSpec spec)
-      : m_spec(std::move(spec)), m_expected(m_spec.name + ": " + kind_of(m_spec.system) + " account, home " +
+      : BasicCheck(
+            "user.account", "user", "the service account exists with the configured kind, home and shell"),
+        m_spec(std::move(spec)), m_expected(m_spec.name + ": " + kind_of(m_spec.system) + " account, home " +
                                             m_spec.home + ", shell " + m_spec.shell) {}
 
-  [[nodiscard]] std::string_view id() const override { return "user.account"; }
-  [[nodiscard]] std::string_view step() const override { return "user"; }
-  [[nodiscard]] std::string_view description() const override {
-    return "the service account exists with the configured kind, home and shell";
-  }
-
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
-    auto account = host.accounts().user(m_spec.name);
+    auto account = find_user(host, m_spec.name, m_expected, k_fix_user);
     if (!account) {
-      return error(m_expected, account.error().message);
-    }
-    if (!*account) {
-      return fail(m_expected, missing_user(m_spec), std::string(k_fix_user));
+      return account.error();
     }
     auto uid_min = read_uid_min(host);
     if (!uid_min) {
       return error(m_expected, uid_min.error().message);
     }
-    const auto& a = **account;
+    const auto& a = *account;
     std::string kind(account_kind(a.uid, *uid_min));
     std::string actual = a.name + ": " + kind + " account (uid " + std::to_string(a.uid) + "), home " +
                          a.home + ", shell " + a.shell;
@@ -62,35 +52,27 @@ private:
   std::string m_expected;
 };
 
-class UserGroup final : public Check {
+class UserGroup final : public BasicCheck {
 public:
   explicit UserGroup(UserSpec spec)
-      : m_spec(std::move(spec)), m_expected("primary group " + m_spec.name + " (own group)") {}
-
-  [[nodiscard]] std::string_view id() const override { return "user.group"; }
-  [[nodiscard]] std::string_view step() const override { return "user"; }
-  [[nodiscard]] std::string_view description() const override {
-    return "the service account's primary group is a group of its own name";
-  }
+      : BasicCheck("user.group", "user", "the service account's primary group is a group of its own name"),
+        m_spec(std::move(spec)), m_expected("primary group " + m_spec.name + " (own group)") {}
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
-    auto account = host.accounts().user(m_spec.name);
+    auto account = find_user(host, m_spec.name, m_expected, k_fix_user);
     if (!account) {
-      return error(m_expected, account.error().message);
-    }
-    if (!*account) {
-      return fail(m_expected, missing_user(m_spec), std::string(k_fix_user));
+      return account.error();
     }
     auto group = host.accounts().group(m_spec.name);
     if (!group) {
       return error(m_expected, group.error().message);
     }
-    const std::string gid = std::to_string((*account)->gid);
+    const std::string gid = std::to_string(account->gid);
     if (!*group) {
       return fail(m_expected, "no group " + m_spec.name + " (primary gid " + gid + ")",
                   std::string(k_fix_user));
     }
-    if ((*group)->gid != (*account)->gid) {
+    if ((*group)->gid != account->gid) {
       return fail(m_expected,
                   "primary gid " + gid + ", but group " + m_spec.name + " has gid " +
                       std::to_string((*group)->gid),
@@ -104,25 +86,19 @@ private:
   std::string m_expected;
 };
 
-class UserHome final : public Check {
+class UserHome final : public BasicCheck {
 public:
   explicit UserHome(UserSpec spec)
-      : m_spec(std::move(spec)),
+      : BasicCheck("user.home",
+                   "user",
+                   "the home directory exists, belongs to the service account and only it can write there"),
+        m_spec(std::move(spec)),
         m_expected(m_spec.home + ": directory owned by " + m_spec.name + ", not group/other-writable") {}
 
-  [[nodiscard]] std::string_view id() const override { return "user.home"; }
-  [[nodiscard]] std::string_view step() const override { return "user"; }
-  [[nodiscard]] std::string_view description() const override {
-    return "the home directory exists, belongs to the service account and only it can write there";
-  }
-
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
-    auto account = host.accounts().user(m_spec.name);
+    auto account = find_user(host, m_spec.name, m_expected, k_fix_user);
     if (!account) {
-      return error(m_expected, account.error().message);
-    }
-    if (!*account) {
-      return fail(m_expected, missing_user(m_spec), std::string(k_fix_user));
+      return account.error();
     }
     auto st = host.fs().stat(m_spec.home);
     if (!st) {
@@ -137,7 +113,7 @@ public:
     }
     std::string actual = m_spec.home + ": directory " + std::to_string(st->uid) + ":" +
                          std::to_string(st->gid) + " " + util::format_mode(st->mode);
-    if (st->uid != (*account)->uid) {
+    if (st->uid != account->uid) {
       return fail(m_expected, actual, std::string(k_fix_user));
     }
     if ((st->mode & 022U) != 0) {
