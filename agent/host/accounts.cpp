@@ -4,8 +4,10 @@
 #include "host/fs.hpp"
 #include "util/strings.hpp"
 
+#include <expected>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace zt::host {
 
@@ -36,6 +38,73 @@ std::string field_count_reason(std::size_t expected, std::size_t found) {
   return "expected " + std::to_string(expected) + " colon-separated fields, found " + std::to_string(found);
 }
 
+using Fields = std::vector<std::string_view>;
+
+/// fields[index] as an id, or the line's error reason ("bad UID '<text>'").
+std::expected<std::uint32_t, std::string>
+id_field(const Fields& fields, std::size_t index, std::string_view what) {
+  auto id = parse_id(fields[index]);
+  if (!id) {
+    return std::unexpected("bad " + std::string(what) + " '" + std::string(fields[index]) + "'");
+  }
+  return *id;
+}
+
+/// The records of a colon-separated account file: each line that is not skipped() must have
+/// `field_count` fields and a non-empty name ("empty <what> name"); `make(fields)` builds the record
+/// or gives the reason the line is bad. Errors are "<file>:<line>: <reason>".
+template <typename Record, typename Make>
+Result<std::vector<Record>> parse_records(
+    std::string_view text, std::string_view file, std::size_t field_count, std::string_view what, Make make) {
+  std::vector<Record> out;
+  std::size_t number = 0;
+  for (auto line : util::lines(text)) {
+    ++number;
+    if (skipped(line)) {
+      continue;
+    }
+    auto fields = util::split(line, ':');
+    if (fields.size() != field_count) {
+      return std::unexpected(line_error(file, number, field_count_reason(field_count, fields.size())));
+    }
+    if (fields[0].empty()) {
+      return std::unexpected(line_error(file, number, "empty " + std::string(what) + " name"));
+    }
+    std::expected<Record, std::string> record = make(fields);
+    if (!record) {
+      return std::unexpected(line_error(file, number, record.error()));
+    }
+    out.push_back(std::move(*record));
+  }
+  return out;
+}
+
+/// One /etc/passwd record: name:password:UID:GID:GECOS:home:shell.
+std::expected<Account, std::string> make_account(const Fields& fields) {
+  auto uid = id_field(fields, 2, "UID");
+  if (!uid) {
+    return std::unexpected(uid.error());
+  }
+  auto gid = id_field(fields, 3, "GID");
+  if (!gid) {
+    return std::unexpected(gid.error());
+  }
+  return Account{.name = std::string(fields[0]),
+                 .uid = *uid,
+                 .gid = *gid,
+                 .home = std::string(fields[5]),
+                 .shell = std::string(fields[6])};
+}
+
+/// One /etc/group record: name:password:GID:members.
+std::expected<GroupEntry, std::string> make_group(const Fields& fields) {
+  auto gid = id_field(fields, 2, "GID");
+  if (!gid) {
+    return std::unexpected(gid.error());
+  }
+  return GroupEntry{.name = std::string(fields[0]), .gid = *gid};
+}
+
 /// Missing file -> empty text: an empty image tree has no accounts yet.
 Result<std::string> read_optional(const Fs& fs, const char* path) {
   auto text = fs.read_file(path);
@@ -51,59 +120,11 @@ Result<std::string> read_optional(const Fs& fs, const char* path) {
 } // namespace
 
 Result<std::vector<Account>> parse_passwd(std::string_view text) {
-  std::vector<Account> out;
-  std::size_t number = 0;
-  for (auto line : util::lines(text)) {
-    ++number;
-    if (skipped(line)) {
-      continue;
-    }
-    auto fields = util::split(line, ':');
-    if (fields.size() != 7) {
-      return std::unexpected(line_error(k_passwd, number, field_count_reason(7, fields.size())));
-    }
-    if (fields[0].empty()) {
-      return std::unexpected(line_error(k_passwd, number, "empty user name"));
-    }
-    auto uid = parse_id(fields[2]);
-    if (!uid) {
-      return std::unexpected(line_error(k_passwd, number, "bad UID '" + std::string(fields[2]) + "'"));
-    }
-    auto gid = parse_id(fields[3]);
-    if (!gid) {
-      return std::unexpected(line_error(k_passwd, number, "bad GID '" + std::string(fields[3]) + "'"));
-    }
-    out.push_back(Account{.name = std::string(fields[0]),
-                          .uid = *uid,
-                          .gid = *gid,
-                          .home = std::string(fields[5]),
-                          .shell = std::string(fields[6])});
-  }
-  return out;
+  return parse_records<Account>(text, k_passwd, 7, "user", make_account);
 }
 
 Result<std::vector<GroupEntry>> parse_group(std::string_view text) {
-  std::vector<GroupEntry> out;
-  std::size_t number = 0;
-  for (auto line : util::lines(text)) {
-    ++number;
-    if (skipped(line)) {
-      continue;
-    }
-    auto fields = util::split(line, ':');
-    if (fields.size() != 4) {
-      return std::unexpected(line_error(k_group, number, field_count_reason(4, fields.size())));
-    }
-    if (fields[0].empty()) {
-      return std::unexpected(line_error(k_group, number, "empty group name"));
-    }
-    auto gid = parse_id(fields[2]);
-    if (!gid) {
-      return std::unexpected(line_error(k_group, number, "bad GID '" + std::string(fields[2]) + "'"));
-    }
-    out.push_back(GroupEntry{.name = std::string(fields[0]), .gid = *gid});
-  }
-  return out;
+  return parse_records<GroupEntry>(text, k_group, 4, "group", make_group);
 }
 
 Result<std::vector<Account>> FileAccounts::users() const {
