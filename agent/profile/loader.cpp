@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -1279,6 +1280,30 @@ std::optional<std::string> get_checked(E& e,
   return text;
 }
 
+/// Reports "<path>[i].<key>: duplicate <what> '<value>' (also <path>[j])" at the position of element
+/// `e`'s key when element j of `earlier` (the elements before i) has the same value under
+/// `projection`; whether it did.
+template <typename E, typename Range, typename Projection>
+bool report_duplicate(Layer& layer,
+                      const E& e,
+                      const std::string& path,
+                      std::size_t i,
+                      std::string_view key,
+                      std::string_view what,
+                      const std::string& value,
+                      const Range& earlier,
+                      Projection projection) {
+  const auto twin = std::ranges::find(earlier, value, projection);
+  if (twin == std::ranges::end(earlier)) {
+    return false;
+  }
+  const auto j = static_cast<std::size_t>(twin - std::ranges::begin(earlier));
+  layer.error_at(e.at.at(std::string(key)), element_path(path, i) + "." + std::string(key) + ": duplicate " +
+                                                std::string(what) + " " + squote(value) + " (also " +
+                                                element_path(path, j) + ")");
+  return true;
+}
+
 // [[stack.ports]]
 
 using PortElement = Element<PublishedPort>;
@@ -1783,13 +1808,7 @@ void set_stack_ports(ProfileBuilder& b, Layer& layer, const toml::node& node, co
     if (e.value.container == 0) {
       e.value.container = e.value.port;
     }
-    const auto twin = std::ranges::find(ports, e.value.name, &PublishedPort::name);
-    if (twin != ports.end()) {
-      layer.error_at(e.at.at("name"), element_path(path, i) + ".name: duplicate port name " +
-                                          squote(e.value.name) + " (also " +
-                                          element_path(path, static_cast<std::size_t>(twin - ports.begin())) +
-                                          ")");
-    }
+    report_duplicate(layer, e, path, i, "name", "port name", e.value.name, ports, &PublishedPort::name);
     ports.push_back(e.value);
   }
   if (layer.error_count() != errors_before) {
@@ -1814,12 +1833,7 @@ void set_stack_secrets(ProfileBuilder& b, Layer& layer, const toml::node& node, 
   std::vector<SecretSpec> secrets;
   for (std::size_t i = 0; i < elements->size(); ++i) {
     const SecretElement& e = (*elements)[i];
-    const auto twin = std::ranges::find(secrets, e.value.name, &SecretSpec::name);
-    if (twin != secrets.end()) {
-      layer.error_at(e.at.at("name"),
-                     element_path(path, i) + ".name: duplicate secret " + squote(e.value.name) + " (also " +
-                         element_path(path, static_cast<std::size_t>(twin - secrets.begin())) + ")");
-    }
+    report_duplicate(layer, e, path, i, "name", "secret", e.value.name, secrets, &SecretSpec::name);
     secrets.push_back(e.value);
   }
   if (layer.error_count() == errors_before) {
@@ -1840,12 +1854,9 @@ void set_stack_files(ProfileBuilder& b, Layer& layer, const toml::node& node, co
     const FileElement& e = (*elements)[i];
     const std::string file_path = element_path(path, i) + ".path";
     const std::string top(util::split(e.value.path, '/').front());
-    const auto twin = std::ranges::find(files, e.value.path, &StackFile::path);
-    if (twin != files.end()) {
-      layer.error_at(e.at.at("path"), file_path + ": duplicate file " + squote(e.value.path) + " (also " +
-                                          element_path(path, static_cast<std::size_t>(twin - files.begin())) +
-                                          ")");
-    } else if (std::ranges::find(data_dirs, top) != data_dirs.end()) {
+    const bool duplicate =
+        report_duplicate(layer, e, path, i, "path", "file", e.value.path, files, &StackFile::path);
+    if (!duplicate && std::ranges::find(data_dirs, top) != data_dirs.end()) {
       layer.error_at(e.at.at("path"), file_path + ": " + squote(e.value.path) + " is in the data dir " +
                                           squote(top) +
                                           ", which belongs to the containers; put stack files in a directory "
@@ -1889,12 +1900,8 @@ void set_stack_containers(ProfileBuilder& b, Layer& layer, const toml::node& nod
   for (std::size_t i = 0; i < elements->size(); ++i) {
     ContainerElement& e = (*elements)[i];
     const std::string container_path = element_path(path, i);
-    const auto first = std::ranges::find(names, e.value.name);
-    if (static_cast<std::size_t>(first - names.begin()) != i) {
-      layer.error_at(e.at.at("name"),
-                     container_path + ".name: duplicate container " + squote(e.value.name) + " (also " +
-                         element_path(path, static_cast<std::size_t>(first - names.begin())) + ")");
-    }
+    report_duplicate(layer, e, path, i, "name", "container", e.value.name,
+                     std::span<const std::string>(names).first(i), std::identity{});
     if (e.at.contains("health.interval") || e.at.contains("health.timeout") ||
         e.at.contains("health.retries") || e.at.contains("health.start_period")) {
       if (!e.at.contains("health.command")) {
