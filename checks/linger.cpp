@@ -27,6 +27,15 @@ protected:
     return find_user(host, m_user, m_expected, "ztagent provision --only user,linger");
   }
 
+  /// For the runtime checks: skip when the host is not live (runtime_skip_reason), else find_account().
+  [[nodiscard]] std::expected<host::Account, CheckResult>
+  find_live_account(const host::HostView& host) const {
+    if (auto why = runtime_skip_reason(host); !why.empty()) {
+      return std::unexpected(skip(m_expected, why));
+    }
+    return find_account(host);
+  }
+
   std::string m_user;
   std::string m_expected;
 };
@@ -71,10 +80,7 @@ public:
   [[nodiscard]] bool runtime() const override { return true; }
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
-    if (auto why = runtime_skip_reason(host); !why.empty()) {
-      return skip(m_expected, why);
-    }
-    auto account = find_account(host);
+    auto account = find_live_account(host);
     if (!account) {
       return account.error();
     }
@@ -95,10 +101,7 @@ public:
   [[nodiscard]] bool runtime() const override { return true; }
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
-    if (auto why = runtime_skip_reason(host); !why.empty()) {
-      return skip(m_expected, why);
-    }
-    auto account = find_account(host);
+    auto account = find_live_account(host);
     if (!account) {
       return account.error();
     }
@@ -120,10 +123,7 @@ public:
   [[nodiscard]] bool runtime() const override { return true; }
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
-    if (auto why = runtime_skip_reason(host); !why.empty()) {
-      return skip(m_expected, why);
-    }
-    auto account = find_account(host);
+    auto account = find_live_account(host);
     if (!account) {
       return account.error();
     }

@@ -74,6 +74,20 @@ protected:
   [[nodiscard]] virtual CheckResult run_files(const host::HostView& host,
                                               const host::Account& account) const = 0;
 
+  /// read_secret_files(), or the verdict: fail for a malformed file, error when unreadable.
+  [[nodiscard]] std::expected<SecretFilesState, CheckResult>
+  read_files(const host::HostView& host, const host::Account& account, const std::string& expected) const {
+    auto state = read_secret_files(host, account, m_stack);
+    if (!state) {
+      if (state.error().code == Errc::parse) {
+        return std::unexpected(
+            fail(expected, state.error().message, "fix or remove the file, then: " + std::string(k_fix)));
+      }
+      return std::unexpected(error(expected, state.error().message));
+    }
+    return std::move(*state);
+  }
+
   std::string m_user;
   profile::Stack m_stack;
 };
@@ -94,12 +108,9 @@ protected:
   [[nodiscard]] CheckResult run_files(const host::HostView& host,
                                       const host::Account& account) const override {
     const std::string expected = expected_text();
-    auto state = read_secret_files(host, account, m_stack);
+    auto state = read_files(host, account, expected);
     if (!state) {
-      if (state.error().code == Errc::parse) {
-        return fail(expected, state.error().message, "fix or remove the file, then: " + std::string(k_fix));
-      }
-      return error(expected, state.error().message);
+      return state.error();
     }
     const std::string dir = secrets_dir(account);
     if (secret_containers(m_stack).empty()) {
@@ -170,12 +181,9 @@ protected:
   [[nodiscard]] CheckResult run_files(const host::HostView& host,
                                       const host::Account& account) const override {
     const std::string expected = expected_text();
-    auto state = read_secret_files(host, account, m_stack);
+    auto state = read_files(host, account, expected);
     if (!state) {
-      if (state.error().code == Errc::parse) {
-        return fail(expected, state.error().message, "fix or remove the file, then: " + std::string(k_fix));
-      }
-      return error(expected, state.error().message);
+      return state.error();
     }
     auto values = existing_secret_values(*state, m_stack);
     if (!values) {
