@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/secrets.hpp"
 #include "provisioners/secrets.hpp"
+#include "secrets_fixture.hpp"
 #include "support/catch.hpp"
 #include "support/fake_runner.hpp"
 #include "support/temp_root.hpp"
@@ -16,27 +17,10 @@ using zt::checks::Outcome;
 
 namespace {
 
-zt::profile::Stack test_stack() {
-  zt::profile::Stack s;
-  s.pod = "ztnet";
-  s.secrets = {{"POSTGRES_PASSWORD", 32}, {"NEXTAUTH_SECRET", 32}};
-  zt::profile::Container postgres;
-  postgres.name = "postgres";
-  postgres.secrets = {{"POSTGRES_PASSWORD", "POSTGRES_PASSWORD"}};
-  zt::profile::Container ztnet;
-  ztnet.name = "ztnet";
-  ztnet.secrets = {{"POSTGRES_PASSWORD", "POSTGRES_PASSWORD"}, {"NEXTAUTH_SECRET", "NEXTAUTH_SECRET"}};
-  zt::profile::Container zerotier;
-  zerotier.name = "zerotier";
-  zt::profile::Container caddy;
-  caddy.name = "caddy";
-  s.containers = {postgres, ztnet, zerotier, caddy};
-  return s;
-}
-
-const std::string k_dir = "/home/ztnet/.config/ztagent/secrets";
-const std::string k_pg = k_dir + "/ztnet-postgres.env";
-const std::string k_zt = k_dir + "/ztnet-ztnet.env";
+using zt::test::secrets::k_dir;
+using zt::test::secrets::k_pg;
+using zt::test::secrets::k_zt;
+using zt::test::secrets::test_stack;
 
 /// Runs the three checks: id -> result.
 std::map<std::string, CheckResult> run_checks(const zt::host::Host& host) {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "../checks/secrets_fixture.hpp"
 #include "checks/secrets.hpp"
 #include "provisioners/secrets.hpp"
 #include "support/catch.hpp"
@@ -20,27 +21,10 @@ using zt::provisioners::Secrets;
 
 namespace {
 
-zt::profile::Stack test_stack() {
-  zt::profile::Stack s;
-  s.pod = "ztnet";
-  s.secrets = {{"POSTGRES_PASSWORD", 32}, {"NEXTAUTH_SECRET", 32}};
-  zt::profile::Container postgres;
-  postgres.name = "postgres";
-  postgres.secrets = {{"POSTGRES_PASSWORD", "POSTGRES_PASSWORD"}};
-  zt::profile::Container ztnet;
-  ztnet.name = "ztnet";
-  ztnet.secrets = {{"POSTGRES_PASSWORD", "POSTGRES_PASSWORD"}, {"NEXTAUTH_SECRET", "NEXTAUTH_SECRET"}};
-  zt::profile::Container zerotier;
-  zerotier.name = "zerotier";
-  zt::profile::Container caddy;
-  caddy.name = "caddy";
-  s.containers = {postgres, ztnet, zerotier, caddy};
-  return s;
-}
-
-const std::string k_dir = "/home/ztnet/.config/ztagent/secrets";
-const std::string k_pg = k_dir + "/ztnet-postgres.env";
-const std::string k_zt = k_dir + "/ztnet-ztnet.env";
+using zt::test::secrets::k_dir;
+using zt::test::secrets::k_pg;
+using zt::test::secrets::k_zt;
+using zt::test::secrets::test_stack;
 
 zt::host::Account ztnet_account() {
   return {"ztnet", 999, 999, "/home/ztnet", "/usr/sbin/nologin"};
