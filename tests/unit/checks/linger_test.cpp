@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "check_fixture.hpp"
 #include "checks/linger.hpp"
 #include "support/catch.hpp"
 #include "support/fake_runner.hpp"
@@ -14,16 +15,7 @@ using zt::host::FileType;
 
 namespace {
 
-const zt::checks::Check& find_check(const std::vector<std::unique_ptr<zt::checks::Check>>& all,
-                                    std::string_view id) {
-  for (const auto& c : all) {
-    if (c->id() == id) {
-      return *c;
-    }
-  }
-  FAIL("no check " << id);
-  throw std::logic_error("unreachable");
-}
+using zt::test::find_check;
 
 FileStat stat_of(FileType type, std::uint32_t uid = 0) {
   FileStat st;

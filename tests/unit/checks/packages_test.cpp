@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "check_fixture.hpp"
 #include "checks/packages.hpp"
 #include "support/catch.hpp"
 #include "support/fake_runner.hpp"
@@ -39,16 +40,7 @@ zt::profile::ProfileSpec debian_profile() {
   return p;
 }
 
-const zt::checks::Check& find_check(const std::vector<std::unique_ptr<zt::checks::Check>>& all,
-                                    std::string_view id) {
-  for (const auto& c : all) {
-    if (c->id() == id) {
-      return *c;
-    }
-  }
-  FAIL("no check " << id);
-  throw std::logic_error("unreachable");
-}
+using zt::test::find_check;
 
 } // namespace
 

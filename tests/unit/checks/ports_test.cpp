@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "check_fixture.hpp"
 #include "checks/ports.hpp"
 #include "ports_fixture.hpp"
 #include "support/catch.hpp"
@@ -23,16 +24,7 @@ zt::profile::Config site_with(zt::profile::PortStrategy strategy) {
   return zt::test::ports::forward_config(strategy);
 }
 
-const zt::checks::Check& find_check(const std::vector<std::unique_ptr<zt::checks::Check>>& checks,
-                                    std::string_view id) {
-  for (const auto& c : checks) {
-    if (c->id() == id) {
-      return *c;
-    }
-  }
-  FAIL("no check " << id);
-  throw std::logic_error("unreachable");
-}
+using zt::test::find_check;
 
 void symlink_in(const zt::test::TempRoot& root, const std::string& target, std::string_view link) {
   std::filesystem::create_directories(root.real(link).parent_path());

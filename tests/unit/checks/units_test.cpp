@@ -6,6 +6,7 @@
 // (host path and mode of every file) and links.txt (enablement symlinks). Regenerate with
 //   ZTAGENT_UPDATE_GOLDEN=1 build-<you>/tests/ztagent_unit_tests "[units]"
 // then review the diff.
+#include "check_fixture.hpp"
 #include "checks/units.hpp"
 #include "support/catch.hpp"
 #include "support/fake_runner.hpp"
@@ -111,16 +112,7 @@ void install(zt::host::Host& host, const RenderedUnits& r, const zt::host::Accou
   }
 }
 
-const zt::checks::Check& find_check(const std::vector<std::unique_ptr<zt::checks::Check>>& all,
-                                    std::string_view id) {
-  for (const auto& c : all) {
-    if (c->id() == id) {
-      return *c;
-    }
-  }
-  FAIL("no check " << id);
-  throw std::logic_error("unreachable");
-}
+using zt::test::find_check;
 
 } // namespace
 
