@@ -160,7 +160,16 @@ private:
   }
 
   [[nodiscard]] CheckResult run_acl(const host::HostView& host, const DataOwner& owner) const {
-    const Acl desired = desired_access_acl(m_target.mode, owner.uid);
+    auto wanted = desired_access_for(m_target, owner);
+    if (!wanted && wanted.error().code == Errc::not_found) {
+      // As for the default ACL: the missing range is subids.subuid-range's failure, not this one's.
+      return skip("access ACL with the container uid mappings",
+                  m_spec.user + " has no range in /etc/subuid (reported by subids.subuid-range)");
+    }
+    if (!wanted) {
+      return error("access ACL with the container uid mappings", wanted.error().message);
+    }
+    const Acl desired = *wanted;
     host::FileStat st;
     if (auto bad = not_a_directory(host, m_target.path, desired.to_text(), st)) {
       return *bad;
@@ -323,13 +332,16 @@ std::vector<std::string> data_parents(const DataSpec& spec) {
   return out;
 }
 
-Acl desired_access_acl(std::uint32_t mode, std::uint32_t uid) {
+Acl desired_access_acl(std::uint32_t mode, std::uint32_t uid, const std::vector<std::uint32_t>& mapped_uids) {
   Acl acl;
   acl.entries = {{Tag::user_obj, 0, owner_bits(mode)},
                  {Tag::user, uid, 7},
                  {Tag::group_obj, 0, group_bits(mode)},
                  {Tag::mask, 0, group_bits(mode)},
                  {Tag::other, 0, other_bits(mode)}};
+  for (const auto mapped : mapped_uids) {
+    acl.entries.push_back({Tag::user, mapped, 7});
+  }
   acl.normalize();
   return acl;
 }
@@ -476,7 +488,9 @@ Result<std::optional<DataOwner>> read_data_owner(const host::HostView& host, con
   return std::optional<DataOwner>{std::move(owner)};
 }
 
-Result<host::Acl> desired_default_for(const DataTarget& target, const DataOwner& owner) {
+namespace {
+
+Result<std::vector<std::uint32_t>> mapped_container_uids(const DataTarget& target, const DataOwner& owner) {
   std::vector<std::uint32_t> mapped;
   for (const auto container_uid : target.container_uids) {
     if (container_uid != 0 && !owner.subuid) {
@@ -489,7 +503,19 @@ Result<host::Acl> desired_default_for(const DataTarget& target, const DataOwner&
     ZT_TRY_ASSIGN(host_uid, map_container_uid(container_uid, owner.uid, owner.subuid ? *owner.subuid : none));
     mapped.push_back(host_uid);
   }
+  return mapped;
+}
+
+} // namespace
+
+Result<host::Acl> desired_default_for(const DataTarget& target, const DataOwner& owner) {
+  ZT_TRY_ASSIGN(mapped, mapped_container_uids(target, owner));
   return desired_default_acl(owner.uid, mapped);
+}
+
+Result<host::Acl> desired_access_for(const DataTarget& target, const DataOwner& owner) {
+  ZT_TRY_ASSIGN(mapped, mapped_container_uids(target, owner));
+  return desired_access_acl(target.mode, owner.uid, mapped);
 }
 
 Result<host::FileStat> lstat_managed(const host::Fs& fs, const std::string& path) {

@@ -63,8 +63,12 @@ struct DataTarget {
 /// Parents of data_root, outermost first: "/opt/ztnet-data" -> {"/", "/opt"}.
 [[nodiscard]] std::vector<std::string> data_parents(const DataSpec& spec);
 
-/// The access ACL a managed directory should have (normalized).
-[[nodiscard]] host::Acl desired_access_acl(std::uint32_t mode, std::uint32_t uid);
+/// The access ACL a managed directory should have (normalized): the user, and the mapped container
+/// uids that write below it (host uids, see map_container_uid) — they must be able to enter the
+/// mount point, e.g. postgres (uid 70) its data volume [podman#6433]. Named entries are rwx; the
+/// mask stays at the mode's group bits, so they get what the mode's group gets.
+[[nodiscard]] host::Acl desired_access_acl(std::uint32_t mode, std::uint32_t uid,
+                                           const std::vector<std::uint32_t>& mapped_uids = {});
 /// The default ACL of a data dir (normalized): `mapped_uids` are host uids (see map_container_uid).
 [[nodiscard]] host::Acl desired_default_acl(std::uint32_t uid, const std::vector<std::uint32_t>& mapped_uids);
 /// The ACL as chmod(mode) would leave it: user:: and other:: from the mode, and the group bits into
@@ -105,6 +109,8 @@ struct DataOwner {
 /// The default ACL a target should have. Errc::not_found when container uids need the user's subuid
 /// range and it has none; Errc::invalid_config when a container uid is outside the range.
 [[nodiscard]] Result<host::Acl> desired_default_for(const DataTarget& target, const DataOwner& owner);
+/// The access ACL a target should have, with its mapped container uids; errors as desired_default_for.
+[[nodiscard]] Result<host::Acl> desired_access_for(const DataTarget& target, const DataOwner& owner);
 
 /// lstat of a managed path: the stat when it is missing or a directory; Errc::refused with the
 /// message the step reports when it is a symlink or anything else.

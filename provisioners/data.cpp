@@ -128,8 +128,14 @@ Result<Plan> Data::plan(const host::HostView& host) const {
       ZT_TRY_ASSIGN(acl, read_acl(host.fs(), target.path, AclType::access));
       current_access = checks::with_mode_bits(acl, target.mode);
     }
-    const auto access_diff =
-        checks::describe_acl_diff(current_access, checks::desired_access_acl(target.mode, owner.uid));
+    // Without the user's subuid range the mapped container uids are unknown: plan the user's entry;
+    // the default ACL part below says the mappings follow once the range exists.
+    auto desired_access = checks::desired_access_for(target, owner);
+    if (!desired_access && desired_access.error().code != Errc::not_found) {
+      return std::unexpected(desired_access.error());
+    }
+    const auto access_diff = checks::describe_acl_diff(
+        current_access, desired_access ? *desired_access : checks::desired_access_acl(target.mode, owner.uid));
     if (!access_diff.empty()) {
       plan.changes.push_back({target.path, "ACL: " + access_diff});
     }
@@ -207,7 +213,9 @@ Result<void> Data::apply(host::Host& host, const Plan& /*plan*/) {
         return std::unexpected(prefixed("data", done.error()));
       }
     }
-    const Acl desired_access = checks::desired_access_acl(target.mode, owner.uid);
+    auto wanted_access = checks::desired_access_for(target, owner);
+    const Acl desired_access =
+        wanted_access ? *wanted_access : checks::desired_access_acl(target.mode, owner.uid);
     ZT_TRY_ASSIGN(access, read_acl(fs, path, AclType::access));
     if (access != desired_access) {
       if (auto done = fs.set_acl(path, AclType::access, desired_access); !done) {

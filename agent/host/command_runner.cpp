@@ -114,6 +114,37 @@ public:
   }
 
   [[nodiscard]] Result<void> open(const std::string& argv0, const std::string& input) {
+    // A pipe when the input fits into its buffer (all of it is written before the child starts,
+    // so no SIGPIPE and no deadlock): some tools insist on a pipe, e.g. `podman secret create
+    // NAME -` refuses any stdin that is not a FIFO. Larger input goes through a memfd.
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) == 0) {
+      const int capacity = ::fcntl(pipe_fds[1], F_GETPIPE_SZ);
+      if (capacity > 0 && input.size() <= static_cast<std::size_t>(capacity)) {
+        std::size_t written = 0;
+        while (written < input.size()) {
+          ssize_t n = ::write(pipe_fds[1], input.data() + written, input.size() - written);
+          if (n < 0 && errno == EINTR) {
+            continue;
+          }
+          if (n <= 0) {
+            break;
+          }
+          written += static_cast<std::size_t>(n);
+        }
+        ::close(pipe_fds[1]);
+        if (written == input.size()) {
+          m_file = ::fdopen(pipe_fds[0], "r");
+          if (m_file != nullptr) {
+            return {};
+          }
+        }
+        ::close(pipe_fds[0]);
+      } else {
+        ::close(pipe_fds[0]);
+        ::close(pipe_fds[1]);
+      }
+    }
     int fd = ::memfd_create("ztagent-stdin", MFD_CLOEXEC);
     if (fd < 0) {
       return make_error(Errc::io, argv0 + ": cannot create stdin buffer: " + std::strerror(errno));

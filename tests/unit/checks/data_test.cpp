@@ -255,7 +255,9 @@ TEST_CASE("data checks: good tree passes, missing tree, missing user, parents an
   for (const auto& [path, with_default] : dirs) {
     REQUIRE(fs.make_directory(path, 0750));
     REQUIRE(fs.set_owner(path, 999, 999));
-    auto set = fs.set_acl(path, zt::host::AclType::access, zt::checks::desired_access_acl(0750, 999));
+    const std::vector<std::uint32_t> mapped_access =
+        path.ends_with("postgres-data") ? std::vector<std::uint32_t>{165605} : std::vector<std::uint32_t>{};
+    auto set = fs.set_acl(path, zt::host::AclType::access, zt::checks::desired_access_acl(0750, 999, mapped_access));
     if (!set && set.error().code == Errc::unsupported) {
       ZT_SKIP("no ACL support here: " << set.error().message);
     }
@@ -274,7 +276,7 @@ TEST_CASE("data checks: good tree passes, missing tree, missing user, parents an
     CHECK(results.at("data.root.owner").actual == "ztnet:ztnet");
     CHECK(results.at("data.zerotier.mode").actual == "0750");
     CHECK(results.at("data.postgres-data.acl").actual ==
-          "user::rwx,user:999:rwx,group::r-x,mask::r-x,other::---");
+          "user::rwx,user:999:rwx,user:165605:rwx,group::r-x,mask::r-x,other::---");
     CHECK(results.at("data.postgres-data.default-acl").actual ==
           "user::rwx,user:999:rwx,user:165605:rwx,group::r-x,mask::rwx,other::---");
     CHECK(results.at("data.parents-traversable").actual == "all searchable");
@@ -292,10 +294,12 @@ TEST_CASE("data checks: good tree passes, missing tree, missing user, parents an
     CHECK(results.at("data.parents-traversable").outcome == Outcome::fail);
     CHECK(results.at("data.root.mode").outcome == Outcome::pass);
   }
-  SECTION("subuid range gone: only the mapped default ACL cannot be decided") {
+  SECTION("subuid range gone: only the mapped ACLs cannot be decided") {
     root.write("/etc/subuid", "");
     const auto results = run_checks(host.view(), spec);
-    CHECK(not_passing(results) == std::vector<std::string>{"data.postgres-data.default-acl"});
+    CHECK(not_passing(results) ==
+          std::vector<std::string>{"data.postgres-data.acl", "data.postgres-data.default-acl"});
+    CHECK(results.at("data.postgres-data.acl").outcome == Outcome::skip);
     CHECK(results.at("data.postgres-data.default-acl").outcome == Outcome::skip);
     CHECK(results.at("data.postgres-data.default-acl").actual ==
           "ztnet has no range in /etc/subuid (reported by subids.subuid-range)");

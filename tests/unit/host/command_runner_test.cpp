@@ -123,6 +123,11 @@ TEST_CASE("RealCommandRunner: stdin gets cmd.input, or /dev/null without it", "[
   CHECK(r->exit_code == 0);
   CHECK(r->out == "secret line\nsecond\n");
 
+  // Small input arrives through a pipe: `podman secret create NAME -` refuses any other stdin.
+  auto fifo = runner.run(with_input(command({"test", "-p", "/dev/stdin"}), "value"));
+  REQUIRE(fifo);
+  CHECK(fifo->exit_code == 0);
+
   std::string big(300000, 'x');
   auto large = runner.run(with_input(command({"wc", "-c"}), big));
   REQUIRE(large);

@@ -100,7 +100,7 @@ TEST_CASE("Data: creates the tree with owner, mode and ACLs, then plans nothing"
             {k_root, access},
             {k_pg, "create directory 0750"},
             {k_pg, "owner root:root -> ztnet:ztnet"},
-            {k_pg, access},
+            {k_pg, "ACL: add user:999:rwx, add user:165605:rwx, add mask::r-x"},
             {k_pg, "default ACL: set user::rwx,user:999:rwx,user:165605:rwx,group::r-x,mask::rwx,other::---"},
             {k_zt, "create directory 0750"},
             {k_zt, "owner root:root -> ztnet:ztnet"},
@@ -123,7 +123,9 @@ TEST_CASE("Data: creates the tree with owner, mode and ACLs, then plans nothing"
     CHECK(st->mode == 0750); // the named entry did not widen the mask
     CHECK(st->uid == 999);
     CHECK(st->gid == 999);
-    CHECK(acl_text(fs, path, AclType::access) == "user::rwx,user:999:rwx,group::r-x,mask::r-x,other::---");
+    CHECK(acl_text(fs, path, AclType::access) ==
+          (path == k_pg ? "user::rwx,user:999:rwx,user:165605:rwx,group::r-x,mask::r-x,other::---"
+                        : "user::rwx,user:999:rwx,group::r-x,mask::r-x,other::---"));
   }
   CHECK(acl_text(fs, k_root, AclType::default_acl).empty());
   CHECK(acl_text(fs, k_pg, AclType::default_acl) ==
@@ -373,7 +375,8 @@ TEST_CASE("Data: each tampered aspect fails exactly its check, and provision rep
     changes = {{k_caddy, "owner root:root -> ztnet:ztnet"}};
   }
   SECTION("one access ACL entry") {
-    REQUIRE(fs.set_acl(k_pg, AclType::access, acl("user::rwx,user:999:r-x,group::r-x,mask::r-x,other::---")));
+    REQUIRE(fs.set_acl(k_pg, AclType::access,
+                       acl("user::rwx,user:999:r-x,user:165605:rwx,group::r-x,mask::r-x,other::---")));
     failing = {"data.postgres-data.acl"};
     changes = {{k_pg, "ACL: user:999:r-x -> user:999:rwx"}};
   }
