@@ -88,7 +88,6 @@ struct Renderer {
   [[nodiscard]] std::string quadlet_dir() const { return account.home + "/.config/containers/systemd"; }
   [[nodiscard]] std::string systemd_dir() const { return user_systemd_dir(account); }
   [[nodiscard]] std::string pod_id_file() const { return "%t/" + spec.stack.pod + "-pod.pod-id"; }
-  [[nodiscard]] std::string pod_pid_file() const { return "%t/" + spec.stack.pod + "-pod.pid"; }
   [[nodiscard]] std::string description(std::string_view what) const {
     return "Description=ZTNet stack: " + std::string(what);
   }
@@ -329,7 +328,6 @@ struct Renderer {
 
     std::vector<std::vector<std::string>> create{
         {std::string(k_podman), "pod", "create"},
-        {"--infra-conmon-pidfile", pod_pid_file()},
         {"--pod-id-file", pod_id_file()},
         {"--replace"},
         {"--name", spec.stack.pod},
@@ -339,18 +337,22 @@ struct Renderer {
       create.push_back({"-p", p});
     }
     const std::string t = std::to_string(pod_stop_timeout());
+    // A oneshot that stays active, not Type=forking with the infra conmon's PID file: systemd 252
+    // (Debian 12) refuses that PID ("New main PID ... does not belong to service, and PID file is not
+    // owned by root. Refusing." [podman#15032]); the containers are supervised by their own units,
+    // which are bound to this one.
     std::vector<std::string> service{
-        "Type=forking",
+        "Type=oneshot",
+        "RemainAfterExit=yes",
         "Environment=PODMAN_SYSTEMD_UNIT=%n",
-        "Restart=on-failure",
         "TimeoutStopSec=" + std::to_string(pod_stop_timeout() + k_stop_slack),
+        "ExecStartPre=/bin/rm -f " + pod_id_file(),
         exec_lines("ExecStartPre", create),
         std::string("ExecStart=") + std::string(k_podman) + " pod start --pod-id-file " + pod_id_file(),
         std::string("ExecStop=") + std::string(k_podman) + " pod stop --ignore --pod-id-file " +
             pod_id_file() + " -t " + t,
         std::string("ExecStopPost=") + std::string(k_podman) + " pod rm --ignore -f --pod-id-file " +
             pod_id_file(),
-        "PIDFile=" + pod_pid_file(),
     };
     return render_sections({{"Unit", unit}, {"Service", service}, {"Install", {"WantedBy=default.target"}}});
   }
