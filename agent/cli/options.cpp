@@ -57,6 +57,7 @@ Options:
                                 across runs
       --retry-timeout DURATION  retry failing runtime checks until they pass or DURATION
                                 (e.g. 90s, 5m) has passed; services need a while after boot
+                                (provision: default 2m, 0 = do not wait; verify: default 0)
       --remediate               with verify or drift: re-run (plan + apply) only the steps whose
                                 checks failed or whose files drifted, record them, check again;
                                 with schedule install: scheduled runs remediate
@@ -338,6 +339,7 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
                             "invalid duration '" + v + "' for --retry-timeout (examples: 90s, 5m, 1h)");
         }
         o.retry_timeout = *d;
+        o.retry_timeout_set = true;
         continue;
       }
       ZT_OPT("--jobs", "-j") {
@@ -403,8 +405,13 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
   } else if (o.dry_run && o.verb != Verb::plan) {
     return make_error(Errc::invalid_config, "--dry-run goes with provision");
   }
-  if (o.retry_timeout.count() > 0 && o.verb != Verb::verify && o.verb != Verb::drift) {
-    return make_error(Errc::invalid_config, "--retry-timeout goes with verify or drift");
+  if (o.retry_timeout_set && o.verb != Verb::verify && o.verb != Verb::drift && o.verb != Verb::provision) {
+    return make_error(Errc::invalid_config, "--retry-timeout goes with provision, verify or drift");
+  }
+  if (o.verb == Verb::provision && !o.retry_timeout_set) {
+    // A stack that was just started needs a while until its health checks pass: provision waits
+    // for the runtime checks instead of failing them in the first second (0 = do not wait).
+    o.retry_timeout = std::chrono::minutes(2);
   }
   if (o.root.empty()) {
     return make_error(Errc::invalid_config, "--root needs a directory");

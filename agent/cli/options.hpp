@@ -40,6 +40,7 @@ struct Options {
   std::optional<std::string> output;
   std::vector<ReportTarget> reports; // --report FORMAT:FILE (repeatable)
   std::chrono::milliseconds retry_timeout{0};
+  bool retry_timeout_set = false;  // given on the command line (provision defaults to k_provision_retry)
   unsigned jobs = 4;
   int verbosity = 0; // -q = -1, -v = 1, -vv = 2
   std::optional<std::string> log_level;

@@ -59,7 +59,7 @@ TEST_CASE("Options: usage errors name the problem", "[cli][options]") {
       {{"verify", "--set", "novalue"}, "--set needs KEY=VALUE, got 'novalue'"},
       {{"verify", "--retry-timeout", "soon"},
        "invalid duration 'soon' for --retry-timeout (examples: 90s, 5m, 1h)"},
-      {{"provision", "--retry-timeout", "5m"}, "--retry-timeout goes with verify or drift"},
+      {{"plan", "--retry-timeout", "5m"}, "--retry-timeout goes with provision, verify or drift"},
       {{"verify", "--dry-run"}, "--dry-run goes with provision"},
       {{"verify", "--jobs", "0"}, "--jobs needs a number from 1 to 64, got '0'"},
       {{"verify", "--log-level", "loud"},
@@ -126,6 +126,22 @@ TEST_CASE("Options: durations", "[cli][options]") {
   CHECK_FALSE(zt::cli::parse_duration("-1s"));
   CHECK_FALSE(zt::cli::parse_duration("5 m"));
   CHECK_FALSE(zt::cli::parse_duration(""));
+}
+
+TEST_CASE("Options: provision waits 2m for runtime checks unless told otherwise", "[cli][options]") {
+  using std::chrono::milliseconds;
+  auto provision = parse_options({"provision"});
+  REQUIRE(provision);
+  CHECK(provision->retry_timeout == milliseconds(120000));
+  auto no_wait = parse_options({"provision", "--retry-timeout", "0"});
+  REQUIRE(no_wait);
+  CHECK(no_wait->retry_timeout == milliseconds(0));
+  auto longer = parse_options({"provision", "--retry-timeout", "5m"});
+  REQUIRE(longer);
+  CHECK(longer->retry_timeout == milliseconds(300000));
+  auto verify = parse_options({"verify"});
+  REQUIRE(verify);
+  CHECK(verify->retry_timeout == milliseconds(0));
 }
 
 TEST_CASE("Options: day-2 commands (drift, explain, list, schedule)", "[cli][options]") {
