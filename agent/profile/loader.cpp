@@ -88,17 +88,6 @@ std::string squote(std::string_view text) {
   return out;
 }
 
-std::string join_views(std::span<const std::string_view> parts, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    if (i != 0) {
-      out += sep;
-    }
-    out += parts[i];
-  }
-  return out;
-}
-
 bool is_lower(char c) {
   return c >= 'a' && c <= 'z';
 }
@@ -634,7 +623,7 @@ std::optional<std::string_view> get_enum(Layer& layer,
   const auto found = std::ranges::find(allowed, std::string_view(*text));
   if (found == allowed.end()) {
     layer.error(node,
-                path + ": unknown value " + squote(*text) + " (allowed: " + join_views(allowed, ", ") + ")");
+                path + ": unknown value " + squote(*text) + " (allowed: " + util::join_views(allowed, ", ") + ")");
     return std::nullopt;
   }
   return *found;
@@ -1182,7 +1171,7 @@ void apply_override(SiteBuilder& b, std::string_view override_text, int index, D
     if (const auto hint = suggest(key, known_views)) {
       message += " (did you mean " + squote(*hint) + "?)";
     } else {
-      message += " (known: " + join_views(known_views, ", ") + ")";
+      message += " (known: " + util::join_views(known_views, ", ") + ")";
     }
     layer.error_at(where, std::move(message));
     layer.flush_to(out);
@@ -1882,7 +1871,7 @@ std::string unknown_name(std::string_view what,
   } else if (views.empty()) {
     message += " (" + std::string(known_label) + ": none)";
   } else {
-    message += " (" + std::string(known_label) + ": " + join_views(views, ", ") + ")";
+    message += " (" + std::string(known_label) + ": " + util::join_views(views, ", ") + ")";
   }
   return message;
 }
@@ -2186,7 +2175,7 @@ void apply_profile_layer(ProfileBuilder& b,
         if (const auto hint = suggest(item.text, names)) {
           message += " (did you mean " + squote(*hint) + "?)";
         } else {
-          message += " (embedded: " + join_views(names, ", ") + ")";
+          message += " (embedded: " + util::join_views(names, ", ") + ")";
         }
         layer.error_at(item.pos, std::move(message));
         continue;

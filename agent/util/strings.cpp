@@ -87,7 +87,9 @@ std::string last_nonempty_line(std::string_view text) {
   return {};
 }
 
-std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+namespace {
+
+template <typename Parts> std::string join_parts(const Parts& parts, std::string_view sep) {
   std::string out;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     if (i != 0) {
@@ -96,6 +98,16 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
     out += parts[i];
   }
   return out;
+}
+
+} // namespace
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  return join_parts(parts, sep);
+}
+
+std::string join_views(std::span<const std::string_view> parts, std::string_view sep) {
+  return join_parts(parts, sep);
 }
 
 std::optional<std::uint64_t> parse_uint(std::string_view text) {

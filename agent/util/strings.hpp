@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,7 @@ namespace zt::util {
 /// The last line that is not blank, trimmed (for "failed (exit 1): <last stderr line>").
 [[nodiscard]] std::string last_nonempty_line(std::string_view text);
 [[nodiscard]] std::string join(const std::vector<std::string>& parts, std::string_view sep);
+[[nodiscard]] std::string join_views(std::span<const std::string_view> parts, std::string_view sep);
 /// Decimal unsigned integer, the whole string, no sign or spaces.
 [[nodiscard]] std::optional<std::uint64_t> parse_uint(std::string_view text);
 /// 0750 -> "0750".
