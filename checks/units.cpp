@@ -364,16 +364,17 @@ struct Renderer {
     unit.insert(unit.begin(), description("container " + container_name(spec.stack, c)));
     unit.push_back("RequiresMountsFor=%t/containers");
 
-    std::vector<std::string> service{"Type=notify", "NotifyAccess=all", "Environment=PODMAN_SYSTEMD_UNIT=%n"};
+    // `podman run` in the foreground as the main process (Type=simple), not `-d --sdnotify=conmon`
+    // with Type=notify: under systemd 252's user manager (Debian 12) conmon's MAINPID is not accepted
+    // for a container in a pod and every start ends in result 'protocol' (seen in the debian12-classic
+    // e2e scenario). systemd supervises podman, podman its container; stopping runs `podman stop`.
+    std::vector<std::string> service{"Type=simple", "Environment=PODMAN_SYSTEMD_UNIT=%n"};
     std::vector<std::vector<std::string>> run{
         {std::string(k_podman), "run"},
         {"--cidfile=%t/%n.ctr-id"},
-        {"--cgroups=no-conmon"},
         {"--rm"},
         {"--pod-id-file", pod_id_file()},
-        {"--sdnotify=conmon"},
         {"--replace"},
-        {"-d"},
         {"--name", container_name(spec.stack, c)},
         {"--label", "io.containers.autoupdate=" + std::string(auto_update_policy(c.image))},
     };
@@ -444,6 +445,7 @@ struct Renderer {
     const std::string t = std::to_string(c.stop_timeout);
     service.push_back("Restart=on-failure");
     service.push_back("TimeoutStopSec=" + std::to_string(c.stop_timeout + k_stop_slack));
+    service.push_back("ExecStartPre=/bin/rm -f %t/%n.ctr-id");
     service.push_back(exec_lines("ExecStart", run));
     service.push_back(std::string("ExecStop=") + std::string(k_podman) + " stop --ignore -t " + t +
                       " --cidfile=%t/%n.ctr-id");
