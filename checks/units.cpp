@@ -18,9 +18,10 @@ constexpr std::string_view k_podman = "/usr/bin/podman";
 constexpr std::string_view k_auto_update_timer = "podman-auto-update.timer";
 constexpr std::string_view k_auto_update_timer_path = "/usr/lib/systemd/user/podman-auto-update.timer";
 
-/// podman generate systemd gives systemd this much on top of the container's stop timeout, so a
-/// SIGKILL after the timeout and the cleanup still finish before systemd kills podman itself.
-constexpr std::uint32_t k_stop_slack = 60;
+/// What systemd allows on top of the container's stop timeout (podman stop's SIGKILL after the
+/// timeout, then the cleanup) before it kills podman itself. podman generate systemd uses 60 s; with
+/// explicit stop timeouts 15 s is enough and keeps a stuck unit from stalling a reboot for minutes.
+constexpr std::uint32_t k_stop_slack = 15;
 
 struct Section {
   std::string name;
