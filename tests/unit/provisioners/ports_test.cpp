@@ -684,7 +684,7 @@ TEST_CASE("Ports forward (firewalld): adds the permanent items, reloads, then is
         fw.permanent_ports.end());
 }
 
-TEST_CASE("Ports forward (firewalld): only a reload when the runtime lost a rule; exact failures",
+TEST_CASE("Ports forward (firewalld): only a reload when the runtime lost a rule, with exact failures",
           "[provisioners][ports]") {
   const std::string no_sysctl = "/nonexistent-ztagent-test/60-ztagent.conf";
   FakeFirewalld fw;
