@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "host/random.hpp"
 
+#include "util/strings.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <sys/random.h>
@@ -29,21 +31,9 @@ Result<std::string> random_bytes(std::size_t count) {
   return out;
 }
 
-std::string to_hex(std::string_view bytes) {
-  constexpr char k_digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    out += k_digits[b >> 4];
-    out += k_digits[b & 0x0f];
-  }
-  return out;
-}
-
 Result<std::string> random_hex(std::size_t count) {
   ZT_TRY_ASSIGN(bytes, random_bytes(count));
-  return to_hex(bytes);
+  return util::to_hex(bytes);
 }
 
 } // namespace zt::host

@@ -20,7 +20,4 @@ namespace zt::host {
 /// `count` random bytes, hex-encoded (2 * count lowercase characters: URL and shell safe).
 [[nodiscard]] Result<std::string> random_hex(std::size_t count);
 
-/// Lowercase hex of `bytes`.
-[[nodiscard]] std::string to_hex(std::string_view bytes);
-
 } // namespace zt::host

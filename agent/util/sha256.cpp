@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "util/sha256.hpp"
 
+#include "util/strings.hpp"
+
 namespace zt::util {
 
 namespace {
@@ -107,14 +109,8 @@ std::array<std::uint8_t, 32> Sha256::digest() {
 std::string sha256_hex(std::string_view data) {
   Sha256 h;
   h.update(data);
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(64);
-  for (std::uint8_t byte : h.digest()) {
-    out += k_hex[byte >> 4];
-    out += k_hex[byte & 0x0f];
-  }
-  return out;
+  const auto digest = h.digest();
+  return to_hex(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
 } // namespace zt::util

@@ -181,5 +181,18 @@ int compare_versions(std::string_view a, std::string_view b) {
   return 0;
 }
 
+std::string to_hex(std::string_view bytes) {
+  constexpr char k_digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out += k_digits[b >> 4];
+    out += k_digits[b & 0x0f];
+  }
+  return out;
+}
+
 } // namespace util
+
 } // namespace zt

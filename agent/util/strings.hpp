@@ -19,6 +19,8 @@ namespace zt::util {
 [[nodiscard]] std::string last_nonempty_line(std::string_view text);
 [[nodiscard]] std::string join(const std::vector<std::string>& parts, std::string_view sep);
 [[nodiscard]] std::string join_views(std::span<const std::string_view> parts, std::string_view sep);
+/// Lower-case hex, two digits per byte: "\x00\x0f" -> "000f".
+[[nodiscard]] std::string to_hex(std::string_view bytes);
 /// Decimal unsigned integer, the whole string, no sign or spaces.
 [[nodiscard]] std::optional<std::uint64_t> parse_uint(std::string_view text);
 /// 0750 -> "0750".

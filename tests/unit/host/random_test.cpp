@@ -5,12 +5,6 @@
 #include <set>
 #include <string>
 
-TEST_CASE("to_hex: lowercase, two digits per byte", "[host][random]") {
-  CHECK(zt::host::to_hex("") == "");
-  CHECK(zt::host::to_hex(std::string("\x00\x0f\x10\xff", 4)) == "000f10ff");
-  CHECK(zt::host::to_hex("AZ") == "415a");
-}
-
 TEST_CASE("random_bytes and random_hex: getrandom gives the asked length, never the same twice",
           "[host][random]") {
   auto none = zt::host::random_bytes(0);

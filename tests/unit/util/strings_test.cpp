@@ -48,3 +48,9 @@ TEST_CASE("strings: compare_versions is numeric", "[util][strings]") {
   CHECK(compare_versions("5.4.2", "5.0") > 0);
   CHECK(compare_versions("4.4", "4.4") == 0);
 }
+
+TEST_CASE("to_hex: lowercase, two digits per byte", "[util][strings]") {
+  CHECK(zt::util::to_hex("") == "");
+  CHECK(zt::util::to_hex(std::string("\x00\x0f\x10\xff", 4)) == "000f10ff");
+  CHECK(zt::util::to_hex("AZ") == "415a");
+}
