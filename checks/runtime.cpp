@@ -149,13 +149,6 @@ std::string runtime_gate(const host::HostView& host) {
   return {};
 }
 
-std::uint32_t published_port(const profile::SiteConfig& site, const profile::PublishedPort& port) {
-  if (site.port_strategy == profile::PortStrategy::forward && port.forward_to != 0) {
-    return port.forward_to;
-  }
-  return port.port;
-}
-
 const profile::PublishedPort* find_port(const profile::Stack& stack, std::string_view name) {
   for (const auto& p : stack.ports) {
     if (p.name == name) {
@@ -300,7 +293,7 @@ CheckResult probe_http(const profile::Config& config, std::chrono::milliseconds 
     return pass(expected, answer->status_line);
   }
   std::string actual = answer.error().message;
-  const auto fwd = static_cast<std::uint16_t>(published_port(config.site, *port));
+  const auto fwd = static_cast<std::uint16_t>(published_host_port(config.site.port_strategy, *port));
   if (fwd != public_port) {
     auto direct = host::http_probe(fwd, stack.domain, timeout);
     if (direct) {
@@ -364,7 +357,7 @@ CheckResult probe_zerotier_udp(const host::HostView& host, const profile::Config
   if (port == nullptr) {
     return skip("zerotier udp port bound", "the stack publishes no port named \"zerotier\"");
   }
-  const std::uint32_t bound = published_port(config.site, *port);
+  const std::uint32_t bound = published_host_port(config.site.port_strategy, *port);
   const std::string expected = "udp " + std::to_string(bound) + " bound";
   std::vector<UdpSocket> sockets;
   for (std::string_view path : {k_proc_udp, k_proc_udp6}) {

@@ -36,10 +36,6 @@ namespace zt::checks {
 /// "" on a live host with systemd running, else "not a running system (image mode): checked after boot".
 [[nodiscard]] std::string runtime_gate(const host::HostView& host);
 
-/// The port the pod publishes on the host: forward_to with ports.strategy = forward (and forward_to
-/// set), else the public port.
-[[nodiscard]] std::uint32_t published_port(const profile::SiteConfig& site,
-                                           const profile::PublishedPort& port);
 /// The stack port with this name, nullptr when none.
 [[nodiscard]] const profile::PublishedPort* find_port(const profile::Stack& stack, std::string_view name);
 

@@ -63,6 +63,13 @@ std::string container_service(const profile::Stack& stack, const profile::Contai
   return container_name(stack, container) + ".service";
 }
 
+std::uint32_t published_host_port(profile::PortStrategy strategy, const profile::PublishedPort& port) {
+  if (strategy == profile::PortStrategy::forward && port.forward_to != 0) {
+    return port.forward_to;
+  }
+  return port.port;
+}
+
 std::vector<std::string> stack_services(const profile::Stack& stack) {
   std::vector<std::string> out{pod_service(stack)};
   for (const auto& c : stack.containers) {

@@ -10,6 +10,7 @@
 #include "profile/spec.hpp"
 #include "util/result.hpp"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,9 @@ enum class UnitStyle { quadlet_pod, quadlet_container, classic };
 [[nodiscard]] std::string pod_service(const profile::Stack& stack);
 /// "<pod>-<name>.service".
 [[nodiscard]] std::string container_service(const profile::Stack& stack, const profile::Container& container);
+/// The host port the pod publishes for `port`: forward_to under ports.strategy = forward (when set),
+/// else the public port itself. The units publish it; the runtime checks probe it.
+[[nodiscard]] std::uint32_t published_host_port(profile::PortStrategy strategy, const profile::PublishedPort& port);
 /// Pod unit first, then the containers in stack order.
 [[nodiscard]] std::vector<std::string> stack_services(const profile::Stack& stack);
 

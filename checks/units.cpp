@@ -108,8 +108,8 @@ struct Renderer {
         return make_error(Errc::invalid_config,
                           "port " + port.name + ": protocol '" + port.protocol + "' is not tcp or udp");
       }
-      out.push_back(std::to_string(published_host_port(spec, port)) + ":" + std::to_string(port.container) +
-                    "/" + port.protocol);
+      out.push_back(std::to_string(published_host_port(spec.port_strategy, port)) + ":" +
+                    std::to_string(port.container) + "/" + port.protocol);
     }
     return out;
   }
@@ -473,12 +473,6 @@ UnitsSpec units_spec_from(const profile::Config& config) {
   return spec;
 }
 
-std::uint32_t published_host_port(const UnitsSpec& spec, const profile::PublishedPort& port) {
-  if (spec.port_strategy == profile::PortStrategy::forward && port.forward_to != 0) {
-    return port.forward_to;
-  }
-  return port.port;
-}
 
 Result<std::string> systemd_word(std::string_view word, bool exec_line) {
   if (has_control(word)) {

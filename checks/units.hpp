@@ -71,9 +71,6 @@ struct RenderedUnits {
   std::vector<EnableLink> links;  // enablement symlinks, podman-auto-update.timer last
 };
 
-/// Host port the pod publishes for `port`: forward_to under ports.strategy = forward (when set),
-/// else the port itself.
-[[nodiscard]] std::uint32_t published_host_port(const UnitsSpec& spec, const profile::PublishedPort& port);
 
 /// "%"->"%%" (and "$"->"$$" with `exec_line`), double-quoted with C escapes when the word has blanks,
 /// quotes, backslashes or ';' or is empty. Errc::invalid_config for control characters.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "checks/runtime.hpp"
+#include "checks/stack.hpp"
 #include "support/catch.hpp"
 #include "support/fake_runner.hpp"
 #include "support/temp_root.hpp"
@@ -439,12 +440,14 @@ TEST_CASE("runtime: published port and port lookup", "[checks][runtime]") {
   const auto* http = zt::checks::find_port(config.stack, "http");
   REQUIRE(http != nullptr);
   CHECK(zt::checks::find_port(config.stack, "gopher") == nullptr);
-  CHECK(zt::checks::published_port(config.site, *http) == 80);
+  CHECK(zt::checks::published_host_port(config.site.port_strategy, *http) == 80);
   config.site.port_strategy = zt::profile::PortStrategy::forward;
-  CHECK(zt::checks::published_port(config.site, *http) == 8080);
-  CHECK(zt::checks::published_port(config.site, *zt::checks::find_port(config.stack, "zerotier")) == 9993);
+  CHECK(zt::checks::published_host_port(config.site.port_strategy, *http) == 8080);
+  const auto* zerotier = zt::checks::find_port(config.stack, "zerotier");
+  REQUIRE(zerotier != nullptr);
+  CHECK(zt::checks::published_host_port(config.site.port_strategy, *zerotier) == 9993);
   config.site.port_strategy = zt::profile::PortStrategy::none;
-  CHECK(zt::checks::published_port(config.site, *http) == 80);
+  CHECK(zt::checks::published_host_port(config.site.port_strategy, *http) == 80);
 }
 
 TEST_CASE("runtime.containers: health from the ps Status string", "[checks][runtime]") {

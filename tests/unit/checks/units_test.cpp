@@ -162,12 +162,12 @@ TEST_CASE("units: published host port follows the port strategy", "[checks][unit
   UnitsSpec spec;
   zt::profile::PublishedPort http{"http", 80, 80, "tcp", 8080};
   zt::profile::PublishedPort zt_port{"zerotier", 9993, 9993, "udp", 0};
-  CHECK(zt::checks::published_host_port(spec, http) == 80);
+  CHECK(zt::checks::published_host_port(spec.port_strategy, http) == 80);
   spec.port_strategy = zt::profile::PortStrategy::forward;
-  CHECK(zt::checks::published_host_port(spec, http) == 8080);
-  CHECK(zt::checks::published_host_port(spec, zt_port) == 9993);
+  CHECK(zt::checks::published_host_port(spec.port_strategy, http) == 8080);
+  CHECK(zt::checks::published_host_port(spec.port_strategy, zt_port) == 9993);
   spec.port_strategy = zt::profile::PortStrategy::none;
-  CHECK(zt::checks::published_host_port(spec, http) == 80);
+  CHECK(zt::checks::published_host_port(spec.port_strategy, http) == 80);
 }
 
 TEST_CASE("units: golden files for every style and shipped profile", "[checks][units]") {
