@@ -7,7 +7,8 @@
 #  - every ztagent_* metric the rules use is one `ztagent verify --format prometheus` writes,
 #  - the Ansible playbook: `ansible-playbook --syntax-check` when ansible is installed,
 #  - every `ztagent` command and long option in the examples is one `ztagent --help` knows.
-# Tools that are missing are reported as skipped, not failed; python3 with yaml is required.
+# Tools that are missing are reported as skipped, not failed; Debian's python3-yaml is required
+# (scripts/setup.sh installs it; /usr/bin/python3, not whatever python3 comes first in PATH).
 # Usage: check-fleet-docs.sh ZTAGENT_BINARY SOURCE_DIR
 set -uo pipefail
 binary=$1
@@ -21,7 +22,7 @@ skip() { echo "check-fleet-docs: skipped: $*"; }
 mapfile -t yamls < <(find "$docs" -name '*.yml' | sort)
 [[ ${#yamls[@]} -gt 0 ]] || fail "no YAML files under $docs"
 for f in "${yamls[@]}"; do
-  if python3 -c 'import sys, yaml; list(yaml.safe_load_all(open(sys.argv[1])))' "$f"; then
+  if /usr/bin/python3 -c 'import sys, yaml; list(yaml.safe_load_all(open(sys.argv[1])))' "$f"; then
     ok "yaml parses: ${f#$src/}"
   else
     fail "yaml does not parse: ${f#$src/}"
