@@ -191,12 +191,15 @@ void report_error(const Options& o, const std::string& message) {
 
 /// With --log-target syslog: one line per failing check ("check data.zerotier.mode failed: expected
 /// 0750, actual 0755") so the journal/syslog says what is wrong without the report.
-void log_failing_checks(const report::Report& rep) {
+/// After --remediate, `after_remediation` says so: "check X still fails after --remediate: ...".
+void log_failing_checks(const report::Report& rep, bool after_remediation = false) {
+  const char* fails = after_remediation ? "still fails after --remediate" : "failed";
+  const char* errs = after_remediation ? "still cannot run after --remediate" : "could not run";
   for (const report::CheckReport& c : rep.checks) {
     if (c.outcome == checks::Outcome::fail) {
-      spdlog::error("check {} failed: expected {}, actual {}", c.id, c.expected, c.actual);
+      spdlog::error("check {} {}: expected {}, actual {}", c.id, fails, c.expected, c.actual);
     } else if (c.outcome == checks::Outcome::error) {
-      spdlog::error("check {} could not run: {}", c.id, c.actual);
+      spdlog::error("check {} {}: {}", c.id, errs, c.actual);
     }
   }
   for (const report::StepReport& s : rep.steps) {
@@ -443,6 +446,29 @@ std::vector<std::string> schedule_selection(const Options& o) {
   return out;
 }
 
+/// The binary the schedule runs. Live: this one (the package's /usr/bin/ztagent, or wherever the
+/// admin installed it), so the timer or cron job runs the version that was tested by hand. In an
+/// image tree the running binary is the build host's: the packaged path, with a warning when the
+/// tree lacks it.
+std::string scheduled_binary(const host::Host& host) {
+  const std::string packaged = "/usr/bin/ztagent";
+  if (host.live()) {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec && self.is_absolute()) {
+      return self.string();
+    }
+    spdlog::warn("cannot resolve /proc/self/exe ({}); the schedule runs {}", ec.message(), packaged);
+    return packaged;
+  }
+  auto st = host.view().fs().stat(packaged);
+  if (!st || st->type != host::FileType::regular) {
+    spdlog::warn("{} does not exist: the schedule runs {}, so install the ztagent package in the image",
+                 host.view().fs().real_path(packaged).string(), packaged);
+  }
+  return packaged;
+}
+
 int run_schedule(const Options& o, host::Host& host) {
   Result<state::ScheduleResult> r;
   if (o.schedule_action == ScheduleAction::install) {
@@ -450,6 +476,7 @@ int run_schedule(const Options& o, host::Host& host) {
     spec.every = o.every;
     spec.remediate = o.remediate;
     spec.selection = schedule_selection(o);
+    spec.binary = scheduled_binary(host);
     r = state::install_schedule(host, spec);
   } else {
     r = state::remove_schedule(host);
@@ -656,16 +683,20 @@ int run_main(const Options& o) {
     add_drift(rep, *recorded, host);
   }
   bool state_failed = false;
+  // The log says what was found, then (with --remediate) what was repaired and what still fails.
+  if (logs_to_syslog(o)) {
+    log_failing_checks(rep);
+  }
   if (o.remediate && !g_interrupted.load()) {
     rep = remediate(*steps, host, ro, config, std::move(rep), recorded, state_failed);
+    if (logs_to_syslog(o)) {
+      log_failing_checks(rep, true);
+    }
   } else if (ro.command == run::Command::provision) {
     if (auto r = record_state(*steps, host, rep); !r) {
       report_error(o, "cannot record the provision state: " + r.error().message);
       state_failed = true;
     }
-  }
-  if (logs_to_syslog(o)) {
-    log_failing_checks(rep);
   }
 
   // --- exit code, then reports ------------------------------------------------------------------

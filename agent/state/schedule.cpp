@@ -189,7 +189,10 @@ std::string render_timer(const ScheduleSpec& spec) {
          "Documentation=man:ztagent(8)\n"
          "\n"
          "[Timer]\n"
-         "OnBootSec=5min\n"
+         "# The first run after boot: one interval, at most 5 minutes (the stack needs a moment).\n"
+         "OnBootSec=" +
+         every_text(std::min(spec.every, std::chrono::minutes(5))) +
+         "\n"
          "OnUnitActiveSec=" +
          every_text(spec.every) +
          "\n"

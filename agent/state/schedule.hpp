@@ -45,6 +45,7 @@ struct ScheduleSpec {
   /// Arguments that select what to verify, passed on: "--profile", "debian-12", "--config", "/x.toml",
   /// "--set", "k=v" ...
   std::vector<std::string> selection;
+  /// The command the schedule runs: the running binary on a live host, the packaged path in an image.
   std::string binary = "/usr/bin/ztagent";
 };
 

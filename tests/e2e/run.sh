@@ -32,10 +32,11 @@ readonly IMAGE_FORMAT=1                           # bump when build_image() chan
 readonly REPO_MOUNT=/srv/ztagent-e2e-repo         # where the local apt repository appears inside
 readonly IMAGES_MOUNT=/srv/ztagent-e2e-images     # where the container image tarballs appear inside
 
-# In the image from the start: what booting, logging in users and ztagent's own checks need.
+# In the image from the start: what booting, logging in users and ztagent's own checks need, and
+# cron for the schedule-cron scenario (`ztagent schedule install` where systemd does not run).
 readonly BASE_PACKAGES=(
   systemd-sysv dbus libpam-systemd systemd-container iptables nftables procps iproute2 curl
-  ca-certificates busybox-static netbase kmod udev
+  ca-certificates busybox-static netbase kmod udev cron
 )
 # NOT in the image: ztagent's packages step installs them from the local repository (plus their
 # dependencies and recommends, downloaded at image build time).
@@ -330,6 +331,24 @@ boot_until_poweroff() {
   return 1
 }
 
+# run_without_init NAME ROOTFS JOBDIR REPO: the job once, as PID 2 under nspawn's stub init (no
+# systemd); the container ends with the job.
+run_without_init() {
+  local name=$1 rootfs=$2 jobdir=$3 repo=$4 rc=0 console=$3/logs/console-boot1.log
+  BOOT_FAILURE=""
+  timeout --kill-after=20 "${BOOT_TIMEOUT}" env SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 \
+    systemd-nspawn --quiet --as-pid2 -D "${rootfs}" --machine="ztagent-e2e-${name}" --register=no \
+    --keep-unit --private-network --capability=all --bind="${jobdir}:/job" \
+    --bind-ro="${repo}:${REPO_MOUNT}" -- /job/boot.sh >"${console}" 2>&1 </dev/null || rc=$?
+  if ((rc != 0)); then
+    kill_leftovers "${rootfs}"
+    BOOT_FAILURE="the job without init exited ${rc}"
+    log "${name}: ${BOOT_FAILURE}; console:"
+    tail -n 30 "${console}" >&2 || true
+    return 1
+  fi
+}
+
 # ---- QEMU tier (software emulation: a real kernel and a real reboot) ------------------------------
 # qemu_kernel SUITE: prints a directory with vmlinuz, initrd.img and modules.tar (lib/modules) of
 # Debian's linux-image-amd64 for SUITE, installed once into a copy of the cached image (needs the
@@ -577,7 +596,7 @@ host_waivers() {
 #   SC_CONFIG (a site config in tests/e2e/scenarios/, installed as /etc/ztagent/ztagent.toml),
 #   SC_IMAGES=yes (the container images of tests/e2e/images/ are bind-mounted at IMAGES_MOUNT),
 #   SC_EXPECT_PASSED (check ids that must be in the JUnit of `verify` after the reboot and pass:
-#   neither failed nor skipped)
+#   neither failed nor skipped), SC_INIT=none (no boot: the job runs once as PID 2, without systemd)
 # and a function assert_<SC_PLAN> that checks JOBDIR/out after the last poweroff.
 #
 # The container scenarios run the whole profile with the stack's images pointed at the local
@@ -605,6 +624,10 @@ scenario_drift() {
   SC_SUITE=trixie SC_PROFILE=debian-13 SC_PLAN=stack_drift SC_SET=() SC_CONFIG=stack.toml SC_IMAGES=yes
   SC_EXPECT_PASSED=("${STACK_CHECKS[@]}")
 }
+# (f) schedule where systemd does not run: `schedule install` writes /etc/cron.d/ztagent; cron runs
+# it and the failing checks (nothing is provisioned) reach syslog. No init: cron and a syslogd are
+# started by the job, as PID 2 of the container.
+scenario_schedule_cron() { SC_SUITE=bookworm SC_PROFILE=debian-12 SC_PLAN=cron SC_SET=() SC_INIT=none; }
 # (d), changed 0 on the provision after the reboot, is asserted by every one of them.
 #
 # The harness's test of the images: base steps, import, a pod run by hand with podman (no stack
@@ -663,7 +686,19 @@ assert_stack_drift() {
   expect_changed provision-repair.json ge 1
   expect_report verify-repaired verify-repaired.xml
   expect_passed verify-repaired.xml "${SC_EXPECT_PASSED[@]}"
-  SUMMARY_DETAIL="provision $(out_time provision-base)+$(out_time import-images)+$(out_time provision1) s, stack healthy $(out_time verify1) s, reboot, verify $(out_time verify) s ($(count_passed verify.xml) checks passed), drift caught $(out_time verify-drift) s, repaired $(out_time provision-repair) s"
+  expect_rc schedule-install 0
+  expect_rc scheduled-remediation 0
+  expect_rc schedule-remove 0
+  SUMMARY_DETAIL="provision $(out_time provision-base)+$(out_time import-images)+$(out_time provision1) s, stack healthy $(out_time verify1) s, reboot, verify $(out_time verify) s ($(count_passed verify.xml) checks passed), drift caught $(out_time verify-drift) s, repaired $(out_time provision-repair) s, timer found and repaired it $(out_time scheduled-remediation) s after the tampering"
+}
+
+# The cron schedule: installed (twice: unchanged), run by cron with its checks in syslog, removed.
+assert_cron() {
+  expect_rc cron-start 0
+  expect_rc schedule-install 0
+  expect_rc cron-run 0
+  expect_rc schedule-remove 0
+  SUMMARY_DETAIL="cron ran verify, its failing checks in syslog $(out_time cron-run) s after the install, removed"
 }
 
 assert_images() {
@@ -704,7 +739,7 @@ run_scenario() {
   local name=$1 fn image rootfs start boot_start
   fn=scenario_${name//-/_}
   declare -F "${fn}" >/dev/null || die "unknown scenario '${name}' (known: $(list_scenarios | tr '\n' ' '))"
-  SC_SET=() SC_CONFIG="" SC_IMAGES=no SC_EXPECT_PASSED=()
+  SC_SET=() SC_CONFIG="" SC_IMAGES=no SC_EXPECT_PASSED=() SC_INIT=systemd
   "${fn}"
   FAILURES=()
   SUMMARY_DETAIL=""
@@ -753,7 +788,9 @@ run_scenario() {
   log "${name}: prepared in $((SECONDS - start)) s; booting (state: ${state})"
   boot_start=${SECONDS}
   host_waivers
-  if [[ ${QEMU} == yes ]]; then
+  if [[ ${SC_INIT} == none ]]; then
+    run_without_init "${name}" "${rootfs}" "${JOBDIR}" "${image}/repo" || true
+  elif [[ ${QEMU} == yes ]]; then
     WAIVED_CHECKS=()  # a real kernel: the guest's cgroup2 tree has every controller
     qemu_boot "${name}" "${rootfs}" "${JOBDIR}" "${image}/repo" "${images}" "${SC_SUITE}"
   else

@@ -135,3 +135,37 @@ TEST_CASE("root: ports via the real sysctl, persisted and live, restored afterwa
   CHECK(again.out.find("\"changed\":0,") != std::string::npos);
   CHECK(run_agent(a("verify")).exit_code == 0);
 }
+
+TEST_CASE("root: schedule install on the live host runs this binary (cron without systemd)", "[root][live]") {
+  if (std::filesystem::exists("/run/systemd/system")) {
+    ZT_SKIP("systemd runs here: the live schedule would be a timer (the e2e scenario drift proves it)");
+  }
+  const std::string cron = "/etc/cron.d/ztagent";
+  REQUIRE_FALSE(std::filesystem::exists(cron));  // never overwrite a real schedule
+  const bool had_dir = std::filesystem::exists("/etc/cron.d");
+  struct Cleanup {
+    std::string path;
+    bool had_dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+      if (!had_dir) {
+        std::filesystem::remove("/etc/cron.d", ec);
+      }
+    }
+  } cleanup{cron, had_dir};
+
+  auto install = run_agent({"schedule", "install", "--profile", "debian-12", "--every", "5m"});
+  INFO(install.err);
+  REQUIRE(install.exit_code == 0);
+  CHECK(install.out == "wrote /etc/cron.d/ztagent\nschedule: cron job /etc/cron.d/ztagent installed\n");
+  const std::string text = read_or_empty(cron);
+  const std::string self = std::filesystem::canonical(ZT_AGENT_BINARY).string();
+  CHECK(text.find("*/5 * * * * root sleep ") != std::string::npos);
+  CHECK(text.find("; " + self + " verify --log-target syslog --profile debian-12 >/dev/null || [ $? -eq 75 ]\n") !=
+        std::string::npos);
+  auto remove = run_agent({"schedule", "remove"});
+  CHECK(remove.exit_code == 0);
+  CHECK(remove.out == "removed /etc/cron.d/ztagent\nschedule: removed\n");
+  CHECK_FALSE(std::filesystem::exists(cron));
+}

@@ -130,10 +130,14 @@ if [[ -x ${ZTAGENT} ]] && "${ZTAGENT}" --help 2>&1 | grep -q -- '--retry-timeout
 fi
 
 os=$(sed -n 's/^PRETTY_NAME="\(.*\)"$/\1/p' /etc/os-release)
-say "${os}, systemd $(systemctl --version | awk 'NR==1{print $2}'), up $(cut -d' ' -f1 /proc/uptime) s"
 say "plan ${PLAN:?}, profile ${PROFILE}, verify --retry-timeout supported: ${RETRY_SUPPORTED}"
-say "state of the boot: $(systemctl is-system-running 2>&1)"
-systemctl --no-pager --failed --no-legend || true
+if [[ -d /run/systemd/system ]]; then
+  say "${os}, systemd $(systemctl --version | awk 'NR==1{print $2}'), up $(cut -d' ' -f1 /proc/uptime) s"
+  say "state of the boot: $(systemctl is-system-running 2>&1)"
+  systemctl --no-pager --failed --no-legend || true
+else
+  say "${os}, no init: PID 1 is $(cat /proc/1/comm)"
+fi
 
 # ---- plans -------------------------------------------------------------------------------------
 # The container stack: the base steps, the local images, the whole profile -> reboot -> verify
@@ -166,8 +170,122 @@ plan_stack_drift_boot2() {
   step verify-drift verify verify-drift.xml || true
   step provision-repair provision provision-repair.json || true
   step verify-repaired verify verify-repaired.xml retry || true
+  # Day 2: the timer `ztagent schedule install` writes runs verify --remediate on its own, logs
+  # what it found and what it repaired to the journal, and is gone after `schedule remove`.
+  step schedule-install schedule_install --remediate || true
+  step scheduled-remediation scheduled_remediation || true
+  step schedule-remove schedule_remove || true
   diagnose
   power_off
+}
+
+# ---- ztagent schedule ---------------------------------------------------------------------------
+readonly SCHEDULE_EVERY=1m
+readonly ZERO=/opt/ztnet-data/zerotier
+
+# schedule_install [ARGS...]: installs the schedule, then installs it again (must change nothing),
+# and shows what the scheduler now has.
+schedule_install() {
+  local out
+  ztagent schedule install --profile "${PROFILE}" "${SET_OPTS[@]}" --every "${SCHEDULE_EVERY}" "$@" || return 1
+  out=$(ztagent schedule install --profile "${PROFILE}" "${SET_OPTS[@]}" --every "${SCHEDULE_EVERY}" "$@") ||
+    return 1
+  printf '%s\n' "${out}"
+  [[ ${out} == *"schedule: "*" unchanged" ]] || { say "a second schedule install changed something"; return 1; }
+  if [[ -d /run/systemd/system ]]; then
+    cat /etc/systemd/system/ztagent-verify.service /etc/systemd/system/ztagent-verify.timer
+    systemctl is-active ztagent-verify.timer || return 1
+    systemctl is-enabled ztagent-verify.timer || return 1
+    systemctl list-timers --all --no-pager ztagent-verify.timer
+  else
+    cat /etc/cron.d/ztagent || return 1
+  fi
+  grep -q "${ZTAGENT} verify --log-target syslog" /etc/cron.d/ztagent /etc/systemd/system/ztagent-verify.service \
+    2>/dev/null || { say "the schedule does not run ${ZTAGENT}"; return 1; }
+}
+
+# schedule_remove: removes it; nothing of it may be left, and a second remove finds nothing.
+schedule_remove() {
+  local out f
+  ztagent schedule remove || return 1
+  out=$(ztagent schedule remove) || return 1
+  [[ ${out} == "schedule: nothing installed" ]] || { say "second remove: ${out}"; return 1; }
+  for f in /etc/cron.d/ztagent /etc/systemd/system/ztagent-verify.service /etc/systemd/system/ztagent-verify.timer \
+    /etc/systemd/system/timers.target.wants/ztagent-verify.timer; do
+    [[ ! -e ${f} && ! -L ${f} ]] || { say "${f} is still there"; return 1; }
+  done
+  if [[ -d /run/systemd/system ]] && systemctl is-active --quiet ztagent-verify.timer; then
+    say "ztagent-verify.timer is still active"
+    return 1
+  fi
+}
+
+# scheduled_remediation: tamper with a data dir, then wait for the timer's run to find it, repair it
+# and log both; the journal lines of the service are kept in out/scheduled-journal.log.
+scheduled_remediation() {
+  local since i mode log=${JOB}/out/scheduled-journal.log t0=${SECONDS}
+  since=$(date '+%Y-%m-%d %H:%M:%S')
+  sleep 1
+  chmod 0777 "${ZERO}" || return 1
+  say "tampered with ${ZERO} (0777); waiting for the timer (every ${SCHEDULE_EVERY})"
+  for ((i = 0; i < 60; i++)); do
+    journalctl --no-pager -o short-iso --since "${since}" -u ztagent-verify.service >"${log}" 2>&1
+    mode=$(stat -c %a "${ZERO}")
+    if [[ ${mode} == 750 ]] && grep -q 'remediate: data repaired' "${log}" &&
+      [[ $(systemctl show -p ActiveState --value ztagent-verify.service) != activating ]]; then
+      break
+    fi
+    sleep 5
+  done
+  journalctl --no-pager -o short-iso --since "${since}" -u ztagent-verify.service >"${log}" 2>&1
+  cat "${log}"
+  systemctl show -p Result -p ExecMainStatus -p NRestarts ztagent-verify.service
+  say "mode of ${ZERO}: ${mode}, $((SECONDS - t0)) s after the tampering"
+  [[ ${mode} == 750 ]] || { say "not repaired"; return 1; }
+  grep -q 'ztagent\[[0-9]*\]: check data.zerotier.mode failed: expected 0750, actual 0777$' "${log}" ||
+    { say "the journal lacks the failing check"; return 1; }
+  grep -q "ztagent\[[0-9]*\]: remediate: data repaired ${ZERO}: mode 0777 -> 0750$" "${log}" ||
+    { say "the journal lacks the repair"; return 1; }
+  [[ $(systemctl show -p Result --value ztagent-verify.service) == success ]] ||
+    { say "the scheduled run did not end in success"; return 1; }
+}
+
+# Where systemd does not run (cron only): cron and a syslog daemon (busybox) started by hand, as
+# PID 2 of a container without an init.
+start_cron_and_syslog() {
+  busybox syslogd -O /var/log/syslog || return 1
+  cron || return 1
+  sleep 1
+  pgrep -a cron && pgrep -af syslogd
+}
+
+# cron_run: waits for the cron job to run verify and for its failing checks (nothing is
+# provisioned here) to reach syslog; out/syslog.log keeps the log.
+cron_run() {
+  local i log=${JOB}/out/syslog.log t0=${SECONDS}
+  for ((i = 0; i < 48; i++)); do
+    cp /var/log/syslog "${log}" 2>/dev/null
+    grep -q 'ztagent\[[0-9]*\]: check .* failed: ' "${log}" && break
+    sleep 5
+  done
+  sleep 2
+  cp /var/log/syslog "${log}"
+  cat "${log}"
+  say "$((SECONDS - t0)) s after the install"
+  grep -q "CRON\[[0-9]*\]: (root) CMD (sleep [0-9]*; ${ZTAGENT} verify --log-target syslog" "${log}" ||
+    { say "cron did not log the job"; return 1; }
+  grep -q 'ztagent\[[0-9]*\]: check [a-z0-9.-]* \(failed\|could not run\): ' "${log}" ||
+    { say "syslog has no failing check of the scheduled verify"; return 1; }
+}
+
+plan_cron_boot1() {
+  step cron-start start_cron_and_syslog || true
+  step schedule-install schedule_install || true
+  step cron-run cron_run || true
+  step schedule-remove schedule_remove || true
+  say "done (no init: the container ends with this script)"
+  sync
+  exit 0
 }
 
 # The harness's own test of the images (no stack steps needed): base steps, import, then a pod

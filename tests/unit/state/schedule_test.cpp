@@ -39,6 +39,7 @@ TEST_CASE("schedule: the timer has boot and interval triggers and a stable per-h
         "Documentation=man:ztagent(8)\n"
         "\n"
         "[Timer]\n"
+        "# The first run after boot: one interval, at most 5 minutes (the stack needs a moment).\n"
         "OnBootSec=5min\n"
         "OnUnitActiveSec=1h\n"
         "# Jitter: a per-host delay, stable across runs (derived from the machine id).\n"
@@ -50,6 +51,8 @@ TEST_CASE("schedule: the timer has boot and interval triggers and a stable per-h
         "WantedBy=timers.target\n");
   spec.every = std::chrono::minutes(2);
   CHECK(zt::state::render_timer(spec).find("RandomizedDelaySec=60s\n") != std::string::npos);
+  // Short intervals do not wait 5 minutes for their first run after boot.
+  CHECK(zt::state::render_timer(spec).find("OnBootSec=2min\nOnUnitActiveSec=2min\n") != std::string::npos);
 }
 
 TEST_CASE("schedule: cron lines, jitter by a fixed sleep, intervals cron can express", "[state][schedule]") {
