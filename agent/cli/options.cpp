@@ -27,7 +27,8 @@ Usage:
   ztagent list                  the steps of the profile in order, with their checks
   ztagent schedule install|remove
                                 run `verify` periodically: a systemd timer (ztagent-verify.timer)
-                                where systemd runs, else /etc/cron.d/ztagent; remove deletes
+                                where systemd runs, else /etc/cron.d/ztagent; the schedule runs
+                                this binary (under --root: /usr/bin/ztagent); remove deletes
                                 exactly what install wrote
   ztagent profiles              list the shipped profiles
   ztagent help | --help         show this text
@@ -72,7 +73,8 @@ Options:
                                 failing check and drifted file), or auto (syslog when stderr is
                                 not a TTY); scheduled runs use syslog
 
-Steps (in profile order): preflight (checks only), packages, user, subids, data, linger, ports.
+Steps (in profile order): preflight (checks only), packages, user, subids, data, linger, ports,
+secrets, units, start, runtime (checks only). `ztagent list` shows them with their checks.
 
 Exit codes:
   0   all checks passed; provision converged; plan succeeded
