@@ -46,7 +46,7 @@ OS
   done > "$root/var/lib/dpkg/status"
   install -m 4755 /dev/null "$root/usr/bin/newuidmap"; install -m 4755 /dev/null "$root/usr/bin/newgidmap"
   # Shipped by the podman package; the units step enables it for the user.
-  install -D -m 0644 /dev/stdin "$root/usr/lib/systemd/user/podman-auto-update.timer" <<<'[Timer]
+  install -D -m 0644 /dev/stdin "$root/usr/lib/systemd/user/podman-auto-update.timer" <<<'[Timer]'
   zt=("$bin" --profile debian-12 --root "$root" --set "service.user=$user")
   "${zt[@]}" provision -q >/dev/null
 fi
