@@ -812,7 +812,9 @@ run_scenario() {
     if ((${#WAIVED_SEEN[@]} > 0)); then
       waived_note="; waived: $(printf '%s\n' "${WAIVED_SEEN[@]}" | sort -u | tr '\n' ' ' | sed 's/ $//')"
     fi
-    SUMMARY_LINE="e2e: ${name}: PASS (${SUMMARY_DETAIL}; ${boots} boots in $((SECONDS - boot_start)) s, total $((SECONDS - start)) s${waived_note})"
+    local runs="${boots} boots"
+    [[ ${SC_INIT} == none ]] && runs="1 run without init"
+    SUMMARY_LINE="e2e: ${name}: PASS (${SUMMARY_DETAIL}; ${runs} in $((SECONDS - boot_start)) s, total $((SECONDS - start)) s${waived_note})"
     if [[ ${KEEP} == no ]]; then
       rm -rf "${rootfs}"
     fi
