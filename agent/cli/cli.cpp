@@ -456,7 +456,14 @@ std::string scheduled_binary(const host::Host& host) {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
     if (!ec && self.is_absolute()) {
-      return self.string();
+      const std::string path = self.string();
+      if (path.rfind("/usr/", 0) != 0 && path.rfind("/opt/", 0) != 0) {
+        spdlog::warn("the schedule runs {}, which is not under /usr or /opt: a rebuild or a cleanup "
+                     "there breaks every scheduled run (install the ztagent package, then run "
+                     "`ztagent schedule install` again)",
+                     path);
+      }
+      return path;
     }
     spdlog::warn("cannot resolve /proc/self/exe ({}); the schedule runs {}", ec.message(), packaged);
     return packaged;
