@@ -688,6 +688,7 @@ assert_stack_drift() {
   expect_passed verify-repaired.xml "${SC_EXPECT_PASSED[@]}"
   expect_rc schedule-install 0
   expect_rc scheduled-remediation 0
+  expect_rc schedule-change 0
   expect_rc schedule-remove 0
   SUMMARY_DETAIL="provision $(out_time provision-base)+$(out_time import-images)+$(out_time provision1) s, stack healthy $(out_time verify1) s, reboot, verify $(out_time verify) s ($(count_passed verify.xml) checks passed), drift caught $(out_time verify-drift) s, repaired $(out_time provision-repair) s, timer found and repaired it $(out_time scheduled-remediation) s after the tampering"
 }

@@ -175,6 +175,7 @@ plan_stack_drift_boot2() {
   # what it found and what it repaired to the journal, and is gone after `schedule remove`.
   step schedule-install schedule_install --remediate || true
   step scheduled-remediation scheduled_remediation || true
+  step schedule-change schedule_change || true
   step schedule-remove schedule_remove || true
   diagnose
   power_off
@@ -203,6 +204,20 @@ schedule_install() {
   fi
   grep -q "${ZTAGENT} verify --log-target syslog" /etc/cron.d/ztagent /etc/systemd/system/ztagent-verify.service \
     2>/dev/null || { say "the schedule does not run ${ZTAGENT}"; return 1; }
+}
+
+# schedule_change: installing with another interval rewrites the timer, and the running timer
+# manager uses the new interval at once (daemon-reload + start of the active timer).
+schedule_change() {
+  local out timers
+  out=$(ztagent schedule install --profile "${PROFILE}" "${SET_OPTS[@]}" --every 2m --remediate) || return 1
+  printf '%s\n' "${out}"
+  [[ ${out} == *"wrote /etc/systemd/system/ztagent-verify.timer"* ]] || { say "the timer was not rewritten"; return 1; }
+  timers=$(systemctl show -p TimersMonotonic --value ztagent-verify.timer)
+  say "TimersMonotonic: ${timers}"
+  [[ ${timers} == *"OnUnitActiveUSec=2min"* && ${timers} != *"OnUnitActiveUSec=1min"* ]] ||
+    { say "the running timer does not use the new interval"; return 1; }
+  systemctl is-active ztagent-verify.timer
 }
 
 # schedule_remove: removes it; nothing of it may be left, and a second remove finds nothing.
