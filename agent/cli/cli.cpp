@@ -451,7 +451,7 @@ std::vector<std::string> schedule_selection(const Options& o) {
 /// image tree the running binary is the build host's: the packaged path, with a warning when the
 /// tree lacks it.
 std::string scheduled_binary(const host::Host& host) {
-  const std::string packaged = "/usr/bin/ztagent";
+  const std::string packaged(state::k_packaged_binary);
   if (host.live()) {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);

@@ -36,6 +36,8 @@ inline constexpr std::string_view k_timer_path = "/etc/systemd/system/ztagent-ve
 inline constexpr std::string_view k_timer_wants_path =
     "/etc/systemd/system/timers.target.wants/ztagent-verify.timer";
 inline constexpr std::string_view k_cron_path = "/etc/cron.d/ztagent";
+/// Where the package installs ztagent: what a schedule in an image tree runs.
+inline constexpr std::string_view k_packaged_binary = "/usr/bin/ztagent";
 
 enum class Scheduler { systemd, cron };
 
@@ -46,7 +48,7 @@ struct ScheduleSpec {
   /// "--set", "k=v" ...
   std::vector<std::string> selection;
   /// The command the schedule runs: the running binary on a live host, the packaged path in an image.
-  std::string binary = "/usr/bin/ztagent";
+  std::string binary = std::string(k_packaged_binary);
 };
 
 /// The scheduled command: BINARY verify --log-target syslog [--remediate] SELECTION...

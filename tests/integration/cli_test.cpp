@@ -5,6 +5,7 @@
 
 #include "host/fs.hpp"
 #include "report/report.hpp"
+#include "util/strings.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -483,4 +484,23 @@ TEST_CASE("cli: explain and list", "[integration][cli][explain]") {
   CHECK(list.out.rfind("profile debian-12: ", 0) == 0);
   CHECK(list.out.find("\npreflight (checks only)\n  preflight.userns ") != std::string::npos);
   CHECK(list.out.find("\nsubids\n  subids.subuid-range ") != std::string::npos);
+
+  // --help names the steps in profile order, as `list` does ("preflight (checks only)", ...).
+  std::vector<std::string> listed;
+  for (auto line : zt::util::lines(list.out)) {
+    if (!line.empty() && line[0] != ' ' && line.rfind("profile ", 0) != 0) {
+      listed.emplace_back(line);
+    }
+  }
+  const std::string help = run_agent({"--help"}).out;
+  const auto begin = help.find("Steps (in profile order): ");
+  REQUIRE(begin != std::string::npos);
+  const auto end = help.find('.', begin);
+  std::string steps_text = help.substr(begin + 26, end - begin - 26);
+  std::replace(steps_text.begin(), steps_text.end(), '\n', ' ');
+  std::vector<std::string> in_help;
+  for (auto part : zt::util::split(steps_text, ',')) {
+    in_help.emplace_back(zt::util::trim(part));
+  }
+  CHECK(in_help == listed);
 }
