@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// Plain, validated specs that the TOML loader (agent/profile/loader.cpp, the only toml++ user)
+// Plain, validated specs that the TOML loader (agent/profile/, the only toml++ user)
 // produces. Provisioners and checks are built from these; they never see TOML.
 
 #include <cstdint>
