@@ -2,6 +2,7 @@
 #include "checks/units.hpp"
 
 #include "checks/data.hpp"
+#include "checks/units_versions.hpp"
 #include "util/strings.hpp"
 
 #include <algorithm>
@@ -22,6 +23,10 @@ constexpr std::string_view k_auto_update_timer_path = "/usr/lib/systemd/user/pod
 /// timeout, then the cleanup) before it kills podman itself. podman generate systemd uses 60 s; with
 /// explicit stop timeouts 15 s is enough and keeps a stuck unit from stalling a reboot for minutes.
 constexpr std::uint32_t k_stop_slack = 15;
+
+/// A unit that may pull an image in its start job (podman run / pod create): systemd's default 90 s
+/// would kill a pull on a slow link; podman-systemd.unit(5) recommends 900 for that.
+constexpr std::string_view k_start_timeout = "TimeoutStartSec=900";
 
 struct Section {
   std::string name;
@@ -85,6 +90,19 @@ struct Renderer {
   const host::Account& account;
   UnitStyle style;
   SecretStore store;
+  /// The user unit every pod and container unit waits on for the host network, and whether ztagent
+  /// writes it (podman < 5.3) or podman ships it.
+  std::string network_wait;
+  bool own_network_wait = true;
+
+  /// Wants=/After= the network wait. Quadlet >= 5.3 adds its own (podman's unit) to every unit it
+  /// generates, so ztagent writes none there.
+  void wait_for_network(std::vector<std::string>& unit) const {
+    if (own_network_wait) {
+      unit.push_back("Wants=" + network_wait);
+      unit.push_back("After=" + network_wait);
+    }
+  }
 
   [[nodiscard]] std::string quadlet_dir() const { return account.home + "/.config/containers/systemd"; }
   [[nodiscard]] std::string systemd_dir() const { return user_systemd_dir(account); }
@@ -205,20 +223,28 @@ struct Renderer {
     for (const auto& p : ports) {
       pod.push_back("PublishPort=" + p);
     }
-    return render_sections({{"Unit", {description("pod " + spec.stack.pod)}},
+    std::vector<std::string> unit{description("pod " + spec.stack.pod)};
+    wait_for_network(unit);
+    return render_sections({{"Unit", unit},
                             {"Pod", pod},
+                            {"Service", {std::string(k_start_timeout)}},
                             {"Install", {"WantedBy=default.target"}}});
   }
 
   [[nodiscard]] Result<std::string> quadlet_container_file(const profile::Container& c) const {
     ZT_TRY(check_container(c));
     const std::string what = "container " + c.name;
-    std::vector<std::string> extra;
+    ZT_TRY_ASSIGN(ordered, ordering(c, {}));
+    std::vector<std::string> unit{description("container " + container_name(spec.stack, c))};
+    wait_for_network(unit);
     if (style == UnitStyle::quadlet_container) {
-      extra.push_back(pod_service(spec.stack));
+      // Bound to the pod unit like podman 4.9's `generate systemd --new` binds a pod's containers
+      // (BindsTo= + After=): when the pod unit fails (its infra died) they stop with it, and its
+      // restart starts them again through its Wants=.
+      unit.push_back("BindsTo=" + pod_service(spec.stack));
+      unit.push_back("After=" + pod_service(spec.stack));
     }
-    ZT_TRY_ASSIGN(unit, ordering(c, extra));
-    unit.insert(unit.begin(), description("container " + container_name(spec.stack, c)));
+    unit.insert(unit.end(), ordered.begin(), ordered.end());
 
     std::vector<std::string> ctr;
     ctr.push_back("ContainerName=" + container_name(spec.stack, c));
@@ -282,7 +308,8 @@ struct Renderer {
         {{"Unit", unit},
          {"Container", ctr},
          {"Service",
-          {"Restart=on-failure", "TimeoutStopSec=" + std::to_string(c.stop_timeout + k_stop_slack)}},
+          {"Restart=on-failure", std::string(k_start_timeout),
+           "TimeoutStopSec=" + std::to_string(c.stop_timeout + k_stop_slack)}},
          {"Install", {"WantedBy=default.target"}}});
   }
 
@@ -314,9 +341,10 @@ struct Renderer {
     return std::string(key) + "=" + util::join(parts, " \\\n    ");
   }
 
-  [[nodiscard]] Result<std::string> pod_service_file() const {
-    ZT_TRY_ASSIGN(ports, publish_args());
+  /// The pod unit's [Unit]: the network wait, then Wants=/Before= its containers (podman's order).
+  [[nodiscard]] std::vector<std::string> pod_unit_section() const {
     std::vector<std::string> unit{description("pod " + spec.stack.pod)};
+    wait_for_network(unit);
     std::vector<std::string> services;
     for (const auto& c : spec.stack.containers) {
       services.push_back(container_service(spec.stack, c));
@@ -326,7 +354,51 @@ struct Renderer {
       unit.push_back("Before=" + util::join(services, " "));
     }
     unit.push_back("RequiresMountsFor=%t/containers");
+    return unit;
+  }
 
+  /// The quadlet_container (podman 4.6-4.9) pod unit, as podman 4.9.3's `podman generate systemd
+  /// --new` writes one for a pod (pkg/systemd/generate/pods.go, podTemplate and the --new branch):
+  /// Type=forking with the infra container's conmon as the main PID, so systemd notices when the
+  /// infra dies and restarts the pod (Restart=on-failure); `pod create --exit-policy=stop --replace`.
+  [[nodiscard]] Result<std::string> forking_pod_service_file() const {
+    ZT_TRY_ASSIGN(ports, publish_args());
+    const std::string pid_file = "%t/" + spec.stack.pod + "-pod.pid";
+    std::vector<std::vector<std::string>> create{
+        {std::string(k_podman), "pod", "create"},
+        {"--infra-conmon-pidfile", pid_file},
+        {"--pod-id-file", pod_id_file()},
+        {"--exit-policy=stop"},
+        {"--replace"},
+        {"--name", spec.stack.pod},
+        {"--network", std::string(pod_network(style))},
+    };
+    for (const auto& p : ports) {
+      create.push_back({"-p", p});
+    }
+    const std::string t = std::to_string(pod_stop_timeout());
+    std::vector<std::string> service{
+        "Environment=PODMAN_SYSTEMD_UNIT=%n",
+        "Restart=on-failure",
+        std::string(k_start_timeout),
+        "TimeoutStopSec=" + std::to_string(pod_stop_timeout() + k_stop_slack),
+        "ExecStartPre=/bin/rm -f " + pid_file + " " + pod_id_file(),
+        exec_lines("ExecStartPre", create),
+        std::string("ExecStart=") + std::string(k_podman) + " pod start --pod-id-file " + pod_id_file(),
+        std::string("ExecStop=") + std::string(k_podman) + " pod stop --ignore --pod-id-file " +
+            pod_id_file() + " -t " + t,
+        std::string("ExecStopPost=") + std::string(k_podman) + " pod rm --ignore -f --pod-id-file " +
+            pod_id_file(),
+        "PIDFile=" + pid_file,
+        "Type=forking",
+    };
+    return render_sections(
+        {{"Unit", pod_unit_section()}, {"Service", service}, {"Install", {"WantedBy=default.target"}}});
+  }
+
+  [[nodiscard]] Result<std::string> pod_service_file() const {
+    ZT_TRY_ASSIGN(ports, publish_args());
+    std::vector<std::string> unit = pod_unit_section();
     std::vector<std::vector<std::string>> create{
         {std::string(k_podman), "pod", "create"},
         {"--pod-id-file", pod_id_file()},
@@ -346,6 +418,7 @@ struct Renderer {
         "Type=oneshot",
         "RemainAfterExit=yes",
         "Environment=PODMAN_SYSTEMD_UNIT=%n",
+        std::string(k_start_timeout),
         "TimeoutStopSec=" + std::to_string(pod_stop_timeout() + k_stop_slack),
         "ExecStartPre=/bin/rm -f " + pod_id_file(),
         exec_lines("ExecStartPre", create),
@@ -361,8 +434,10 @@ struct Renderer {
   [[nodiscard]] Result<std::string> classic_container_file(const profile::Container& c) const {
     ZT_TRY(check_container(c));
     const std::string what = "container " + c.name;
-    ZT_TRY_ASSIGN(unit, ordering(c, {pod_service(spec.stack)}));
-    unit.insert(unit.begin(), description("container " + container_name(spec.stack, c)));
+    ZT_TRY_ASSIGN(ordered, ordering(c, {pod_service(spec.stack)}));
+    std::vector<std::string> unit{description("container " + container_name(spec.stack, c))};
+    wait_for_network(unit);
+    unit.insert(unit.end(), ordered.begin(), ordered.end());
     unit.push_back("RequiresMountsFor=%t/containers");
 
     // `podman run` in the foreground as the main process (Type=simple), not `-d --sdnotify=conmon`
@@ -445,6 +520,7 @@ struct Renderer {
 
     const std::string t = std::to_string(c.stop_timeout);
     service.push_back("Restart=on-failure");
+    service.push_back(std::string(k_start_timeout));
     service.push_back("TimeoutStopSec=" + std::to_string(c.stop_timeout + k_stop_slack));
     service.push_back("ExecStartPre=/bin/rm -f %t/%n.ctr-id");
     service.push_back(exec_lines("ExecStart", run));
@@ -511,9 +587,16 @@ std::string_view auto_update_timer_unit() {
   return k_auto_update_timer_path;
 }
 
-Result<RenderedUnits>
-render_units(const UnitsSpec& spec, const host::Account& account, UnitStyle style, SecretStore store) {
-  const Renderer r{spec, account, style, store};
+namespace {
+
+Result<RenderedUnits> render_for(const UnitsSpec& spec, const host::Account& account, UnitStyle style,
+                                 SecretStore store, bool podman_waits) {
+  // The wait matters for pasta, which copies the host's addresses and routes when the pod starts
+  // (podman#22197): the Quadlet styles. Classic units (podman < 4.6) use slirp4netns.
+  const bool own_wait = !podman_waits && style != UnitStyle::classic;
+  const Renderer r{spec, account, style, store,
+                   podman_waits ? std::string(k_podman_network_wait) : own_network_wait_service(spec.stack),
+                   own_wait};
   RenderedUnits out;
   auto add_unit = [&](std::string path, Result<std::string> content) -> Result<void> {
     if (!content) {
@@ -535,7 +618,7 @@ render_units(const UnitsSpec& spec, const host::Account& account, UnitStyle styl
     }
     break;
   case UnitStyle::quadlet_container:
-    ZT_TRY(add_unit(r.systemd_dir() + "/" + pod_service(spec.stack), r.pod_service_file()));
+    ZT_TRY(add_unit(r.systemd_dir() + "/" + pod_service(spec.stack), r.forking_pod_service_file()));
     link(pod_service(spec.stack));
     for (const auto& c : spec.stack.containers) {
       ZT_TRY(add_unit(r.quadlet_dir() + "/" + container_name(spec.stack, c) + ".container",
@@ -551,6 +634,9 @@ render_units(const UnitsSpec& spec, const host::Account& account, UnitStyle styl
     }
     break;
   }
+  if (r.own_network_wait) {
+    ZT_TRY(add_unit(network_wait_unit_path(spec.stack, account), network_wait_unit(spec.stack)));
+  }
   out.links.push_back({wants_dir(account, "timers.target") + "/" + std::string(k_auto_update_timer),
                        std::string(k_auto_update_timer_path)});
 
@@ -563,6 +649,36 @@ render_units(const UnitsSpec& spec, const host::Account& account, UnitStyle styl
                          ManagedFile::Kind::stack_file, spec.data_root});
   }
   return out;
+}
+
+} // namespace
+
+Result<RenderedUnits>
+render_units(const UnitsSpec& spec, const host::Account& account, UnitStyle style, SecretStore store) {
+  return render_for(spec, account, style, store, style == UnitStyle::quadlet_pod);
+}
+
+Result<RenderedUnits> render_units(const UnitsSpec& spec, const UnitsContext& ctx) {
+  ZT_TRY_ASSIGN(out, render_for(spec, ctx.account, ctx.style, ctx.store,
+                                podman_has_user_network_wait(ctx.podman_version)));
+  if (ctx.style != UnitStyle::classic) {
+    for (const auto& file : out.files) {
+      if (file.kind != ManagedFile::Kind::unit || !(file.path.ends_with(".container") || file.path.ends_with(".pod"))) {
+        continue;
+      }
+      const auto bad = unsupported_quadlet_keys(file.content, ctx.podman_version);
+      if (!bad.empty()) {
+        return make_error(Errc::unsupported, "units: " + file.path + ": the Quadlet of podman " +
+                                                 ctx.podman_version + " does not know " +
+                                                 util::join(bad, ", "));
+      }
+    }
+  }
+  return out;
+}
+
+std::string network_wait_unit_path(const profile::Stack& stack, const host::Account& account) {
+  return user_systemd_dir(account) + "/" + own_network_wait_service(stack);
 }
 
 std::vector<std::string>
@@ -675,7 +791,7 @@ protected:
   [[nodiscard]] virtual CheckResult judge(const host::HostView& host, const UnitsContext& ctx) const = 0;
 
   [[nodiscard]] Result<RenderedUnits> rendered(const UnitsContext& ctx) const {
-    return render_units(m_spec, ctx.account, ctx.style, ctx.store);
+    return render_units(m_spec, ctx);
   }
 
   UnitsSpec m_spec;

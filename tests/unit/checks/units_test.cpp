@@ -183,6 +183,15 @@ TEST_CASE("units: golden files for every style and shipped profile", "[checks][u
   }
 }
 
+TEST_CASE("units: golden files for podman 5.0-5.2 (Quadlet pods with ztagent's network wait)", "[checks][units]") {
+  const UnitsSpec spec = zt::test::units_spec_for("fedora-41");
+  const zt::checks::UnitsContext ctx{zt::test::ztnet_account(), "5.2.5", UnitStyle::quadlet_pod,
+                                     SecretStore::podman};
+  auto r = render_units(spec, ctx);
+  REQUIRE(r);
+  check_golden_dir(golden_dir("variants/podman-5.2/quadlet-pod"), *r);
+}
+
 TEST_CASE("units: golden files for forwarded ports, secret files and SELinux labels", "[checks][units]") {
   const auto account = zt::test::ztnet_account();
   UnitsSpec spec = zt::test::units_spec_for("debian-12");
