@@ -118,7 +118,7 @@ TEST_CASE("Units: dry run leaves disk and runner untouched", "[provisioners][uni
   Units step{zt::test::units_spec_for("ubuntu-24.04")};
   auto plan = step.plan(host.view());
   REQUIRE(plan);
-  CHECK(plan->changes.size() == 16); // 8 directories, 6 files, 2 links
+  CHECK(plan->changes.size() == 17); // 8 directories, 7 files (with the network wait), 2 links
   CHECK_FALSE(root.exists("/home/ztnet/.config"));
   CHECK_FALSE(root.exists("/opt/ztnet-data/caddy"));
   CHECK(runner.calls().empty());
@@ -151,6 +151,7 @@ TEST_CASE("Units: podman upgrade replaces classic units, removes only the stack'
                              {k_quadlet_dir + "/ztnet-zerotier.container", "write (new)"},
                              {k_quadlet_dir + "/ztnet-ztnet.container", "write (new)"},
                              {k_quadlet_dir + "/ztnet-caddy.container", "write (new)"},
+                             {k_user_dir + "/ztnet-wait-network-online.service", "write (new)"},
                              {k_user_dir + "/ztnet-postgres.service",
                               "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
                              {k_user_dir + "/ztnet-zerotier.service",
@@ -430,8 +431,9 @@ TEST_CASE("Units validation: the tree's own generator under --root, no generator
   if (any_generator) {
     ZT_SKIP("a Quadlet generator is installed here");
   }
-  zt::host::Host live(zt::host::Fs("/"), runner);
-  auto result = zt::provisioners::validate_units(live.view(), runner, spec.stack, ctx, *rendered);
+  zt::test::FakeRunner live_runner;
+  zt::host::Host live(zt::host::Fs("/"), live_runner);
+  auto result = zt::provisioners::validate_units(live.view(), live_runner, spec.stack, ctx, *rendered);
   REQUIRE_FALSE(result);
   CHECK(result.error().code == zt::Errc::unsupported);
   CHECK(result.error().message == "units: no Quadlet generator found (looked for "
@@ -439,5 +441,5 @@ TEST_CASE("Units validation: the tree's own generator under --root, no generator
                                   "/usr/lib/systemd/user-generators/podman-user-generator, "
                                   "/usr/libexec/podman/quadlet); is podman >= 4.4 "
                                   "installed?");
-  CHECK(runner.calls().empty());
+  CHECK(live_runner.calls().empty());
 }
