@@ -291,17 +291,27 @@ CheckResult evaluate_cgroup_delegation(std::string_view controllers, std::string
 }
 
 CheckResult evaluate_tun_device(const host::FileStat& stat) {
-  const std::string expected = std::string(k_tun) + ": character device 10:200";
+  const std::string expected = std::string(k_tun) + ": character device 10:200, mode 0666";
   const std::string fix = "modprobe tun and add 'tun' to /etc/modules-load.d/tun.conf";
   if (stat.type != host::FileType::char_device) {
     return fail(expected, host::describe(stat.type), fix);
   }
   std::string actual =
       "character device " + std::to_string(stat.rdev_major) + ":" + std::to_string(stat.rdev_minor);
-  if (stat.rdev_major == 10 && stat.rdev_minor == 200) {
-    return pass(expected, actual);
+  if (stat.rdev_major != 10 || stat.rdev_minor != 200) {
+    return fail(expected, actual, "remove " + std::string(k_tun) + ", then " + fix);
   }
-  return fail(expected, actual, "remove " + std::string(k_tun) + ", then " + fix);
+  // The rootless zerotier container opens it as the service user (--device passes the node, not a
+  // permission): without rw for others it fails with EACCES. udev's default rule sets 0666.
+  const std::uint32_t mode = stat.mode & 07777;
+  actual += ", mode " + util::format_mode(mode);
+  if ((mode & 0666) != 0666) {
+    return fail(expected, actual,
+                "chmod 0666 " + std::string(k_tun) +
+                    " and keep it so with a udev rule: KERNEL==\"tun\", MODE=\"0666\" in "
+                    "/etc/udev/rules.d/60-tun.rules");
+  }
+  return pass(expected, actual);
 }
 
 CheckResult
@@ -451,14 +461,14 @@ std::vector<std::unique_ptr<Check>> make_preflight_checks(const profile::Config&
       }));
 
   out.push_back(std::make_unique<PreflightCheck>(
-      "preflight.tun-device", "/dev/net/tun is a character device 10:200 (zerotier)",
+      "preflight.tun-device", "/dev/net/tun is a character device 10:200 with mode 0666 (zerotier)",
       [](const host::HostView& host) -> CheckResult {
         if (!host.live()) {
-          return skip(std::string(k_tun) + ": character device 10:200", not_live(host));
+          return skip(std::string(k_tun) + ": character device 10:200, mode 0666", not_live(host));
         }
         auto st = host.fs().stat(std::string(k_tun));
         if (!st) {
-          return error(std::string(k_tun) + ": character device 10:200", st.error().message);
+          return error(std::string(k_tun) + ": character device 10:200, mode 0666", st.error().message);
         }
         return evaluate_tun_device(*st);
       }));

@@ -69,7 +69,8 @@ inline constexpr unsigned k_cap_setuid = 7;
 /// The cgroup.controllers of user@<uid>.service must list cpu, memory and pids.
 [[nodiscard]] CheckResult evaluate_cgroup_delegation(std::string_view controllers, std::string_view path);
 
-/// /dev/net/tun must be a character device 10:200.
+/// /dev/net/tun must be a character device 10:200 that everyone may read and write (0666): the
+/// service user opens it for the rootless zerotier container.
 [[nodiscard]] CheckResult evaluate_tun_device(const host::FileStat& stat);
 
 [[nodiscard]] CheckResult

@@ -28,10 +28,28 @@ Result<UnitStyle> style_for_podman(std::string_view version) {
   if (util::compare_versions(upstream, "5.0") >= 0) {
     return UnitStyle::quadlet_pod;
   }
-  if (util::compare_versions(upstream, "4.4") >= 0) {
+  // Quadlet exists from 4.4, but a 4.4 generator knows neither Secret= nor Health*= (4.5) and a 4.5
+  // one not AutoUpdate= (4.6); an unknown key makes it generate no service at all. So Quadlet from
+  // 4.6 (checks/units_versions.hpp has the key table), classic units below.
+  if (util::compare_versions(upstream, k_quadlet_container_min) >= 0) {
     return UnitStyle::quadlet_container;
   }
   return UnitStyle::classic;
+}
+
+bool podman_has_user_network_wait(std::string_view version) {
+  return util::compare_versions(upstream_version(version), "5.3") >= 0;
+}
+
+std::string network_wait_service(const profile::Stack& stack, std::string_view podman_version) {
+  if (podman_has_user_network_wait(podman_version)) {
+    return std::string(k_podman_network_wait);
+  }
+  return own_network_wait_service(stack);
+}
+
+std::string own_network_wait_service(const profile::Stack& stack) {
+  return stack.pod + "-wait-network-online.service";
 }
 
 Result<std::string> installed_podman_version(const host::HostView& host, const profile::ProfileSpec& profile) {

@@ -18,15 +18,32 @@
 namespace zt::checks {
 
 /// How the stack's units are written, decided from the *installed* podman version (HOST-SPEC
-/// "Version facts"): quadlet_pod >= 5.0 (.pod + .container), quadlet_container 4.4-4.9 (.container
-/// units joined to a pod that a ztagent-written ztnet-pod.service creates), classic < 4.4 (user units
-/// in ~/.config/systemd/user written by ztagent; `podman generate systemd` is deprecated).
+/// "Version facts"): quadlet_pod >= 5.0 (.pod + .container), quadlet_container 4.6-4.9 (.container
+/// units joined to a pod that a ztagent-written ztnet-pod.service creates), classic < 4.6 (user units
+/// in ~/.config/systemd/user written by ztagent; `podman generate systemd` is deprecated). Quadlet
+/// 4.4/4.5 lacks keys the stack needs (Secret=/Health*= 4.5, AutoUpdate= 4.6), so those render classic.
 enum class UnitStyle { quadlet_pod, quadlet_container, classic };
 
+/// The oldest podman whose Quadlet knows every key the quadlet_container style writes.
+inline constexpr std::string_view k_quadlet_container_min = "4.6";
+/// podman's own user unit that waits for the system's network-online.target (podman >= 5.3,
+/// contrib/systemd/user/podman-user-wait-network-online.service); Quadlet orders every unit it
+/// generates after it unless [Quadlet] DefaultDependencies=false.
+inline constexpr std::string_view k_podman_network_wait = "podman-user-wait-network-online.service";
+
 [[nodiscard]] std::string_view to_string(UnitStyle style);
-/// "5.4.2" -> quadlet_pod, "4.9.3" -> quadlet_container, "4.3.1" -> classic. Errc::parse when
-/// `version` does not start with a dotted number.
+/// "5.4.2" -> quadlet_pod, "4.9.3" -> quadlet_container, "4.5.1" and "4.3.1" -> classic. Errc::parse
+/// when `version` does not start with a dotted number.
 [[nodiscard]] Result<UnitStyle> style_for_podman(std::string_view version);
+/// True from podman 5.3, which ships k_podman_network_wait.
+[[nodiscard]] bool podman_has_user_network_wait(std::string_view version);
+/// The user unit the stack's units wait on for the host network: podman's own from 5.3, else the
+/// ztagent-written "<pod>-wait-network-online.service" (user units cannot order on the system
+/// manager's network-online.target; rootless pasta fails when started before the network is up,
+/// podman#22197).
+[[nodiscard]] std::string network_wait_service(const profile::Stack& stack, std::string_view podman_version);
+/// "<pod>-wait-network-online.service": ztagent's network wait (checks/units_versions.hpp).
+[[nodiscard]] std::string own_network_wait_service(const profile::Stack& stack);
 /// The upstream version of the installed podman package from the package database ("4.3.1"), read
 /// the way the packages checks read it (works under --root). Errc::not_found when not installed.
 [[nodiscard]] Result<std::string> installed_podman_version(const host::HostView& host,

@@ -15,6 +15,10 @@
 //   quadlet_container  ~/.config/systemd/user/<pod>-pod.service (creates the pod) +
 //                      ~/.config/containers/systemd/<pod>-<name>.container (PodmanArgs=--pod=<pod>)
 //   classic            ~/.config/systemd/user/<pod>-pod.service + <pod>-<name>.service (podman run)
+// Quadlet styles below podman 5.3: every pod and container unit also waits for the host network
+// (pasta) through ~/.config/systemd/user/<pod>-wait-network-online.service (units_versions.hpp);
+// from 5.3 Quadlet orders its units after podman's own podman-user-wait-network-online.service.
+// Classic units use slirp4netns and have no wait.
 // Enabling is done with symlinks exactly like `systemctl --user enable` would (works offline):
 // ztagent-written .service units get default.target.wants/X -> ../X; Quadlet units are enabled by
 // their [Install] section through the generator. podman-auto-update.timer is enabled in every style.
@@ -85,11 +89,26 @@ struct RenderedUnits {
 [[nodiscard]] Result<std::string>
 environment_assignment(std::string_view key, std::string_view value, bool exec_line);
 
-/// Every unit file, stack file and enablement link for this style and secret store. Errc::invalid_config
-/// when a value cannot be written into a unit (control characters), a container's `after` names an
-/// unknown container, or a secret reference names an undeclared secret.
+/// The resolved facts every units check and the provisioner need.
+struct UnitsContext {
+  host::Account account;
+  std::string podman_version; // "4.3.1"
+  UnitStyle style = UnitStyle::classic;
+  SecretStore store = SecretStore::files;
+};
+
+/// Every unit file, stack file and enablement link for the installed podman (ctx): the style, the
+/// secret store, the network wait (ztagent's unit below podman 5.3, podman's own from 5.3) and a
+/// check that every Quadlet key is known to that podman's generator (Errc::unsupported otherwise).
+/// Errc::invalid_config when a value cannot be written into a unit (control characters), a
+/// container's `after` names an unknown container, or a secret reference names an undeclared secret.
+[[nodiscard]] Result<RenderedUnits> render_units(const UnitsSpec& spec, const UnitsContext& ctx);
+/// The same for a style without a version: quadlet_pod as for podman >= 5.3 (podman's network
+/// wait), quadlet_container with ztagent's network wait, classic without one; no key check.
 [[nodiscard]] Result<RenderedUnits>
 render_units(const UnitsSpec& spec, const host::Account& account, UnitStyle style, SecretStore store);
+/// "<home>/.config/systemd/user/<pod>-wait-network-online.service" (written only below podman 5.3).
+[[nodiscard]] std::string network_wait_unit_path(const profile::Stack& stack, const host::Account& account);
 
 /// The unit files and enablement links of `style` (no stack files), by host path. Used to find files
 /// ztagent wrote for another style: only these names are ever removed.
@@ -100,13 +119,6 @@ style_link_paths(const profile::Stack& stack, const host::Account& account, Unit
 /// "/usr/lib/systemd/user/podman-auto-update.timer"
 [[nodiscard]] std::string_view auto_update_timer_unit();
 
-/// The resolved facts every units check and the provisioner need.
-struct UnitsContext {
-  host::Account account;
-  std::string podman_version; // "4.3.1"
-  UnitStyle style = UnitStyle::classic;
-  SecretStore store = SecretStore::files;
-};
 /// Looks up the user, the installed podman version and the secret store. Errc::not_found (with a
 /// "run the ... step" hint) when the user or podman is missing.
 [[nodiscard]] Result<UnitsContext> resolve_units_context(const host::HostView& host, const UnitsSpec& spec);

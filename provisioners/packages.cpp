@@ -68,6 +68,18 @@ Result<void> run_package_command(host::Host& host, std::vector<std::string> argv
 
 } // namespace
 
+Error with_universe_hint(Error error) {
+  const std::string& m = error.message;
+  if (m.find("Unable to locate package") == std::string::npos &&
+      m.find("has no installation candidate") == std::string::npos) {
+    return error;
+  }
+  error.message += "; on Ubuntu podman, passt and catatonit are in the 'universe' component: enable it "
+                   "(add-apt-repository universe, or add universe to Components: in "
+                   "/etc/apt/sources.list.d/ubuntu.sources), run apt-get update, then re-run";
+  return error;
+}
+
 Packages::Packages(PackagesOptions options) : m_options(std::move(options)) {}
 
 Result<Plan> Packages::plan(const host::HostView& host) const {
@@ -108,7 +120,11 @@ Result<void> Packages::apply(host::Host& host, const Plan& plan) {
       spdlog::info("packages: {} has no package indexes; running apt-get update first", k_apt_lists);
       ZT_TRY(run_package_command(host, {"apt-get", "update", "-q"}, "apt-get update"));
     }
-    return run_package_command(host, render_install_argv("apt", missing), "apt-get install");
+    auto installed = run_package_command(host, render_install_argv("apt", missing), "apt-get install");
+    if (!installed && m_options.os_id == "ubuntu") {
+      return std::unexpected(with_universe_hint(std::move(installed).error()));
+    }
+    return installed;
   }
   if (m_options.package_manager == "dnf") {
     return run_package_command(host, render_install_argv("dnf", missing), "dnf install");
@@ -133,7 +149,9 @@ Step make_packages_step(const profile::Config& config, const StepContext& /*cont
   Step step;
   step.id = "packages";
   step.provisioner = std::make_unique<Packages>(PackagesOptions{
-      .package_manager = config.profile.package_manager, .packages = config.profile.packages});
+      .package_manager = config.profile.package_manager,
+                                                  .packages = config.profile.packages,
+                                                  .os_id = config.profile.os_id});
   step.checks = checks::make_packages_checks(config.profile);
   return step;
 }

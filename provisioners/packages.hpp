@@ -17,7 +17,13 @@ namespace zt::provisioners {
 struct PackagesOptions {
   std::string package_manager;       // "apt" | "dnf"
   std::vector<std::string> packages; // names to have installed
+  std::string os_id;                 // the profile's os-release ID ("ubuntu": universe hint)
 };
+
+/// An apt-get install failure that says a package cannot be found ("Unable to locate package X",
+/// "Package 'X' has no installation candidate") gets how to enable Ubuntu's universe component,
+/// where podman, passt and catatonit live; other errors are returned as they are.
+[[nodiscard]] Error with_universe_hint(Error error);
 
 /// How long one apt-get/dnf run may take before the runner kills it.
 inline constexpr std::chrono::seconds k_package_timeout{900};

@@ -71,7 +71,7 @@ Result<Units::Survey> Units::survey(const host::HostView& host) const {
     return s;
   }
   s.ctx = *ctx;
-  ZT_TRY_ASSIGN(rendered, checks::render_units(m_spec, ctx->account, ctx->style, ctx->store));
+  ZT_TRY_ASSIGN(rendered, checks::render_units(m_spec, *ctx));
   s.rendered = std::move(rendered);
   const auto& account = ctx->account;
   const std::string owner_want = checks::owner_text(host.accounts(), account.uid, account.gid);
@@ -180,6 +180,8 @@ Result<Units::Survey> Units::survey(const host::HostView& host) const {
     auto paths = checks::style_unit_paths(m_spec.stack, account, other);
     const auto link_paths = checks::style_link_paths(m_spec.stack, account, other);
     paths.insert(paths.end(), link_paths.begin(), link_paths.end());
+    // ztagent's network wait, once podman (>= 5.3) ships its own.
+    paths.push_back(checks::network_wait_unit_path(m_spec.stack, account));
     for (const auto& path : paths) {
       if (wanted.contains(path) || !considered.insert(path).second) {
         continue;
@@ -203,7 +205,7 @@ std::vector<std::string> Units::managed_paths(const host::HostView& host) const 
   if (!ctx) {
     return {};
   }
-  auto rendered = checks::render_units(m_spec, ctx->account, ctx->style, ctx->store);
+  auto rendered = checks::render_units(m_spec, *ctx);
   if (!rendered) {
     return {};
   }
@@ -303,6 +305,16 @@ host::Command quadlet_dryrun_command(const host::Account& account,
   return cmd;
 }
 
+host::Command quadlet_dryrun_in_tree_command(const std::string& root,
+                                             const std::string& generator,
+                                             const std::string& unit_dir) {
+  host::Command cmd;
+  cmd.argv = {"chroot", root, generator, "--user", "--dryrun"};
+  cmd.scope = host::Scope::target_root;
+  cmd.env.emplace_back("QUADLET_UNIT_DIRS", unit_dir);
+  return cmd;
+}
+
 std::vector<std::string> quadlet_generated_services(const profile::Stack& stack, UnitStyle style) {
   std::vector<std::string> out;
   if (style == UnitStyle::quadlet_pod) {
@@ -329,6 +341,17 @@ Result<void> judge_quadlet_dryrun(const std::vector<std::string>& services,
       return make_error(Errc::command_failed, "units: the Quadlet generator did not generate " + svc +
                                                   (last.empty() ? std::string() : ": " + last));
     }
+  }
+  // In -dryrun mode Quadlet logs its debug lines to stderr ("quadlet-generator[PID]: Loading source
+  // unit file ..."); anything else is a warning (a short image name, an unsupported key in a file it
+  // skipped, ...) and fails the step.
+  for (auto line : util::lines(run->err)) {
+    const std::string_view text = util::trim(line);
+    if (text.empty() || text.find("Loading source unit file ") != std::string_view::npos ||
+        text.find("Starting quadlet-generator") != std::string_view::npos) {
+      continue;
+    }
+    return make_error(Errc::command_failed, "units: the Quadlet generator warned: " + std::string(text));
   }
   return {};
 }
@@ -365,14 +388,42 @@ Result<void> validate_units(const host::HostView& view,
                             const profile::Stack& stack,
                             const checks::UnitsContext& ctx,
                             const checks::RenderedUnits& rendered) {
-  if (!view.live()) {
-    spdlog::debug("units: not validating the units under --root (checked by the generator at boot)");
-    return {};
-  }
   auto exists = [&](const std::string& path) -> Result<bool> {
     ZT_TRY_ASSIGN(st, view.fs().lstat(path));
     return st.exists();
   };
+  if (!view.live()) {
+    if (ctx.style == UnitStyle::classic) {
+      spdlog::warn("units: classic units under --root are not validated (systemd-analyze needs the user's "
+                   "manager); the tree's systemd loads them at boot");
+      return {};
+    }
+    // The tree's own generator, run inside the tree: the podman the image will boot with judges the
+    // files (the build host's podman may be another version, or none).
+    for (const auto& generator : quadlet_generators()) {
+      ZT_TRY_ASSIGN(found, exists(generator));
+      if (!found) {
+        continue;
+      }
+      const std::string root = view.fs().root().string();
+      auto run = runner.run(
+          quadlet_dryrun_in_tree_command(root, generator, checks::unit_dir(ctx.account, ctx.style)));
+      if (run && run->exit_code != 0 && run->err.starts_with("chroot:")) {
+        spdlog::warn("units: could not run the tree's Quadlet generator {} (not validated): {}", generator,
+                     util::last_nonempty_line(run->err));
+        return {};
+      }
+      if (!run) {
+        spdlog::warn("units: could not run the tree's Quadlet generator {} (not validated): {}", generator,
+                     run.error().message);
+        return {};
+      }
+      return judge_quadlet_dryrun(quadlet_generated_services(stack, ctx.style), run);
+    }
+    spdlog::warn("units: the tree has no Quadlet generator ({}): the units were not validated",
+                 util::join(quadlet_generators(), ", "));
+    return {};
+  }
   if (ctx.style == UnitStyle::classic) {
     ZT_TRY_ASSIGN(have_analyze, exists("/usr/bin/systemd-analyze"));
     ZT_TRY_ASSIGN(have_runtime, exists(host::runtime_dir(ctx.account.uid)));

@@ -58,12 +58,18 @@ private:
 [[nodiscard]] host::Command quadlet_dryrun_command(const host::Account& account,
                                                    const std::string& generator,
                                                    const std::string& unit_dir);
+/// `chroot ROOT GENERATOR --user --dryrun` with QUADLET_UNIT_DIRS=unit_dir (a path inside the tree):
+/// the tree's own generator under --root (Scope::target_root, read-only).
+[[nodiscard]] host::Command quadlet_dryrun_in_tree_command(const std::string& root,
+                                                           const std::string& generator,
+                                                           const std::string& unit_dir);
 /// The services the generator must print ("---ztnet-caddy.service---") for this style.
 [[nodiscard]] std::vector<std::string> quadlet_generated_services(const profile::Stack& stack,
                                                                   checks::UnitStyle style);
-/// Verdict on the generator's run: exit 0 and every service generated, else Errc::command_failed
-/// "units: the Quadlet generator rejected the units (exit N): <last stderr line>" or "units: the
-/// Quadlet generator did not generate <svc>: <last stderr line>".
+/// Verdict on the generator's run: exit 0, every service generated and no stderr line but Quadlet's
+/// own debug lines, else Errc::command_failed "units: the Quadlet generator rejected the units (exit
+/// N): <last stderr line>", "units: the Quadlet generator did not generate <svc>: <last stderr
+/// line>" or "units: the Quadlet generator warned: <line>".
 [[nodiscard]] Result<void> judge_quadlet_dryrun(const std::vector<std::string>& services,
                                                 const Result<host::CommandResult>& run);
 /// `runuser -u USER -- systemd-analyze --user verify FILES...`.
@@ -74,8 +80,10 @@ private:
 /// rejected the units: <first such line or last stderr line>".
 [[nodiscard]] Result<void> judge_verify(const std::vector<std::string>& files,
                                         const Result<host::CommandResult>& run);
-/// Runs the right validator on a live host (skipped with a debug log under --root, when the
-/// validator is not installed, or, for systemd-analyze, when the user's runtime dir is missing).
+/// Runs the right validator. Live host: the installed Quadlet generator (none is Errc::unsupported)
+/// or systemd-analyze for classic units (skipped when it or the user's runtime dir is missing).
+/// Under --root: the tree's own Quadlet generator through chroot; a warning, not an error, when the
+/// tree has none or chroot cannot run it (classic units: not validated, with a warning).
 [[nodiscard]] Result<void> validate_units(const host::HostView& view,
                                           host::CommandRunner& runner,
                                           const profile::Stack& stack,

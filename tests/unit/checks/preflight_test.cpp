@@ -3,6 +3,7 @@
 #include "support/catch.hpp"
 #include "support/fake_runner.hpp"
 #include "support/temp_root.hpp"
+#include "util/strings.hpp"
 
 #include <cerrno>
 #include <filesystem>
@@ -210,10 +211,21 @@ TEST_CASE("preflight: evaluate_cgroup_delegation", "[checks][preflight]") {
 TEST_CASE("preflight: evaluate_tun_device", "[checks][preflight]") {
   auto r = zt::checks::evaluate_tun_device(device(10, 200));
   CHECK(r.outcome == Outcome::pass);
-  CHECK(r.actual == "character device 10:200");
+  CHECK(r.expected == "/dev/net/tun: character device 10:200, mode 0666");
+  CHECK(r.actual == "character device 10:200, mode 0666");
   r = zt::checks::evaluate_tun_device(device(10, 201));
   CHECK(r.outcome == Outcome::fail);
   CHECK(r.actual == "character device 10:201");
+  // The right node, but the service user cannot open it (a host that chmod'ed it 0600/0660).
+  for (std::uint32_t mode : {0600U, 0660U, 0664U}) {
+    auto st = device(10, 200);
+    st.mode = mode;
+    r = zt::checks::evaluate_tun_device(st);
+    CHECK(r.outcome == Outcome::fail);
+    CHECK(r.actual == "character device 10:200, mode " + zt::util::format_mode(mode));
+    CHECK(r.fix == "chmod 0666 /dev/net/tun and keep it so with a udev rule: KERNEL==\"tun\", "
+                   "MODE=\"0666\" in /etc/udev/rules.d/60-tun.rules");
+  }
   r = zt::checks::evaluate_tun_device({});
   CHECK(r.outcome == Outcome::fail);
   CHECK(r.actual == "missing");

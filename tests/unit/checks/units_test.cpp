@@ -183,6 +183,15 @@ TEST_CASE("units: golden files for every style and shipped profile", "[checks][u
   }
 }
 
+TEST_CASE("units: golden files for podman 5.0-5.2 (Quadlet pods with ztagent's network wait)", "[checks][units]") {
+  const UnitsSpec spec = zt::test::units_spec_for("fedora-41");
+  const zt::checks::UnitsContext ctx{zt::test::ztnet_account(), "5.2.5", UnitStyle::quadlet_pod,
+                                     SecretStore::podman};
+  auto r = render_units(spec, ctx);
+  REQUIRE(r);
+  check_golden_dir(golden_dir("variants/podman-5.2/quadlet-pod"), *r);
+}
+
 TEST_CASE("units: golden files for forwarded ports, secret files and SELinux labels", "[checks][units]") {
   const auto account = zt::test::ztnet_account();
   UnitsSpec spec = zt::test::units_spec_for("debian-12");
@@ -350,13 +359,13 @@ TEST_CASE("units checks: pass on a converged tree, fail on each tampered state",
     root.write(caddy, text);
     auto res = find_check(all, "units.files").run(host.view());
     CHECK(res.outcome == Outcome::fail);
-    CHECK(res.actual == caddy + ": line 12 differs");
+    CHECK(res.actual == caddy + ": line 14 differs");
   }
   SECTION("a unit file has extra lines") {
     root.append(caddy, "Environment=EXTRA=1\n");
     auto res = find_check(all, "units.files").run(host.view());
     CHECK(res.outcome == Outcome::fail);
-    CHECK(res.actual == caddy + ": has extra lines from line 29");
+    CHECK(res.actual == caddy + ": has extra lines from line 32");
   }
   SECTION("the Caddyfile was edited") {
     root.write("/opt/ztnet-data/caddy/Caddyfile", "localhost {\n}\n");
@@ -409,7 +418,7 @@ TEST_CASE("units checks: pass on a converged tree, fail on each tampered state",
     root.append(caddy, "Environment=\"NEXTAUTH_SECRET=x\"\n");
     auto res = find_check(all, "units.no-secrets").run(host.view());
     CHECK(res.outcome == Outcome::fail);
-    CHECK(res.actual == caddy + ": line 29 assigns NEXTAUTH_SECRET");
+    CHECK(res.actual == caddy + ": line 32 assigns NEXTAUTH_SECRET");
   }
   SECTION("a stale classic unit next to the quadlet units") {
     root.write("/home/ztnet/.config/systemd/user/ztnet-caddy.service", "[Service]\n");
@@ -457,8 +466,8 @@ TEST_CASE("units checks: style mismatch against classic files, missing user and 
     auto files = find_check(all, "units.files").run(host.view());
     CHECK(files.outcome == Outcome::fail);
     CHECK(files.actual ==
-          "/home/ztnet/.config/systemd/user/ztnet-pod.service: line 19 differs"); // --network pasta, not
-                                                                                  // slirp4netns
+          "/home/ztnet/.config/systemd/user/ztnet-pod.service: line 5 differs"); // the network wait (4.9
+                                                                                 // Quadlet), not classic
   }
   SECTION("nothing written yet") {
     zt::test::prepare_units_root(root, "4.3.1+ds1-8+deb12u1");

@@ -32,7 +32,7 @@ std::vector<std::string> chroot_install(const zt::test::TempRoot& root,
 }
 
 PackagesOptions apt_options() {
-  return {.package_manager = "apt", .packages = {"podman", "uidmap", "passt"}};
+  return {.package_manager = "apt", .packages = {"podman", "uidmap", "passt"}, .os_id = "debian"};
 }
 
 /// A tree with uidmap installed and apt indexes present.
@@ -163,6 +163,21 @@ TEST_CASE("Packages: failures give exact messages", "[provisioners][packages]") 
     CHECK(applied.error().message ==
           "packages: apt-get install failed (exit 100): E: Unable to locate package passt");
   }
+  SECTION("apt-get cannot find a package on Ubuntu: how to enable universe") {
+    auto options = apt_options();
+    options.os_id = "ubuntu";
+    Packages ubuntu{options};
+    runner.on(chroot_install(root, {"passt", "podman"}),
+              {.exit_code = 100, .out = "", .err = "E: Unable to locate package passt\n"});
+    auto applied = ubuntu.apply(host, *plan);
+    REQUIRE_FALSE(applied);
+    CHECK(applied.error().code == zt::Errc::command_failed);
+    CHECK(applied.error().message ==
+          "packages: apt-get install failed (exit 100): E: Unable to locate package passt; on Ubuntu podman, "
+          "passt and catatonit are in the 'universe' component: enable it (add-apt-repository universe, or "
+          "add universe to Components: in /etc/apt/sources.list.d/ubuntu.sources), run apt-get update, "
+          "then re-run");
+  }
   SECTION("apt-get exits non-zero without stderr") {
     runner.on(chroot_install(root, {"passt", "podman"}), {.exit_code = 1, .out = "", .err = ""});
     auto applied = step.apply(host, *plan);
@@ -198,7 +213,7 @@ TEST_CASE("Packages: failures give exact messages", "[provisioners][packages]") 
     CHECK(runner.calls().size() == 1);
   }
   SECTION("unknown package manager") {
-    Packages bad{{.package_manager = "zypper", .packages = {"podman"}}};
+    Packages bad{{.package_manager = "zypper", .packages = {"podman"}, .os_id = "opensuse"}};
     auto bad_plan = bad.plan(host.view());
     REQUIRE_FALSE(bad_plan);
     CHECK(bad_plan.error().code == zt::Errc::invalid_config);
@@ -211,7 +226,7 @@ TEST_CASE("Packages: dnf installs through chroot and reads rpm", "[provisioners]
   const std::vector<std::string> query = {
       "rpm", "--root", root.str(), "-q", "--qf", "%{NAME} %{VERSION}\\n", "podman", "passt"};
   const std::vector<std::string> install = {"chroot", root.str(), "dnf", "install", "-y", "passt", "podman"};
-  Packages step{{.package_manager = "dnf", .packages = {"podman", "passt"}}};
+  Packages step{{.package_manager = "dnf", .packages = {"podman", "passt"}, .os_id = "fedora"}};
 
   zt::test::FakeRunner before;
   before.on(query, {.exit_code = 2,
@@ -267,7 +282,7 @@ TEST_CASE("Packages: on the live host no chroot, Scope::host", "[provisioners][p
   runner.on(install);
   runner.on({"apt-get", "update", "-q"});
   zt::host::Host host(zt::host::Fs("/"), runner);
-  Packages step{{.package_manager = "apt", .packages = {"ztagent-test-no-such-package"}}};
+  Packages step{{.package_manager = "apt", .packages = {"ztagent-test-no-such-package"}, .os_id = "debian"}};
   auto plan = step.plan(host.view());
   REQUIRE(plan);
   REQUIRE(plan->changes.size() == 1);

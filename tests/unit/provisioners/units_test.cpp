@@ -118,7 +118,7 @@ TEST_CASE("Units: dry run leaves disk and runner untouched", "[provisioners][uni
   Units step{zt::test::units_spec_for("ubuntu-24.04")};
   auto plan = step.plan(host.view());
   REQUIRE(plan);
-  CHECK(plan->changes.size() == 16); // 8 directories, 6 files, 2 links
+  CHECK(plan->changes.size() == 17); // 8 directories, 7 files (with the network wait), 2 links
   CHECK_FALSE(root.exists("/home/ztnet/.config"));
   CHECK_FALSE(root.exists("/opt/ztnet-data/caddy"));
   CHECK(runner.calls().empty());
@@ -151,6 +151,7 @@ TEST_CASE("Units: podman upgrade replaces classic units, removes only the stack'
                              {k_quadlet_dir + "/ztnet-zerotier.container", "write (new)"},
                              {k_quadlet_dir + "/ztnet-ztnet.container", "write (new)"},
                              {k_quadlet_dir + "/ztnet-caddy.container", "write (new)"},
+                             {k_user_dir + "/ztnet-wait-network-online.service", "write (new)"},
                              {k_user_dir + "/ztnet-postgres.service",
                               "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
                              {k_user_dir + "/ztnet-zerotier.service",
@@ -367,20 +368,59 @@ TEST_CASE("Units validation: commands and verdicts", "[provisioners][units]") {
   CHECK(not_started.error().message == "units: cannot run systemd-analyze: timed out after 60s");
 }
 
-TEST_CASE("Units validation: skipped under --root, no generator on a live host is an error",
+TEST_CASE("Units validation: the tree's own generator under --root, no generator on a live host is an error",
           "[provisioners][units]") {
   const auto account = zt::test::ztnet_account();
   const auto spec = zt::test::units_spec_for("ubuntu-24.04");
   zt::checks::UnitsContext ctx{account, "4.9.3", UnitStyle::quadlet_container,
                                zt::checks::SecretStore::podman};
-  auto rendered = zt::checks::render_units(spec, account, ctx.style, ctx.store);
+  auto rendered = zt::checks::render_units(spec, ctx);
   REQUIRE(rendered);
 
   zt::test::TempRoot root;
   zt::test::FakeRunner runner;
   auto image = root.host(runner);
+  // A tree without podman's generator: nothing to run it with (a warning says so), not an error.
   CHECK(zt::provisioners::validate_units(image.view(), runner, spec.stack, ctx, *rendered));
   CHECK(runner.calls().empty());
+
+  // A tree with it: the tree's generator runs inside the tree and its verdict is the step's.
+  root.write("/usr/libexec/podman/quadlet", "#!/bin/false\n");
+  const auto dry = zt::provisioners::quadlet_dryrun_in_tree_command(root.path().string(),
+                                                                    "/usr/libexec/podman/quadlet", k_quadlet_dir);
+  CHECK(dry.argv == std::vector<std::string>{"chroot", root.path().string(), "/usr/libexec/podman/quadlet",
+                                             "--user", "--dryrun"});
+  CHECK(dry.effect == zt::host::Effect::read_only);
+  CHECK(dry.scope == zt::host::Scope::target_root);
+  CHECK(std::find(dry.env.begin(), dry.env.end(),
+                  std::pair<std::string, std::string>{"QUADLET_UNIT_DIRS", k_quadlet_dir}) != dry.env.end());
+  std::string all_generated;
+  for (const auto& s : zt::provisioners::quadlet_generated_services(spec.stack, ctx.style)) {
+    all_generated += "---" + s + "---\n[Service]\n";
+  }
+  runner.on(dry.argv, zt::host::CommandResult{0, all_generated,
+                                              "quadlet-generator[7]: Loading source unit file " + k_quadlet_dir +
+                                                  "/ztnet-caddy.container\n"});
+  CHECK(zt::provisioners::validate_units(image.view(), runner, spec.stack, ctx, *rendered));
+  CHECK(runner.calls().size() == 1);
+
+  zt::test::FakeRunner warning_runner;
+  auto warned_image = root.host(warning_runner);
+  warning_runner.on(dry.argv,
+                    zt::host::CommandResult{0, all_generated,
+                                            "quadlet-generator[7]: Warning: ztnet-caddy.container specifies the "
+                                            "image \"caddy\" which not a fully qualified image name.\n"});
+  auto warned = zt::provisioners::validate_units(warned_image.view(), warning_runner, spec.stack, ctx, *rendered);
+  REQUIRE_FALSE(warned);
+  CHECK(warned.error().message == "units: the Quadlet generator warned: quadlet-generator[7]: Warning: "
+                                  "ztnet-caddy.container specifies the image \"caddy\" which not a fully "
+                                  "qualified image name.");
+
+  zt::test::FakeRunner no_chroot;
+  auto unprivileged = root.host(no_chroot);
+  no_chroot.on(dry.argv, zt::host::CommandResult{125, "", "chroot: cannot change root directory to '" +
+                                                              root.path().string() + "': Operation not permitted\n"});
+  CHECK(zt::provisioners::validate_units(unprivileged.view(), no_chroot, spec.stack, ctx, *rendered));
 
   // The live host ("/"): what happens depends on this machine; without any Quadlet generator (this
   // Debian 12 build host has podman 4.3.1) the step must say so instead of passing silently.
@@ -391,8 +431,9 @@ TEST_CASE("Units validation: skipped under --root, no generator on a live host i
   if (any_generator) {
     ZT_SKIP("a Quadlet generator is installed here");
   }
-  zt::host::Host live(zt::host::Fs("/"), runner);
-  auto result = zt::provisioners::validate_units(live.view(), runner, spec.stack, ctx, *rendered);
+  zt::test::FakeRunner live_runner;
+  zt::host::Host live(zt::host::Fs("/"), live_runner);
+  auto result = zt::provisioners::validate_units(live.view(), live_runner, spec.stack, ctx, *rendered);
   REQUIRE_FALSE(result);
   CHECK(result.error().code == zt::Errc::unsupported);
   CHECK(result.error().message == "units: no Quadlet generator found (looked for "
@@ -400,5 +441,5 @@ TEST_CASE("Units validation: skipped under --root, no generator on a live host i
                                   "/usr/lib/systemd/user-generators/podman-user-generator, "
                                   "/usr/libexec/podman/quadlet); is podman >= 4.4 "
                                   "installed?");
-  CHECK(runner.calls().empty());
+  CHECK(live_runner.calls().empty());
 }
