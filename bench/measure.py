@@ -7,8 +7,9 @@ Used by bench/run.sh (not a test). Each command is a JSON list of argv lists, on
     measure.py --runs 21 --json out.json LABEL=ARGV_JSON [LABEL=ARGV_JSON ...]
 
 CPU time is the child's user + system time from wait4(2) (microsecond resolution, unlike
-/usr/bin/time's 10 ms), peak RSS is its ru_maxrss. Round i runs every command once, in the order
-given, so a busy machine slows all of them alike.
+/usr/bin/time's 10 ms). Round i runs every command once, in the order given, so a busy machine
+slows all of them alike. Peak RSS comes from three extra runs under GNU time (%M): the ru_maxrss
+of a child forked from Python counts Python's own pages, copied by fork() before the exec.
 """
 import argparse
 import json
@@ -16,6 +17,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -44,13 +46,24 @@ def main():
     for _ in range(args.runs):
         for label, argv in commands:
             samples[label].append(run_once(argv))
+    rss = {}
+    with tempfile.NamedTemporaryFile(mode="r") as tmp:
+        for label, argv in commands:
+            peak = 0
+            for _ in range(3):
+                subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tmp.name] + argv, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+                tmp.seek(0)
+                lines = [l for l in tmp.read().split() if l.isdigit()]
+                peak = max(peak, int(lines[-1]) if lines else 0)
+            rss[label] = peak
     out = {}
     for label, rows in samples.items():
         exits = sorted({r["exit"] for r in rows})
         out[label] = {
             "wall_ms": statistics.median(r["wall_ms"] for r in rows),
             "cpu_ms": statistics.median(r["cpu_ms"] for r in rows),
-            "rss_mib": max(r["rss_kib"] for r in rows) / 1024.0,
+            "rss_mib": rss[label] / 1024.0,
             "exit": exits,
         }
     if args.json:

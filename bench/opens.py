@@ -13,7 +13,7 @@ import os
 import re
 import sys
 
-LINE = re.compile(r'open(?:at2?)?\((?:(-?\d+|AT_FDCWD)(?:<([^>]*)>)?, )?"([^"]*)"[^)]*\)\s*=\s*(-?\d+)')
+LINE = re.compile(r'open(?:at2?)?\((?:(-?\d+|AT_FDCWD)(?:<([^>]*)>)?, )?"([^"]*)".*\)\s*=\s*(-?\d+)(?:<([^>]*)>)?')
 
 
 def main():
@@ -25,8 +25,11 @@ def main():
             m = LINE.search(line)
             if not m or int(m.group(4)) < 0:
                 continue
-            dirpath, name = m.group(2), m.group(3)
-            path = name if name.startswith("/") or not dirpath else os.path.join(dirpath, name)
+            dirpath, name, opened = m.group(2), m.group(3), m.group(5)
+            if opened:  # strace -y shows the path the new fd refers to
+                path = opened
+            else:
+                path = name if name.startswith("/") or not dirpath else os.path.join(dirpath, name)
             path = os.path.normpath(path)
             if path in wanted:
                 counts[wanted[path]] += 1
