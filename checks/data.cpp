@@ -452,16 +452,8 @@ std::string owner_text(const host::Accounts& accounts, std::uint32_t uid, std::u
   }
   std::string group = std::to_string(gid);
   // Accounts has no lookup by gid: try the groups named like the accounts (user private groups).
-  if (auto all = accounts.users()) {
-    for (const auto& a : *all) {
-      if (a.gid != gid) {
-        continue;
-      }
-      if (auto g = accounts.group(a.name); g && *g && (*g)->gid == gid) {
-        group = (*g)->name;
-        break;
-      }
-    }
+  if (auto name = accounts.user_private_group(gid); name && *name) {
+    group = **name;
   }
   return user + ":" + group;
 }
@@ -475,15 +467,15 @@ Result<std::optional<DataOwner>> read_data_owner(const host::HostView& host, con
   owner.uid = account->uid;
   owner.gid = account->gid;
   owner.text = owner_text(host.accounts(), owner.uid, owner.gid);
-  auto text = host.fs().read_file(subid_path(SubIdKind::uid));
-  if (text) {
-    ZT_TRY_ASSIGN(entries, parse_subid_file(*text, subid_path(SubIdKind::uid)));
-    const auto mine = entries_of(entries, spec.user, account->uid);
+  auto subuid = read_subid_file(host, SubIdKind::uid);
+  if (!*subuid) {
+    return std::unexpected(subuid->error());
+  }
+  if (**subuid) {
+    const auto mine = entries_of(***subuid, spec.user, account->uid);
     if (!mine.empty()) {
       owner.subuid = mine.front();
     }
-  } else if (text.error().code != Errc::not_found) {
-    return std::unexpected(text.error());
   }
   return std::optional<DataOwner>{std::move(owner)};
 }

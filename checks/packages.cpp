@@ -13,7 +13,7 @@ namespace {
 constexpr std::string_view k_dpkg_status = "/var/lib/dpkg/status";
 
 bool iequals(std::string_view a, std::string_view b) {
-  return std::ranges::equal(a, b, [](char x, char y) {
+  return a.size() == b.size() && std::ranges::equal(a, b, [](char x, char y) {
     return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
   });
 }
@@ -27,6 +27,22 @@ bool status_installed(std::string_view status) {
     }
   }
   return words.size() == 3 && words[2] == "installed";
+}
+
+/// The installed packages of the dpkg database; a missing file (a bare image tree) = none.
+Result<InstalledPackages> read_dpkg_database(const host::Fs& fs) {
+  auto text = fs.read_file(k_dpkg_status);
+  if (!text) {
+    if (text.error().code != Errc::not_found) {
+      return std::unexpected(text.error());
+    }
+    return InstalledPackages{};
+  }
+  auto parsed = parse_dpkg_status(*text);
+  if (!parsed) {
+    return std::unexpected(prefixed(k_dpkg_status, parsed.error()));
+  }
+  return parsed;
 }
 
 std::string install_hint(std::string_view package_manager, const std::string& name) {
@@ -114,27 +130,31 @@ Result<InstalledPackages> parse_dpkg_status(std::string_view text) {
     status.clear();
   };
   std::size_t line_no = 0;
+  // A real database is ~1 MB, mostly Description and Conffiles continuation lines: those are
+  // skipped on their first character, and only the three fields read are trimmed.
+  constexpr std::string_view k_space = " \t\r\n\v\f";
   for (auto line : util::lines(text)) {
     ++line_no;
-    if (util::trim(line).empty()) {
-      flush();
-      continue;
-    }
-    if (line.front() == ' ' || line.front() == '\t') {
-      continue; // continuation of a multi-line field (Description, Conffiles)
+    if (line.empty() || k_space.find(line.front()) != std::string_view::npos) {
+      if (line.find_first_not_of(k_space) == std::string_view::npos) {
+        flush();
+        continue;
+      }
+      if (line.front() == ' ' || line.front() == '\t') {
+        continue; // continuation of a multi-line field (Description, Conffiles)
+      }
     }
     auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) {
       return make_error(Errc::parse, "line " + std::to_string(line_no) + ": expected 'Field: value'");
     }
     auto field = line.substr(0, colon);
-    auto value = util::trim(line.substr(colon + 1));
     if (iequals(field, "Package")) {
-      package = value;
+      package = util::trim(line.substr(colon + 1));
     } else if (iequals(field, "Version")) {
-      version = value;
+      version = util::trim(line.substr(colon + 1));
     } else if (iequals(field, "Status")) {
-      status = value;
+      status = util::trim(line.substr(colon + 1));
     }
   }
   flush();
@@ -180,19 +200,21 @@ Result<InstalledPackages> query_installed(const host::HostView& host,
                                           const std::vector<std::string>& names) {
   InstalledPackages all;
   if (package_manager == "apt") {
-    auto text = host.fs().read_file(k_dpkg_status);
-    if (!text) {
-      if (text.error().code != Errc::not_found) {
-        return std::unexpected(text.error());
-      }
-      // No dpkg database (a bare image tree): nothing is installed.
-    } else {
-      auto parsed = parse_dpkg_status(*text);
-      if (!parsed) {
-        return std::unexpected(prefixed(k_dpkg_status, parsed.error()));
-      }
-      all = std::move(*parsed);
+    // Read and parsed once per run (HostCache): every packages.* check, the podman version of the
+    // units and runtime checks, and the packages step share it.
+    auto database = host::cached<InstalledPackages>(host.cache(), "packages:/var/lib/dpkg/status",
+                                                    [&] { return read_dpkg_database(host.fs()); });
+    if (!*database) {
+      return std::unexpected(database->error());
     }
+    InstalledPackages wanted;
+    for (const auto& name : names) {
+      auto it = (*database)->find(name);
+      if (it != (*database)->end()) {
+        wanted.insert(*it);
+      }
+    }
+    return wanted;
   } else if (package_manager == "dnf") {
     if (names.empty()) {
       return all;

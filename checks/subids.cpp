@@ -5,6 +5,8 @@
 #include "util/strings.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <utility>
 
 namespace zt::checks {
@@ -170,7 +172,8 @@ public:
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     const auto expected = "one range of >= " + std::to_string(m_spec.count) + " ids for " + m_spec.user;
-    auto state = read_subid_state(host, m_spec.user);
+    auto shared = shared_subid_state(host, m_spec.user);
+    const Result<SubIdState>& state = *shared;
     if (!state) {
       return error(expected, "subids: " + state.error().message);
     }
@@ -203,7 +206,8 @@ public:
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     const std::string expected = "no overlap with other entries";
-    auto state = read_subid_state(host, m_spec.user);
+    auto shared = shared_subid_state(host, m_spec.user);
+    const Result<SubIdState>& state = *shared;
     if (!state) {
       return error(expected, "subids: " + state.error().message);
     }
@@ -244,7 +248,8 @@ public:
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override {
     const std::string expected = "no account uid/gid inside " + m_spec.user + "'s ranges";
-    auto state = read_subid_state(host, m_spec.user);
+    auto shared = shared_subid_state(host, m_spec.user);
+    const Result<SubIdState>& state = *shared;
     if (!state) {
       return error(expected, "subids: " + state.error().message);
     }
@@ -455,7 +460,16 @@ Result<SubIdLoginDefs> parse_login_defs_subids(std::string_view text) {
 }
 
 bool owned_by(const SubIdEntry& entry, std::string_view user, std::optional<std::uint32_t> uid) {
-  return entry.owner == user || (uid && entry.owner == std::to_string(*uid));
+  if (entry.owner == user) {
+    return true;
+  }
+  if (!uid || entry.owner.empty() || entry.owner.front() < '0' || entry.owner.front() > '9') {
+    return false;
+  }
+  // The owner spelled as the uid, without building a string per entry (called for every line).
+  std::array<char, 16> digits{};
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), *uid).ptr;
+  return entry.owner == std::string_view(digits.data(), static_cast<std::size_t>(end - digits.data()));
 }
 
 std::vector<SubIdEntry>
@@ -535,22 +549,41 @@ std::optional<std::uint64_t> find_free_start(const std::vector<SubIdEntry>& take
   return std::nullopt;
 }
 
-Result<SubIdState> read_subid_state(const host::HostView& host, std::string_view user) {
+std::shared_ptr<const Result<std::optional<std::vector<SubIdEntry>>>> read_subid_file(const host::HostView& host,
+                                                                                      SubIdKind kind) {
+  const std::string_view path = subid_path(kind);
+  return host::cached<std::optional<std::vector<SubIdEntry>>>(
+      host.cache(), "subids:" + std::string(path),
+      [&]() -> Result<std::optional<std::vector<SubIdEntry>>> {
+        auto text = host.fs().read_file(path);
+        if (!text && text.error().code == Errc::not_found) {
+          return std::optional<std::vector<SubIdEntry>>();
+        }
+        if (!text) {
+          return std::unexpected(text.error());
+        }
+        ZT_TRY_ASSIGN(entries, parse_subid_file(*text, path));
+        return std::optional<std::vector<SubIdEntry>>(std::move(entries));
+      });
+}
+
+namespace {
+
+Result<SubIdState> load_subid_state(const host::HostView& host, std::string_view user) {
   SubIdState state;
   ZT_TRY_ASSIGN(account, host.accounts().user(user));
   state.account = std::move(account);
   ZT_TRY_ASSIGN(accounts, host.accounts().users());
   state.accounts = std::move(accounts);
   for (const auto kind : {SubIdKind::uid, SubIdKind::gid}) {
-    auto text = host.fs().read_file(subid_path(kind));
-    if (!text && text.error().code == Errc::not_found) {
+    auto file = read_subid_file(host, kind);
+    if (!*file) {
+      return std::unexpected(file->error());
+    }
+    if (!**file) {
       continue;
     }
-    if (!text) {
-      return std::unexpected(text.error());
-    }
-    ZT_TRY_ASSIGN(entries, parse_subid_file(*text, subid_path(kind)));
-    (kind == SubIdKind::uid ? state.subuid : state.subgid) = std::move(entries);
+    (kind == SubIdKind::uid ? state.subuid : state.subgid) = ***file;
     (kind == SubIdKind::uid ? state.subuid_exists : state.subgid_exists) = true;
   }
   auto defs = host.fs().read_file(k_login_defs);
@@ -561,6 +594,17 @@ Result<SubIdState> read_subid_state(const host::HostView& host, std::string_view
     return std::unexpected(defs.error());
   }
   return state;
+}
+
+} // namespace
+
+std::shared_ptr<const Result<SubIdState>> shared_subid_state(const host::HostView& host, std::string_view user) {
+  return host::cached<SubIdState>(host.cache(), "subids:state:" + std::string(user),
+                                  [&] { return load_subid_state(host, user); });
+}
+
+Result<SubIdState> read_subid_state(const host::HostView& host, std::string_view user) {
+  return *shared_subid_state(host, user);
 }
 
 Result<SubIdDecision> decide_subids(const SubIdState& state, const SubIdsSpec& spec) {

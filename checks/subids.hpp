@@ -134,7 +134,15 @@ struct SubIdState {
 
 /// Reads /etc/subuid, /etc/subgid (missing = no entries), /etc/login.defs (missing = defaults) and
 /// the accounts. Errors: Errc::parse for malformed files, Errc::io when a file cannot be read.
+/// Once per run with the run's HostCache (host.cache()); a copy of the shared state.
 [[nodiscard]] Result<SubIdState> read_subid_state(const host::HostView& host, std::string_view user);
+/// The same state without a copy: shared by the subids checks of one run.
+[[nodiscard]] std::shared_ptr<const Result<SubIdState>> shared_subid_state(const host::HostView& host,
+                                                                          std::string_view user);
+/// The parsed /etc/subuid or /etc/subgid (nullopt: the file is missing), once per run with the run's
+/// HostCache; shared by the subids and data checks.
+[[nodiscard]] std::shared_ptr<const Result<std::optional<std::vector<SubIdEntry>>>>
+read_subid_file(const host::HostView& host, SubIdKind kind);
 
 /// The ranges the step would add (start of each), or nothing when both files are fine.
 struct SubIdDecision {

@@ -682,6 +682,8 @@ int run_main(const Options& o) {
   host::RunnerPolicy policy{changes_host, root == "/", o.allow_host_commands};
   host::RealCommandRunner runner(policy);
   host::Host host(std::move(target), runner);
+  // Each host file (package database, passwd, group, subuid, subgid) is parsed once per run.
+  host.enable_cache();
   if (o.verb == Verb::schedule) {
     return run_schedule(o, host);
   }

@@ -3,9 +3,12 @@
 
 #include "util/strings.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <iterator>
 #include <string_view>
+#include <tuple>
 
 namespace zt::cli {
 
@@ -105,6 +108,12 @@ std::vector<std::string> split_list(std::string_view text) {
   return out;
 }
 
+// `--only "$STEPS"` with an unset variable must not silently mean "every step" (issue 13.14).
+std::string empty_step_list(std::string_view option, const std::string& value) {
+  return std::string(option) + " needs at least one step name (e.g. " + std::string(option) +
+         " user,subids; `ztagent list` shows them), got '" + value + "'";
+}
+
 constexpr std::string_view k_formats = "text, json, junit, tap, prometheus, nagios";
 constexpr std::string_view k_commands =
     "provision, plan, verify, drift, explain, list, schedule, profiles, help";
@@ -171,218 +180,208 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   return std::chrono::milliseconds(ms);
 }
 
-Result<Options> parse_options(const std::vector<std::string>& args) {
-  Options o;
-  std::size_t i = 0;
+namespace {
+
+/// The long options that take a value, spelled with an empty one: "--only=".
+constexpr std::string_view k_value_options[] = {
+    "--profile=", "--config=", "--root=",  "--format=", "--output=",   "--retry-timeout=", "--jobs=",
+    "--log-target=", "--every=", "--log-level=", "--set=", "--only=", "--skip=", "--report="};
+
+/// The raw strings CLI11 collected; parse_options() checks them with ztagent's own messages.
+struct RawOptions {
+  std::vector<std::string> positionals;
+  std::optional<std::string> profile, config, root, format, output, retry_timeout, jobs, log_target, every,
+      log_level;
+  std::vector<std::string> sets, only, skip, reports;
+  bool help = false;
+  bool version = false;
+};
+
+/// CLI11 2.1 (libcli11-dev, Debian 12) as the tokenizer: long and short options, "--name=value",
+/// bundled short flags (-vv), repeatable options. Every value is taken as a string and checked
+/// afterwards, so the messages and exit codes stay ztagent's.
+void define(CLI::App& app, RawOptions& raw, Options& o) {
+  app.set_help_flag();
+  app.allow_extras();
+  app.positionals_at_end(false);
+  app.add_flag("-h,--help", raw.help);
+  app.add_flag("--version", raw.version);
+  auto single = [&](const char* names, std::optional<std::string>& target) {
+    app.add_option_function<std::string>(names, [&target](const std::string& v) { target = v; })
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+        ->allow_extra_args(false)
+        ->expected(1);
+  };
+  auto repeated = [&](const char* names, std::vector<std::string>& target) {
+    app.add_option_function<std::string>(names, [&target](const std::string& v) { target.push_back(v); })
+        ->trigger_on_parse()
+        ->allow_extra_args(false)
+        ->expected(1);
+  };
+  single("-p,--profile", raw.profile);
+  single("-c,--config", raw.config);
+  single("--root", raw.root);
+  single("-f,--format", raw.format);
+  single("-o,--output", raw.output);
+  single("--retry-timeout", raw.retry_timeout);
+  single("-j,--jobs", raw.jobs);
+  single("--log-target", raw.log_target);
+  single("--every", raw.every);
+  single("--log-level", raw.log_level);
+  repeated("--set", raw.sets);
+  repeated("--only", raw.only);
+  repeated("--skip", raw.skip);
+  repeated("--report", raw.reports);
+  app.add_flag("--dry-run", o.dry_run);
+  app.add_flag("--keep-going", o.keep_going);
+  app.add_flag("--allow-host-commands", o.allow_host_commands);
+  app.add_flag("--no-color", o.no_color);
+  app.add_flag("--remediate", o.remediate);
+  // In argv order: -q after -v is quiet, -v after -q is verbose, -v -v (or -vv) is trace.
+  app.add_flag_callback("-v,--verbose", [&o] { o.verbosity = std::min(std::max(o.verbosity, 0) + 1, 2); })
+      ->trigger_on_parse();
+  app.add_flag_callback("-q,--quiet", [&o] { o.verbosity = -1; })->trigger_on_parse();
+  app.add_option("command", raw.positionals);
+}
+
+/// "--report: 1 required TEXT missing" -> "--report".
+std::string option_name_of(const CLI::Error& e) {
+  std::string what = e.what();
+  return what.substr(0, what.find(':'));
+}
+
+Result<void> check_values(const RawOptions& raw, Options& o) {
+  if (raw.profile) {
+    o.profile = *raw.profile;
+  }
+  o.config = raw.config;
+  if (raw.root) {
+    o.root = *raw.root;
+  }
+  o.output = raw.output;
+  for (const auto& v : raw.sets) {
+    if (v.find('=') == std::string::npos) {
+      return make_error(Errc::invalid_config, "--set needs KEY=VALUE, got '" + v + "'");
+    }
+    o.sets.push_back(v);
+  }
+  for (const auto& [option, values, target] :
+       {std::tuple{"--only", &raw.only, &o.only}, std::tuple{"--skip", &raw.skip, &o.skip}}) {
+    for (const auto& v : *values) {
+      auto l = split_list(v);
+      if (l.empty()) {
+        return make_error(Errc::invalid_config, empty_step_list(option, v));
+      }
+      target->insert(target->end(), l.begin(), l.end());
+    }
+  }
+  if (raw.format) {
+    auto f = parse_format(*raw.format);
+    if (!f) {
+      return make_error(Errc::invalid_config,
+                        "unknown format '" + *raw.format + "' (formats: " + std::string(k_formats) + ")");
+    }
+    o.format = *f;
+  }
+  for (const auto& v : raw.reports) {
+    const std::size_t colon = v.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) {
+      return make_error(Errc::invalid_config, "--report needs FORMAT:FILE, got '" + v + "'");
+    }
+    auto f = parse_format(std::string_view(v).substr(0, colon));
+    if (!f) {
+      return make_error(Errc::invalid_config, "--report " + v + ": unknown format '" + v.substr(0, colon) +
+                                                  "' (formats: " + std::string(k_formats) + ")");
+    }
+    o.reports.push_back(ReportTarget{*f, v.substr(colon + 1)});
+  }
+  if (raw.retry_timeout) {
+    auto d = parse_duration(*raw.retry_timeout);
+    if (!d) {
+      return make_error(Errc::invalid_config, "invalid duration '" + *raw.retry_timeout +
+                                                  "' for --retry-timeout (examples: 90s, 5m, 1h)");
+    }
+    o.retry_timeout = *d;
+    o.retry_timeout_set = true;
+  }
+  if (raw.jobs) {
+    auto n = util::parse_uint(*raw.jobs);
+    if (!n || *n == 0 || *n > 64) {
+      return make_error(Errc::invalid_config, "--jobs needs a number from 1 to 64, got '" + *raw.jobs + "'");
+    }
+    o.jobs = static_cast<unsigned>(*n);
+  }
+  if (raw.log_target) {
+    auto t = parse_log_target(*raw.log_target);
+    if (!t) {
+      return make_error(Errc::invalid_config,
+                        "unknown log target '" + *raw.log_target + "' (targets: stderr, syslog, auto)");
+    }
+    o.log_target = *t;
+  }
+  if (raw.every) {
+    auto d = parse_duration(*raw.every);
+    if (!d || d->count() % 60'000 != 0 || *d < std::chrono::minutes(1) || *d > std::chrono::hours(24)) {
+      return make_error(Errc::invalid_config,
+                        "--every needs whole minutes from 1m to 24h (e.g. 15m, 1h), got '" + *raw.every + "'");
+    }
+    o.every = std::chrono::duration_cast<std::chrono::minutes>(*d);
+  }
+  if (raw.log_level) {
+    static const char* const k_levels[] = {"trace", "debug", "info", "warn", "error", "off"};
+    if (std::find(std::begin(k_levels), std::end(k_levels), *raw.log_level) == std::end(k_levels)) {
+      return make_error(Errc::invalid_config, "unknown log level '" + *raw.log_level +
+                                                  "' (levels: trace, debug, info, warn, error, off)");
+    }
+    o.log_level = *raw.log_level;
+  }
+  return {};
+}
+
+/// The command and its arguments: "verify", "explain CHECK-ID", "schedule install|remove".
+Result<bool> take_positionals(const std::vector<std::string>& positionals, Options& o) {
   bool have_verb = false;
   bool have_action = false;
-  bool every_given = false;
-
-  auto value_of = [&](const std::string& arg, std::string_view name, std::string& out) -> Result<bool> {
-    // "--name=value" or "--name value"
-    if (arg.size() > name.size() && arg.compare(0, name.size(), name) == 0 && arg[name.size()] == '=') {
-      out = arg.substr(name.size() + 1);
-      return true;
-    }
-    if (arg != name) {
-      return false;
-    }
-    if (i + 1 >= args.size()) {
-      return make_error(Errc::invalid_config, "option '" + std::string(name) + "' needs a value");
-    }
-    out = args[++i];
-    return true;
-  };
-
-  for (; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    std::string v;
-    auto is = [&](std::string_view s1, std::string_view s2 = {}) -> Result<bool> {
-      if (!s2.empty()) {
-        auto r = value_of(a, s2, v);
-        if (!r || *r) {
-          return r;
-        }
+  for (const auto& a : positionals) {
+    if (have_verb) {
+      if (o.verb == Verb::explain && o.explain_id.empty()) {
+        o.explain_id = a;
+        continue;
       }
-      return value_of(a, s1, v);
-    };
-#define ZT_OPT(...)                                                                                          \
-  if (auto r_ = is(__VA_ARGS__); !r_) {                                                                      \
-    return std::unexpected(r_.error());                                                                      \
-  } else if (*r_)
-    if (a == "-h" || a == "--help" || a == "help") {
-      o.verb = Verb::help;
-      return o;
-    }
-    if (a == "--version") {
-      o.verb = Verb::version;
-      return o;
-    }
-    if (!a.empty() && a[0] != '-') {
-      if (have_verb) {
-        if (o.verb == Verb::explain && o.explain_id.empty()) {
-          o.explain_id = a;
-          continue;
+      if (o.verb == Verb::schedule && !have_action) {
+        if (a == "install") {
+          o.schedule_action = ScheduleAction::install;
+        } else if (a == "remove") {
+          o.schedule_action = ScheduleAction::remove;
+        } else {
+          return make_error(Errc::invalid_config, "unknown schedule action '" + a + "' (install or remove)");
         }
-        if (o.verb == Verb::schedule && !have_action) {
-          if (a == "install") {
-            o.schedule_action = ScheduleAction::install;
-          } else if (a == "remove") {
-            o.schedule_action = ScheduleAction::remove;
-          } else {
-            return make_error(Errc::invalid_config,
-                              "unknown schedule action '" + a + "' (install or remove)");
-          }
-          have_action = true;
-          continue;
-        }
-        return make_error(Errc::invalid_config, "unexpected argument '" + a + "'");
+        have_action = true;
+        continue;
       }
-      have_verb = true;
-      if (a == "provision") {
-        o.verb = Verb::provision;
-      } else if (a == "plan") {
-        o.verb = Verb::plan;
-      } else if (a == "verify" || a == "check") {
-        o.verb = Verb::verify;
-      } else if (a == "drift") {
-        o.verb = Verb::drift;
-      } else if (a == "explain") {
-        o.verb = Verb::explain;
-      } else if (a == "list") {
-        o.verb = Verb::list;
-      } else if (a == "schedule") {
-        o.verb = Verb::schedule;
-      } else if (a == "profiles") {
-        o.verb = Verb::profiles;
-      } else {
-        return make_error(Errc::invalid_config,
-                          "unknown command '" + a + "' (commands: " + std::string(k_commands) + ")");
-      }
-      continue;
+      return make_error(Errc::invalid_config, "unexpected argument '" + a + "'");
     }
-    if (a == "--dry-run") {
-      o.dry_run = true;
-    } else if (a == "--keep-going") {
-      o.keep_going = true;
-    } else if (a == "--allow-host-commands") {
-      o.allow_host_commands = true;
-    } else if (a == "-v" || a == "--verbose") {
-      o.verbosity = std::max(o.verbosity, 0) + 1;
-    } else if (a == "-vv") {
-      o.verbosity = 2;
-    } else if (a == "-q" || a == "--quiet") {
-      o.verbosity = -1;
-    } else if (a == "--no-color") {
-      o.no_color = true;
-    } else if (a == "--remediate") {
-      o.remediate = true;
+    have_verb = true;
+    if (a == "provision") {
+      o.verb = Verb::provision;
+    } else if (a == "plan") {
+      o.verb = Verb::plan;
+    } else if (a == "verify" || a == "check") {
+      o.verb = Verb::verify;
+    } else if (a == "drift") {
+      o.verb = Verb::drift;
+    } else if (a == "explain") {
+      o.verb = Verb::explain;
+    } else if (a == "list") {
+      o.verb = Verb::list;
+    } else if (a == "schedule") {
+      o.verb = Verb::schedule;
+    } else if (a == "profiles") {
+      o.verb = Verb::profiles;
     } else {
-      ZT_OPT("--profile", "-p") {
-        o.profile = v;
-        continue;
-      }
-      ZT_OPT("--config", "-c") {
-        o.config = v;
-        continue;
-      }
-      ZT_OPT("--set") {
-        if (v.find('=') == std::string::npos) {
-          return make_error(Errc::invalid_config, "--set needs KEY=VALUE, got '" + v + "'");
-        }
-        o.sets.push_back(v);
-        continue;
-      }
-      ZT_OPT("--root") {
-        o.root = v;
-        continue;
-      }
-      ZT_OPT("--only") {
-        auto l = split_list(v);
-        o.only.insert(o.only.end(), l.begin(), l.end());
-        continue;
-      }
-      ZT_OPT("--skip") {
-        auto l = split_list(v);
-        o.skip.insert(o.skip.end(), l.begin(), l.end());
-        continue;
-      }
-      ZT_OPT("--format", "-f") {
-        auto f = parse_format(v);
-        if (!f) {
-          return make_error(Errc::invalid_config,
-                            "unknown format '" + v + "' (formats: " + std::string(k_formats) + ")");
-        }
-        o.format = *f;
-        continue;
-      }
-      ZT_OPT("--report") {
-        const std::size_t colon = v.find(':');
-        if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) {
-          return make_error(Errc::invalid_config, "--report needs FORMAT:FILE, got '" + v + "'");
-        }
-        auto f = parse_format(std::string_view(v).substr(0, colon));
-        if (!f) {
-          return make_error(Errc::invalid_config, "--report " + v + ": unknown format '" +
-                                                      v.substr(0, colon) +
-                                                      "' (formats: " + std::string(k_formats) + ")");
-        }
-        o.reports.push_back(ReportTarget{*f, v.substr(colon + 1)});
-        continue;
-      }
-      ZT_OPT("--output", "-o") {
-        o.output = v;
-        continue;
-      }
-      ZT_OPT("--retry-timeout") {
-        auto d = parse_duration(v);
-        if (!d) {
-          return make_error(Errc::invalid_config,
-                            "invalid duration '" + v + "' for --retry-timeout (examples: 90s, 5m, 1h)");
-        }
-        o.retry_timeout = *d;
-        o.retry_timeout_set = true;
-        continue;
-      }
-      ZT_OPT("--jobs", "-j") {
-        auto n = util::parse_uint(v);
-        if (!n || *n == 0 || *n > 64) {
-          return make_error(Errc::invalid_config, "--jobs needs a number from 1 to 64, got '" + v + "'");
-        }
-        o.jobs = static_cast<unsigned>(*n);
-        continue;
-      }
-      ZT_OPT("--log-target") {
-        auto t = parse_log_target(v);
-        if (!t) {
-          return make_error(Errc::invalid_config,
-                            "unknown log target '" + v + "' (targets: stderr, syslog, auto)");
-        }
-        o.log_target = *t;
-        continue;
-      }
-      ZT_OPT("--every") {
-        auto d = parse_duration(v);
-        if (!d || d->count() % 60'000 != 0 || *d < std::chrono::minutes(1) || *d > std::chrono::hours(24)) {
-          return make_error(Errc::invalid_config,
-                            "--every needs whole minutes from 1m to 24h (e.g. 15m, 1h), got '" + v + "'");
-        }
-        o.every = std::chrono::duration_cast<std::chrono::minutes>(*d);
-        every_given = true;
-        continue;
-      }
-      ZT_OPT("--log-level") {
-        static const char* const k_levels[] = {"trace", "debug", "info", "warn", "error", "off"};
-        if (std::find(std::begin(k_levels), std::end(k_levels), v) == std::end(k_levels)) {
-          return make_error(Errc::invalid_config,
-                            "unknown log level '" + v + "' (levels: trace, debug, info, warn, error, off)");
-        }
-        o.log_level = v;
-        continue;
-      }
-      return make_error(Errc::invalid_config, "unknown option '" + a + "'");
+      return make_error(Errc::invalid_config,
+                        "unknown command '" + a + "' (commands: " + std::string(k_commands) + ")");
     }
-#undef ZT_OPT
   }
   if (!have_verb) {
     return make_error(Errc::invalid_config, "no command given (commands: " + std::string(k_commands) + ")");
@@ -395,11 +394,58 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
   if (o.verb == Verb::schedule && !have_action) {
     return make_error(Errc::invalid_config, "schedule needs an action: install or remove");
   }
-  if (o.remediate && o.verb != Verb::verify && o.verb != Verb::drift &&
-      !(o.verb == Verb::schedule && o.schedule_action == ScheduleAction::install)) {
+  return have_action;
+}
+
+} // namespace
+
+Result<Options> parse_options(const std::vector<std::string>& args) {
+  Options o;
+  RawOptions raw;
+  CLI::App app{"ztagent"};
+  define(app, raw, o);
+  // CLI11 takes argv back to front, and reads "--only=" as a missing value: ztagent reads it as an
+  // empty one ("--only ''"), which gets the empty-list message.
+  std::vector<std::string> reversed;
+  reversed.reserve(args.size() + 1);
+  for (auto it = args.rbegin(); it != args.rend(); ++it) {
+    if (std::ranges::find(k_value_options, std::string_view(*it)) != std::end(k_value_options)) {
+      reversed.emplace_back();
+      reversed.push_back(it->substr(0, it->size() - 1));
+    } else {
+      reversed.push_back(*it);
+    }
+  }
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ArgumentMismatch& e) {
+    return make_error(Errc::invalid_config, "option '" + option_name_of(e) + "' needs a value");
+  } catch (const CLI::ParseError& e) {
+    return make_error(Errc::invalid_config, e.what());
+  }
+  const bool help_word = std::ranges::find(raw.positionals, "help") != raw.positionals.end();
+  if (raw.help || help_word) {
+    o.verb = Verb::help;
+    return o;
+  }
+  if (raw.version) {
+    o.verb = Verb::version;
+    return o;
+  }
+  for (const auto& extra : app.remaining()) {
+    if (!extra.empty() && extra[0] == '-') {
+      return make_error(Errc::invalid_config, "unknown option '" + extra + "'");
+    }
+    raw.positionals.push_back(extra);
+  }
+  ZT_TRY(check_values(raw, o));
+  ZT_TRY_ASSIGN(have_action, take_positionals(raw.positionals, o));
+  const bool schedule_install = o.verb == Verb::schedule && have_action &&
+                                o.schedule_action == ScheduleAction::install;
+  if (o.remediate && o.verb != Verb::verify && o.verb != Verb::drift && !schedule_install) {
     return make_error(Errc::invalid_config, "--remediate goes with verify, drift or schedule install");
   }
-  if (every_given && !(o.verb == Verb::schedule && o.schedule_action == ScheduleAction::install)) {
+  if (raw.every && !schedule_install) {
     return make_error(Errc::invalid_config, "--every goes with schedule install");
   }
   if (o.dry_run && o.verb == Verb::provision) {

@@ -55,8 +55,9 @@ struct Options {
 /// The help text: one literal beside the parser (mold src/cmdline.cc).
 extern const char* const k_help_text;
 
-/// Parses argv. Errc::invalid_config is not used here: every error is a usage error whose message
-/// names the offending option ("unknown option '--frobnicate'").
+/// Parses argv: CLI11 (libcli11-dev) tokenizes and collects the values, ztagent checks them. Every
+/// error (Errc::invalid_config, shown as a usage error, exit 64) names the offending option
+/// ("unknown option '--frobnicate'").
 [[nodiscard]] Result<Options> parse_options(const std::vector<std::string>& args);
 
 /// "text", "json", "junit", "tap", "prometheus", "nagios"; nullopt for anything else.

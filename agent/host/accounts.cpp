@@ -2,11 +2,13 @@
 #include "host/accounts.hpp"
 
 #include "host/fs.hpp"
+#include "host/host_cache.hpp"
 #include "util/strings.hpp"
 
 #include <expected>
 #include <limits>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace zt::host {
@@ -127,40 +129,134 @@ Result<std::vector<GroupEntry>> parse_group(std::string_view text) {
   return parse_records<GroupEntry>(text, k_group, 4, "group", make_group);
 }
 
+namespace {
+
+/// Parsed /etc/passwd with the first entry of each name and uid (getpwnam/getpwuid answer the
+/// first match too), and the accounts of each primary gid in file order.
+struct PasswdTable {
+  std::vector<Account> all;
+  std::unordered_map<std::string_view, std::size_t> by_name;
+  std::unordered_map<std::uint32_t, std::size_t> by_uid;
+  std::unordered_map<std::uint32_t, std::vector<std::size_t>> by_gid;
+};
+
+struct GroupTable {
+  std::vector<GroupEntry> all;
+  std::unordered_map<std::string_view, std::size_t> by_name;
+};
+
+std::shared_ptr<const Result<PasswdTable>> passwd_table(const Fs& fs, const HostCache* cache) {
+  return cached<PasswdTable>(cache, "accounts:/etc/passwd", [&]() -> Result<PasswdTable> {
+    ZT_TRY_ASSIGN(text, read_optional(fs, k_passwd));
+    ZT_TRY_ASSIGN(all, parse_passwd(text));
+    PasswdTable table;
+    table.all = std::move(all);
+    table.by_name.reserve(table.all.size());
+    table.by_uid.reserve(table.all.size());
+    for (std::size_t i = 0; i < table.all.size(); ++i) {
+      const Account& a = table.all[i];
+      table.by_name.try_emplace(a.name, i);
+      table.by_uid.try_emplace(a.uid, i);
+      table.by_gid[a.gid].push_back(i);
+    }
+    return table;
+  });
+}
+
+std::shared_ptr<const Result<GroupTable>> group_table(const Fs& fs, const HostCache* cache) {
+  return cached<GroupTable>(cache, "accounts:/etc/group", [&]() -> Result<GroupTable> {
+    ZT_TRY_ASSIGN(text, read_optional(fs, k_group));
+    ZT_TRY_ASSIGN(all, parse_group(text));
+    GroupTable table;
+    table.all = std::move(all);
+    table.by_name.reserve(table.all.size());
+    for (std::size_t i = 0; i < table.all.size(); ++i) {
+      table.by_name.try_emplace(table.all[i].name, i);
+    }
+    return table;
+  });
+}
+
+} // namespace
+
+Result<std::optional<std::string>> Accounts::user_private_group(std::uint32_t gid) const {
+  ZT_TRY_ASSIGN(all, users());
+  for (const auto& a : all) {
+    if (a.gid != gid) {
+      continue;
+    }
+    ZT_TRY_ASSIGN(g, group(a.name));
+    if (g && g->gid == gid) {
+      return std::optional<std::string>(g->name);
+    }
+  }
+  return std::optional<std::string>();
+}
+
 Result<std::vector<Account>> FileAccounts::users() const {
-  ZT_TRY_ASSIGN(text, read_optional(m_fs, k_passwd));
-  return parse_passwd(text);
+  auto table = passwd_table(m_fs, m_cache);
+  if (!*table) {
+    return std::unexpected(table->error());
+  }
+  return (*table)->all;
 }
 
 Result<std::optional<Account>> FileAccounts::user(std::string_view name) const {
-  ZT_TRY_ASSIGN(all, users());
-  for (auto& a : all) {
-    if (a.name == name) {
-      return std::optional<Account>(std::move(a));
-    }
+  auto table = passwd_table(m_fs, m_cache);
+  if (!*table) {
+    return std::unexpected(table->error());
   }
-  return std::optional<Account>();
+  auto it = (*table)->by_name.find(name);
+  if (it == (*table)->by_name.end()) {
+    return std::optional<Account>();
+  }
+  return std::optional<Account>((*table)->all[it->second]);
 }
 
 Result<std::optional<Account>> FileAccounts::user_by_uid(std::uint32_t uid) const {
-  ZT_TRY_ASSIGN(all, users());
-  for (auto& a : all) {
-    if (a.uid == uid) {
-      return std::optional<Account>(std::move(a));
-    }
+  auto table = passwd_table(m_fs, m_cache);
+  if (!*table) {
+    return std::unexpected(table->error());
   }
-  return std::optional<Account>();
+  auto it = (*table)->by_uid.find(uid);
+  if (it == (*table)->by_uid.end()) {
+    return std::optional<Account>();
+  }
+  return std::optional<Account>((*table)->all[it->second]);
 }
 
 Result<std::optional<GroupEntry>> FileAccounts::group(std::string_view name) const {
-  ZT_TRY_ASSIGN(text, read_optional(m_fs, k_group));
-  ZT_TRY_ASSIGN(all, parse_group(text));
-  for (auto& g : all) {
-    if (g.name == name) {
-      return std::optional<GroupEntry>(std::move(g));
+  auto table = group_table(m_fs, m_cache);
+  if (!*table) {
+    return std::unexpected(table->error());
+  }
+  auto it = (*table)->by_name.find(name);
+  if (it == (*table)->by_name.end()) {
+    return std::optional<GroupEntry>();
+  }
+  return std::optional<GroupEntry>((*table)->all[it->second]);
+}
+
+Result<std::optional<std::string>> FileAccounts::user_private_group(std::uint32_t gid) const {
+  auto users = passwd_table(m_fs, m_cache);
+  if (!*users) {
+    return std::unexpected(users->error());
+  }
+  auto accounts = (*users)->by_gid.find(gid);
+  if (accounts == (*users)->by_gid.end()) {
+    return std::optional<std::string>();
+  }
+  auto groups = group_table(m_fs, m_cache);
+  if (!*groups) {
+    return std::unexpected(groups->error());
+  }
+  for (const std::size_t i : accounts->second) {
+    auto g = (*groups)->by_name.find((*users)->all[i].name);
+    if (g != (*groups)->by_name.end() && (*groups)->all[g->second].gid == gid) {
+      return std::optional<std::string>((*groups)->all[g->second].name);
     }
   }
-  return std::optional<GroupEntry>();
+  return std::optional<std::string>();
 }
 
 } // namespace zt::host

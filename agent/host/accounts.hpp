@@ -12,6 +12,7 @@
 namespace zt::host {
 
 class Fs;
+class HostCache;
 
 struct Account {
   std::string name;
@@ -35,20 +36,29 @@ public:
   [[nodiscard]] virtual Result<std::optional<GroupEntry>> group(std::string_view name) const = 0;
   /// Every account known (for "a subuid range must not contain a real UID").
   [[nodiscard]] virtual Result<std::vector<Account>> users() const = 0;
+  /// The name of the group named like an account whose primary gid is `gid` and that has that gid
+  /// (a user private group), trying the accounts in file order; nullopt when there is none.
+  /// The default asks users() and group(); FileAccounts answers from an index.
+  [[nodiscard]] virtual Result<std::optional<std::string>> user_private_group(std::uint32_t gid) const;
 };
 
-/// Reads <root>/etc/passwd and <root>/etc/group through Fs on every call (they change under us when
-/// useradd runs). Used for every root: under --root the host's NSS would answer for the wrong machine.
+/// Reads <root>/etc/passwd and <root>/etc/group through Fs (under --root the host's NSS would answer
+/// for the wrong machine). Without a cache every call reads the files again (they change under us
+/// when useradd runs); with the run's HostCache each file is read and parsed once until the cache is
+/// invalidated, and lookups by name, uid and gid are index lookups.
 class FileAccounts final : public Accounts {
 public:
-  explicit FileAccounts(const Fs& fs) : m_fs(fs) {}
+  explicit FileAccounts(const Fs& fs, const HostCache* cache = nullptr) : m_fs(fs), m_cache(cache) {}
+  void set_cache(const HostCache* cache) { m_cache = cache; }
   [[nodiscard]] Result<std::optional<Account>> user(std::string_view name) const override;
   [[nodiscard]] Result<std::optional<Account>> user_by_uid(std::uint32_t uid) const override;
   [[nodiscard]] Result<std::optional<GroupEntry>> group(std::string_view name) const override;
   [[nodiscard]] Result<std::vector<Account>> users() const override;
+  [[nodiscard]] Result<std::optional<std::string>> user_private_group(std::uint32_t gid) const override;
 
 private:
   const Fs& m_fs;
+  const HostCache* m_cache = nullptr;
 };
 
 /// Pure parsers, exposed for table-driven tests.

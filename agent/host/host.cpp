@@ -13,4 +13,16 @@ bool HostView::systemd_running() const {
   return st && st->type == FileType::directory;
 }
 
+Result<CommandResult> InvalidatingRunner::run(const Command& cmd) {
+  if (cmd.effect == Effect::mutating) {
+    m_cache.invalidate();
+  }
+  auto result = m_inner.run(cmd);
+  if (cmd.effect == Effect::mutating) {
+    // Again afterwards: a concurrent reader may have cached the file while the command ran.
+    m_cache.invalidate();
+  }
+  return result;
+}
+
 } // namespace zt::host

@@ -4,6 +4,7 @@
 #include "host/accounts.hpp"
 #include "host/command_runner.hpp"
 #include "host/fs.hpp"
+#include "host/host_cache.hpp"
 
 #include <memory>
 
@@ -13,9 +14,14 @@ namespace zt::host {
 /// refuses mutating commands.
 class HostView {
 public:
-  HostView(const Fs& fs, const Accounts& accounts, CommandRunner& read_only_runner)
-      : m_fs(fs), m_accounts(accounts), m_runner(read_only_runner) {}
+  HostView(const Fs& fs,
+           const Accounts& accounts,
+           CommandRunner& read_only_runner,
+           const HostCache* cache = nullptr)
+      : m_fs(fs), m_accounts(accounts), m_runner(read_only_runner), m_cache(cache) {}
   [[nodiscard]] const Fs& fs() const { return m_fs; }
+  /// The run's parsed host files, or nullptr (then every reader reads the file itself).
+  [[nodiscard]] const HostCache* cache() const { return m_cache; }
   [[nodiscard]] const Accounts& accounts() const { return m_accounts; }
   [[nodiscard]] CommandRunner& runner() const { return m_runner; }
   /// True when operating on "/" (live kernel, live services).
@@ -27,27 +33,59 @@ private:
   const Fs& m_fs;
   const Accounts& m_accounts;
   CommandRunner& m_runner;
+  const HostCache* m_cache = nullptr;
+};
+
+/// The Host's writable runner: forwards to the real one and drops the cached host files before
+/// every mutating command (useradd, usermod, apt-get change what the cache holds).
+class InvalidatingRunner final : public CommandRunner {
+public:
+  InvalidatingRunner(CommandRunner& inner, const HostCache& cache) : m_inner(inner), m_cache(cache) {}
+  [[nodiscard]] Result<CommandResult> run(const Command& cmd) override;
+
+private:
+  CommandRunner& m_inner;
+  const HostCache& m_cache;
 };
 
 /// What apply() gets: the same plus write access and the real runner.
 class Host {
 public:
   Host(Fs fs, CommandRunner& runner)
-      : m_fs(std::move(fs)), m_accounts(m_fs), m_runner(runner), m_read_only(runner) {}
+      : m_fs(std::move(fs)), m_accounts(m_fs), m_runner(runner, m_cache), m_read_only(runner) {}
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
 
-  [[nodiscard]] Fs& fs() { return m_fs; }
+  /// The writable Fs: drops the cached host files first (the caller may be about to write).
+  [[nodiscard]] Fs& fs() {
+    m_cache.invalidate();
+    return m_fs;
+  }
   [[nodiscard]] const Fs& fs() const { return m_fs; }
   [[nodiscard]] const Accounts& accounts() const { return m_accounts; }
+  /// The writable runner; a mutating command drops the cached host files first.
   [[nodiscard]] CommandRunner& runner() { return m_runner; }
-  [[nodiscard]] HostView view() const { return HostView(m_fs, m_accounts, m_read_only); }
+  [[nodiscard]] HostView view() const {
+    return HostView(m_fs, m_accounts, m_read_only, m_cache_enabled ? &m_cache : nullptr);
+  }
   [[nodiscard]] bool live() const { return m_fs.is_live(); }
 
+  /// Parse each host file once per run (the CLI switches this on; off by default so a test may
+  /// edit the tree between two checks on one Host).
+  void enable_cache() {
+    m_cache_enabled = true;
+    m_accounts.set_cache(&m_cache);
+  }
+  /// Drops every cached host file: the orchestrator calls this after a step applied changes.
+  void invalidate_cache() const { m_cache.invalidate(); }
+  [[nodiscard]] const HostCache& cache() const { return m_cache; }
+
 private:
+  HostCache m_cache;  // before m_accounts and m_runner, which refer to it
+  bool m_cache_enabled = false;
   Fs m_fs;
   FileAccounts m_accounts;
-  CommandRunner& m_runner;
+  InvalidatingRunner m_runner;
   mutable ReadOnlyRunner m_read_only;
 };
 

@@ -65,6 +65,8 @@ report::StepReport run_step(provisioners::Step& step, host::Host& host, Command 
   // The provisioner logs each change as it makes it; here only for debugging.
   spdlog::debug("{}: applying {} change(s)", step.id, first->changes.size());
   auto applied = prov.apply(host, *first);
+  // The step changed the host (or tried to): the re-plan and later steps read the files again.
+  host.invalidate_cache();
   if (!applied) {
     out.status = report::StepStatus::failed;
     out.error = applied.error().message;
@@ -114,14 +116,26 @@ void run_checks(const std::vector<const checks::Check*>& list,
                 unsigned jobs,
                 std::vector<report::CheckReport>& results) {
   results.resize(list.size());
+  // Runtime checks first: they wait on processes (podman as the user, systemctl), so they start at
+  // once and overlap each other and the file checks, instead of queueing behind them. Results keep
+  // the profile's order.
+  std::vector<std::size_t> order;
+  order.reserve(list.size());
+  for (const bool runtime : {true, false}) {
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (list[i]->runtime() == runtime) {
+        order.push_back(i);
+      }
+    }
+  }
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     while (true) {
-      std::size_t i = next.fetch_add(1);
-      if (i >= list.size()) {
+      std::size_t k = next.fetch_add(1);
+      if (k >= order.size()) {
         return;
       }
-      results[i] = run_check(*list[i], view);
+      results[order[k]] = run_check(*list[order[k]], view);
     }
   };
   unsigned n = std::max(1U, std::min<unsigned>(jobs, static_cast<unsigned>(list.size())));

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "util/json.hpp"
 
-#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -105,325 +107,219 @@ std::string_view to_string(Json::Kind kind) {
 
 namespace {
 
-constexpr int k_max_depth = 256;
+// Parsing is nlohmann/json's (nlohmann-json3-dev, RFC 8259, strict: no comments, no trailing commas,
+// valid UTF-8). Its SAX interface builds our tree, which keeps members in document order and
+// repeated keys (nlohmann's own json type would sort and merge them). Its diagnostics are turned
+// into ztagent's short "json: <what> at offset <n>" form (n = where the offending token starts).
 
-class Parser {
+constexpr std::size_t k_max_depth = 256;
+
+using Sax = nlohmann::json_sax<nlohmann::json>;
+
+/// The offset of the first '[' or '{' nested deeper than k_max_depth (outside strings), if any.
+/// Checked before parsing: SAX events carry no offset.
+std::optional<std::size_t> too_deep(std::string_view text) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > k_max_depth) {
+        return i;
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+/// nlohmann's parse error (`position` = characters read, end of input counting as one) as
+/// "<what>", offset.
+std::pair<std::string, std::size_t>
+describe_error(std::string_view text, std::size_t position, std::string_view token, std::string_view what) {
+  const std::size_t last = position > 0 ? std::min(position, text.size() + 1) - 1 : 0; // offending char
+  const std::size_t consumed = std::min(position, text.size());
+  const std::size_t token_start = consumed - std::min(token.size(), consumed);
+  if (contains(what, "number overflow")) {
+    return {"number out of range", token_start};
+  }
+  if (contains(what, "unexpected end of input")) {
+    return {"unexpected end of input", text.size()};
+  }
+  if (contains(what, "invalid string: missing closing quote")) {
+    return {"unterminated string", text.size()};
+  }
+  if (contains(what, "invalid string: control character")) {
+    return {"control character in a string", last};
+  }
+  if (contains(what, "invalid string: forbidden character after backslash")) {
+    return {"unknown escape", last};
+  }
+  if (contains(what, "must be followed by 4 hex digits")) {
+    // Fewer than four characters after "\u" is a truncated escape, else a bad digit.
+    const std::size_t u = text.rfind("\\u", last);
+    if (u != std::string_view::npos && text.size() - (u + 2) < 4) {
+      return {"truncated \\u escape", u + 2};
+    }
+    return {"bad hex digit in \\u escape", last};
+  }
+  if (contains(what, "surrogate U+DC00..U+DFFF must follow")) {
+    return {"lone low surrogate in \\u escape", position};
+  }
+  if (contains(what, "surrogate U+D800..U+DBFF must be followed")) {
+    // Right after the high surrogate, or after a second \uXXXX that is no low surrogate.
+    const bool read_second = position >= 6 && text.substr(position - 6, 2) == "\\u";
+    return {"high surrogate without a low surrogate", read_second ? position : last};
+  }
+  if (contains(what, "invalid string: ill-formed UTF-8")) {
+    return {"invalid UTF-8 in a string", last};
+  }
+  if (contains(what, "invalid number; expected digit after '.'")) {
+    return {"expected a digit after '.'", last};
+  }
+  if (contains(what, "exponent") || contains(what, "after exponent sign")) {
+    return {"expected a digit in the exponent", last};
+  }
+  if (contains(what, "invalid number")) {
+    return {"expected a digit", last};
+  }
+  if (contains(what, "invalid literal")) {
+    return {"unexpected character", token_start};
+  }
+  // A syntax error at a whole token: "unexpected ']'" (one character) or "unexpected number
+  // literal" (the token's text).
+  const bool one_char = contains(what, "unexpected '");
+  const std::size_t start = one_char ? last : token_start;
+  if (contains(what, "expected end of input")) {
+    // "01": nlohmann reads the number 0, then another number.
+    if (start > 0 && text[start - 1] == '0' && start < text.size() && text[start] >= '0' && text[start] <= '9' &&
+        (start == 1 || (!(text[start - 2] >= '0' && text[start - 2] <= '9') && text[start - 2] != '.'))) {
+      return {"leading zero in a number", start};
+    }
+    return {"unexpected text after the value", start};
+  }
+  if (contains(what, "parsing object key")) {
+    return {"expected a string key", start};
+  }
+  if (contains(what, "parsing object separator")) {
+    return {"expected ':'", start};
+  }
+  if (contains(what, "parsing object -")) {
+    return {"expected ',' or '}'", start};
+  }
+  if (contains(what, "parsing array -")) {
+    if (start > 0 && start < text.size() && text[start - 1] == '0' && text[start] >= '0' && text[start] <= '9') {
+      return {"leading zero in a number", start};
+    }
+    return {"expected ',' or ']'", start};
+  }
+  return {"unexpected character", start};
+}
+
+/// Builds the Json tree from nlohmann's SAX events.
+class Builder final : public Sax {
 public:
-  explicit Parser(std::string_view text) : m_text(text) {}
+  explicit Builder(std::string_view text) : m_text(text) {}
 
-  Result<Json> document() {
-    skip_ws();
-    ZT_TRY_ASSIGN(value, parse_value(0));
-    skip_ws();
-    if (m_pos != m_text.size()) {
-      return fail("unexpected text after the value");
-    }
-    return value;
+  bool null() override { return add(Json{}); }
+  bool boolean(bool value) override { return add(Json::make_bool(value)); }
+  bool number_integer(number_integer_t value) override {
+    return add(Json::make_number(static_cast<double>(value)));
   }
-
-private:
-  std::unexpected<Error> fail(std::string_view what) const {
-    return make_error(Errc::parse, "json: " + std::string(what) + " at offset " + std::to_string(m_pos));
+  bool number_unsigned(number_unsigned_t value) override {
+    return add(Json::make_number(static_cast<double>(value)));
   }
-
-  void skip_ws() {
-    while (m_pos < m_text.size() && (m_text[m_pos] == ' ' || m_text[m_pos] == '\t' || m_text[m_pos] == '\n' ||
-                                     m_text[m_pos] == '\r')) {
-      ++m_pos;
-    }
+  bool number_float(number_float_t value, const string_t& /*text*/) override {
+    return add(Json::make_number(value));
   }
-
-  bool consume_literal(std::string_view word) {
-    if (m_text.substr(m_pos, word.size()) == word) {
-      m_pos += word.size();
-      return true;
-    }
+  bool string(string_t& value) override { return add(Json::make_string(std::move(value))); }
+  bool binary(binary_t& /*value*/) override { return false; } // not produced by the JSON parser
+  bool start_object(std::size_t /*elements*/) override {
+    m_stack.emplace_back();
+    return true;
+  }
+  bool key(string_t& value) override {
+    m_stack.back().keys.push_back(std::move(value));
+    return true;
+  }
+  bool end_object() override {
+    Frame frame = std::move(m_stack.back());
+    m_stack.pop_back();
+    return add(Json::make_object(std::move(frame.keys), std::move(frame.items)));
+  }
+  bool start_array(std::size_t /*elements*/) override {
+    m_stack.emplace_back();
+    return true;
+  }
+  bool end_array() override {
+    Frame frame = std::move(m_stack.back());
+    m_stack.pop_back();
+    return add(Json::make_array(std::move(frame.items)));
+  }
+  bool parse_error(std::size_t position, const std::string& last_token, const nlohmann::detail::exception& ex) override {
+    auto [what, offset] = describe_error(m_text, position, last_token, ex.what());
+    m_error = "json: " + what + " at offset " + std::to_string(offset);
     return false;
   }
 
-  Result<Json> parse_value(int depth) {
-    if (m_pos >= m_text.size()) {
-      return fail("unexpected end of input");
+  Result<Json> result() && {
+    if (!m_error.empty()) {
+      return make_error(Errc::parse, m_error);
     }
-    char c = m_text[m_pos];
-    if (c == '{') {
-      return parse_object(depth + 1);
-    }
-    if (c == '[') {
-      return parse_array(depth + 1);
-    }
-    if (c == '"') {
-      ZT_TRY_ASSIGN(s, parse_string());
-      return Json::make_string(std::move(s));
-    }
-    if (c == '-' || (c >= '0' && c <= '9')) {
-      return parse_number();
-    }
-    if (consume_literal("true")) {
-      return Json::make_bool(true);
-    }
-    if (consume_literal("false")) {
-      return Json::make_bool(false);
-    }
-    if (consume_literal("null")) {
-      return Json{};
-    }
-    return fail("unexpected character");
+    return std::move(m_root);
   }
 
-  Result<Json> parse_object(int depth) {
-    if (depth > k_max_depth) {
-      return fail("nesting too deep");
-    }
-    ++m_pos; // '{'
-    std::vector<std::string> keys;
-    std::vector<Json> values;
-    skip_ws();
-    if (m_pos < m_text.size() && m_text[m_pos] == '}') {
-      ++m_pos;
-      return Json::make_object(std::move(keys), std::move(values));
-    }
-    while (true) {
-      skip_ws();
-      if (m_pos >= m_text.size() || m_text[m_pos] != '"') {
-        return fail("expected a string key");
-      }
-      ZT_TRY_ASSIGN(key, parse_string());
-      skip_ws();
-      if (m_pos >= m_text.size() || m_text[m_pos] != ':') {
-        return fail("expected ':'");
-      }
-      ++m_pos;
-      skip_ws();
-      ZT_TRY_ASSIGN(value, parse_value(depth));
-      keys.push_back(std::move(key));
-      values.push_back(std::move(value));
-      skip_ws();
-      if (m_pos >= m_text.size()) {
-        return fail("unexpected end of input");
-      }
-      if (m_text[m_pos] == ',') {
-        ++m_pos;
-        continue;
-      }
-      if (m_text[m_pos] == '}') {
-        ++m_pos;
-        return Json::make_object(std::move(keys), std::move(values));
-      }
-      return fail("expected ',' or '}'");
-    }
-  }
-
-  Result<Json> parse_array(int depth) {
-    if (depth > k_max_depth) {
-      return fail("nesting too deep");
-    }
-    ++m_pos; // '['
+private:
+  struct Frame {
+    std::vector<std::string> keys; // empty for an array
     std::vector<Json> items;
-    skip_ws();
-    if (m_pos < m_text.size() && m_text[m_pos] == ']') {
-      ++m_pos;
-      return Json::make_array(std::move(items));
-    }
-    while (true) {
-      skip_ws();
-      ZT_TRY_ASSIGN(value, parse_value(depth));
-      items.push_back(std::move(value));
-      skip_ws();
-      if (m_pos >= m_text.size()) {
-        return fail("unexpected end of input");
-      }
-      if (m_text[m_pos] == ',') {
-        ++m_pos;
-        continue;
-      }
-      if (m_text[m_pos] == ']') {
-        ++m_pos;
-        return Json::make_array(std::move(items));
-      }
-      return fail("expected ',' or ']'");
-    }
-  }
+  };
 
-  Result<Json> parse_number() {
-    const std::size_t start = m_pos;
-    auto digit = [&] { return m_pos < m_text.size() && m_text[m_pos] >= '0' && m_text[m_pos] <= '9'; };
-    if (m_text[m_pos] == '-') {
-      ++m_pos;
-    }
-    if (!digit()) {
-      return fail("expected a digit");
-    }
-    if (m_text[m_pos] == '0') {
-      ++m_pos;
-      if (digit()) {
-        return fail("leading zero in a number");
-      }
+  bool add(Json value) {
+    if (m_stack.empty()) {
+      m_root = std::move(value);
     } else {
-      while (digit()) {
-        ++m_pos;
-      }
+      m_stack.back().items.push_back(std::move(value));
     }
-    if (m_pos < m_text.size() && m_text[m_pos] == '.') {
-      ++m_pos;
-      if (!digit()) {
-        return fail("expected a digit after '.'");
-      }
-      while (digit()) {
-        ++m_pos;
-      }
-    }
-    if (m_pos < m_text.size() && (m_text[m_pos] == 'e' || m_text[m_pos] == 'E')) {
-      ++m_pos;
-      if (m_pos < m_text.size() && (m_text[m_pos] == '+' || m_text[m_pos] == '-')) {
-        ++m_pos;
-      }
-      if (!digit()) {
-        return fail("expected a digit in the exponent");
-      }
-      while (digit()) {
-        ++m_pos;
-      }
-    }
-    double value = 0;
-    const char* first = m_text.data() + start;
-    const char* last = m_text.data() + m_pos;
-    auto [ptr, ec] = std::from_chars(first, last, value);
-    if (ec == std::errc::result_out_of_range) {
-      m_pos = start;
-      return fail("number out of range");
-    }
-    if (ec != std::errc{} || ptr != last) {
-      m_pos = start;
-      return fail("malformed number");
-    }
-    return Json::make_number(value);
-  }
-
-  Result<std::uint32_t> parse_hex4() {
-    if (m_pos + 4 > m_text.size()) {
-      return fail("truncated \\u escape");
-    }
-    std::uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) {
-      char c = m_text[m_pos++];
-      v <<= 4;
-      if (c >= '0' && c <= '9') {
-        v |= static_cast<std::uint32_t>(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        v |= static_cast<std::uint32_t>(c - 'a' + 10);
-      } else if (c >= 'A' && c <= 'F') {
-        v |= static_cast<std::uint32_t>(c - 'A' + 10);
-      } else {
-        --m_pos;
-        return fail("bad hex digit in \\u escape");
-      }
-    }
-    return v;
-  }
-
-  static void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
-  Result<std::string> parse_string() {
-    ++m_pos; // '"'
-    std::string out;
-    while (true) {
-      if (m_pos >= m_text.size()) {
-        return fail("unterminated string");
-      }
-      char c = m_text[m_pos];
-      if (c == '"') {
-        ++m_pos;
-        return out;
-      }
-      if (static_cast<unsigned char>(c) < 0x20) {
-        return fail("control character in a string");
-      }
-      if (c != '\\') {
-        out += c;
-        ++m_pos;
-        continue;
-      }
-      ++m_pos;
-      if (m_pos >= m_text.size()) {
-        return fail("unterminated string");
-      }
-      char e = m_text[m_pos++];
-      switch (e) {
-      case '"':
-        out += '"';
-        break;
-      case '\\':
-        out += '\\';
-        break;
-      case '/':
-        out += '/';
-        break;
-      case 'b':
-        out += '\b';
-        break;
-      case 'f':
-        out += '\f';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'u': {
-        ZT_TRY_ASSIGN(cp, parse_hex4());
-        if (cp >= 0xDC00 && cp <= 0xDFFF) {
-          return fail("lone low surrogate in \\u escape");
-        }
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-          if (m_text.substr(m_pos, 2) != "\\u") {
-            return fail("high surrogate without a low surrogate");
-          }
-          m_pos += 2;
-          ZT_TRY_ASSIGN(low, parse_hex4());
-          if (low < 0xDC00 || low > 0xDFFF) {
-            return fail("high surrogate without a low surrogate");
-          }
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-        }
-        append_utf8(out, cp);
-        break;
-      }
-      default:
-        --m_pos;
-        return fail("unknown escape");
-      }
-    }
+    return true;
   }
 
   std::string_view m_text;
-  std::size_t m_pos = 0;
+  std::vector<Frame> m_stack;
+  Json m_root;
+  std::string m_error;
 };
 
 } // namespace
 
 Result<Json> parse_json(std::string_view text) {
-  return Parser(text).document();
+  if (auto deep = too_deep(text)) {
+    return make_error(Errc::parse, "json: nesting too deep at offset " + std::to_string(*deep));
+  }
+  Builder builder(text);
+  const bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &builder, nlohmann::json::input_format_t::json,
+                                            /*strict=*/true, /*ignore_comments=*/false);
+  if (!ok) {
+    auto result = std::move(builder).result();
+    if (result) {
+      return make_error(Errc::parse, "json: invalid document at offset 0");
+    }
+    return result;
+  }
+  return std::move(builder).result();
 }
 
 } // namespace zt::util

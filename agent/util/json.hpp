@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// A small strict JSON reader (RFC 8259) for the JSON that tools print (`podman ... --format json`)
-// and for ztagent's own state.json (agent/state/).
+// A strict JSON reader (RFC 8259) for the JSON that tools print (`podman ... --format json`) and for
+// ztagent's own state.json (agent/state/): a thin façade over nlohmann/json (nlohmann-json3-dev,
+// header-only), whose parser does the work; this tree keeps members in document order.
 // Objects, arrays, strings with every escape (\uXXXX and surrogate pairs -> UTF-8), numbers, true,
 // false, null. Strict: no comments, no trailing commas, no leading zeros, no control characters in
 // strings, nesting at most 256 deep, nothing but whitespace after the value. Read only: ztagent

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// SHA-256 (FIPS 180-4), small and dependency-free: ztagent records content digests of the files
-// it manages (agent/state/) and must not pull in OpenSSL for that. Not constant-time; it hashes
-// file contents for change detection, never keys.
+// SHA-256 through OpenSSL's EVP interface (libcrypto): ztagent records content digests of the files
+// it manages (agent/state/) and derives the schedule's stable offset; a FIPS-validated, widely
+// reviewed implementation replaces the hand-rolled one (issue 16). libcrypto.so.3 is the one
+// shared library the release build links besides libc.
 
 #include <array>
-#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+
+struct evp_md_ctx_st;
 
 namespace zt::util {
 
@@ -22,12 +25,10 @@ public:
   [[nodiscard]] std::array<std::uint8_t, 32> digest();
 
 private:
-  void compress(const std::uint8_t* block);
-
-  std::array<std::uint32_t, 8> m_state{};
-  std::array<std::uint8_t, 64> m_buffer{};
-  std::size_t m_buffered = 0;
-  std::uint64_t m_length = 0; // bytes fed so far
+  struct Free {
+    void operator()(evp_md_ctx_st* ctx) const;
+  };
+  std::unique_ptr<evp_md_ctx_st, Free> m_ctx;
 };
 
 /// Lower-case hex SHA-256 of `data`: sha256_hex("abc") ->

@@ -71,6 +71,27 @@ TEST_CASE("cli: usage errors exit 64 and name the problem", "[integration][cli]"
   CHECK(only.err.find("unknown step 'usres' in --only") != std::string::npos);
 }
 
+TEST_CASE("cli: an empty --only or --skip (an unset shell variable) is a usage error, not every step",
+          "[integration][cli]") {
+  TempRoot root;
+  zt::test::make_debian12_tree(root);
+  for (const char* opt : {"--only", "--skip"}) {
+    for (const char* value : {"", " ", ",", " , "}) {
+      INFO(opt << " '" << value << "'");
+      auto r = run_agent({"plan", "--profile", "debian-12", "--root", root.str(), opt, value});
+      CHECK(r.exit_code == 64);
+      CHECK(r.err == std::string("ztagent: error: ") + opt + " needs at least one step name (e.g. " + opt +
+                         " user,subids; `ztagent list` shows them), got '" + value +
+                         "'\nTry 'ztagent --help'.\n");
+      CHECK(r.out.empty());
+    }
+  }
+  // The --opt=value spelling too.
+  auto eq = run_agent({"verify", "--profile", "debian-12", "--root", root.str(), "--only="});
+  CHECK(eq.exit_code == 64);
+  CHECK(eq.err.find("--only needs at least one step name") != std::string::npos);
+}
+
 TEST_CASE("cli: provision into a --root tree converges, the second run changes nothing", "[integration][cli]") {
   if (!is_root()) {
     ZT_SKIP("needs root (chown, useradd --prefix)");

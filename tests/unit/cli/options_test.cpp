@@ -78,6 +78,14 @@ TEST_CASE("Options: usage errors name the problem", "[cli][options]") {
        "--every needs whole minutes from 1m to 24h (e.g. 15m, 1h), got '25h'"},
       {{"provision", "--remediate"}, "--remediate goes with verify, drift or schedule install"},
       {{"verify", "--log-target", "file"}, "unknown log target 'file' (targets: stderr, syslog, auto)"},
+      {{"provision", "--only", ""},
+       "--only needs at least one step name (e.g. --only user,subids; `ztagent list` shows them), got ''"},
+      {{"provision", "--only", " , "},
+       "--only needs at least one step name (e.g. --only user,subids; `ztagent list` shows them), got ' , '"},
+      {{"verify", "--skip="},
+       "--skip needs at least one step name (e.g. --skip user,subids; `ztagent list` shows them), got ''"},
+      {{"verify", "--only", "user", "--skip", " "},
+       "--skip needs at least one step name (e.g. --skip user,subids; `ztagent list` shows them), got ' '"},
   };
   for (const auto& c : cases) {
     INFO(c.message);

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "host/host_cache.hpp"
+
+#include "util/assert.hpp"
+
+namespace zt::host {
+
+void HostCache::invalidate() const {
+  std::lock_guard lock(m_mutex);
+  m_entries.clear();
+}
+
+std::size_t HostCache::computed(std::string_view key) const {
+  std::lock_guard lock(m_mutex);
+  auto it = m_computed.find(key);
+  return it == m_computed.end() ? 0 : it->second;
+}
+
+std::map<std::string, std::size_t, std::less<>> HostCache::computed_all() const {
+  std::lock_guard lock(m_mutex);
+  return m_computed;
+}
+
+void HostCache::check_type(const Entry& entry, const std::type_info& wanted) {
+  ZT_ASSERT(entry.type == std::type_index(wanted));
+}
+
+} // namespace zt::host

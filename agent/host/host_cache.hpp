@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// HostCache: the parsed host files of one run (package database, passwd, group, subuid, subgid),
+// each read and parsed once and shared by every step and check that needs it.
+//
+// One cache per Host, switched on by the CLI for a run (Host::enable_cache); without it every
+// lookup reads the file again, as before (tests that edit a tree between checks rely on that).
+// Invalidated whenever something may have changed a host file: after a step's apply, whenever a
+// mutating command runs through the Host's runner (useradd, usermod, apt-get) and whenever
+// the writable Fs is handed out. Thread-safe: checks run concurrently (--jobs). An entry holds
+// the whole Result, so a malformed file gives every reader the same error without reparsing.
+
+#include "util/result.hpp"
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <typeindex>
+#include <utility>
+
+namespace zt::host {
+
+class HostCache {
+public:
+  /// The cached Result for `key`, made by `make()` (returning Result<T>) on the first call since
+  /// the last invalidate(). Each key has one type; asking for another type is a programming error
+  /// (ZT_ASSERT). `make` may itself call get() for other keys.
+  template <typename T, typename Make>
+  [[nodiscard]] std::shared_ptr<const Result<T>> get(std::string_view key, Make&& make) const {
+    std::lock_guard lock(m_mutex);
+    auto it = m_entries.find(key);
+    if (it != m_entries.end()) {
+      check_type(it->second, typeid(T));
+      return std::static_pointer_cast<const Result<T>>(it->second.value);
+    }
+    ++m_computed[std::string(key)];
+    auto value = std::make_shared<const Result<T>>(std::forward<Make>(make)());
+    m_entries.insert_or_assign(std::string(key), Entry{std::type_index(typeid(T)), value});
+    return value;
+  }
+
+  /// Drops every entry: the next get() reads the file again.
+  void invalidate() const;
+  /// How often `key` was made (read and parsed) since the cache was created: bench/ and tests.
+  [[nodiscard]] std::size_t computed(std::string_view key) const;
+  /// Every key made so far with its count, for `-vv` logging at the end of a run.
+  [[nodiscard]] std::map<std::string, std::size_t, std::less<>> computed_all() const;
+
+private:
+  struct Entry {
+    std::type_index type;
+    std::shared_ptr<const void> value;
+  };
+  static void check_type(const Entry& entry, const std::type_info& wanted);
+
+  mutable std::recursive_mutex m_mutex;
+  mutable std::map<std::string, Entry, std::less<>> m_entries;
+  mutable std::map<std::string, std::size_t, std::less<>> m_computed;
+};
+
+/// cache->get<T>(key, make) when there is a cache, else make() every time (no cache: tests, or a
+/// caller outside a run).
+template <typename T, typename Make>
+[[nodiscard]] std::shared_ptr<const Result<T>> cached(const HostCache* cache, std::string_view key, Make&& make) {
+  if (cache == nullptr) {
+    return std::make_shared<const Result<T>>(std::forward<Make>(make)());
+  }
+  return cache->get<T>(key, std::forward<Make>(make));
+}
+
+} // namespace zt::host

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""How often one run opens each host file: reads `strace -f -y -e trace=open,openat,openat2` output
+and counts the successful opens whose resolved path is one of the given files.
+
+    opens.py STRACE_LOG ROOT /var/lib/dpkg/status /etc/passwd ...
+
+Prints "PATH COUNT" per file; exit 1 when one was opened more than once (issue 16: each host file is
+read and parsed at most once per run). Paths with a directory fd (openat(5</r/etc>, "passwd", ...))
+are joined with that directory, as strace -y shows it.
+"""
+import os
+import re
+import sys
+
+LINE = re.compile(r'open(?:at2?)?\((?:(-?\d+|AT_FDCWD)(?:<([^>]*)>)?, )?"([^"]*)".*\)\s*=\s*(-?\d+)(?:<([^>]*)>)?')
+
+
+def main():
+    log, root, files = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3:]
+    wanted = {os.path.normpath(root + f): f for f in files}
+    counts = {f: 0 for f in files}
+    with open(log, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            m = LINE.search(line)
+            if not m or int(m.group(4)) < 0:
+                continue
+            dirpath, name, opened = m.group(2), m.group(3), m.group(5)
+            if opened:  # strace -y shows the path the new fd refers to
+                path = opened
+            else:
+                path = name if name.startswith("/") or not dirpath else os.path.join(dirpath, name)
+            path = os.path.normpath(path)
+            if path in wanted:
+                counts[wanted[path]] += 1
+    worst = 0
+    for f in files:
+        print(f"{f} {counts[f]}")
+        worst = max(worst, counts[f])
+    return 0 if worst <= 1 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
