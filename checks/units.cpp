@@ -2,6 +2,7 @@
 #include "checks/units.hpp"
 
 #include "checks/data.hpp"
+#include "host/user_session.hpp"
 #include "util/strings.hpp"
 
 #include <algorithm>
@@ -17,6 +18,8 @@ constexpr std::string_view k_header = "# Managed by ztagent (step \"units\"): lo
 constexpr std::string_view k_podman = "/usr/bin/podman";
 constexpr std::string_view k_auto_update_timer = "podman-auto-update.timer";
 constexpr std::string_view k_auto_update_timer_path = "/usr/lib/systemd/user/podman-auto-update.timer";
+constexpr std::string_view k_runuser = "/usr/sbin/runuser";
+constexpr std::string_view k_systemctl = "/usr/bin/systemctl";
 
 /// What systemd allows on top of the container's stop timeout (podman stop's SIGKILL after the
 /// timeout, then the cleanup) before it kills podman itself. podman generate systemd uses 60 s; with
@@ -454,6 +457,23 @@ struct Renderer {
                       " --cidfile=%t/%n.ctr-id");
     return render_sections({{"Unit", unit}, {"Service", service}, {"Install", {"WantedBy=default.target"}}});
   }
+
+  /// The drop-in for the system's user@<uid>.service (classic only): before the user manager gets
+  /// its SIGTERM, stop the pod unit as the user, so that every container unit runs its own ExecStop
+  /// (the image's stop signal) while the user manager, its bus and podman's scopes are still up.
+  /// '+': run as root (no User=, no PAM session of user@.service), then runuser drops to the user;
+  /// '-': a manager that is already gone is no error.
+  [[nodiscard]] Result<std::string> user_manager_dropin() const {
+    ZT_TRY_ASSIGN(user, systemd_word(account.name, true));
+    std::vector<std::string> service{
+        "# Stop the stack before this user manager stops: its own shutdown stops podman's scopes",
+        "# alongside the units (podman 4.3), and their podman commands then hang until the stop timeouts.",
+        "ExecStop=-+" + std::string(k_runuser) + " -u " + user + " -- /usr/bin/env XDG_RUNTIME_DIR=" +
+            host::runtime_dir(account.uid) + " " + std::string(k_systemctl) + " --user stop " +
+            pod_service(spec.stack),
+    };
+    return render_sections({{"Service", service}});
+  }
 };
 
 std::string wants_dir(const host::Account& account, std::string_view target) {
@@ -507,6 +527,10 @@ std::string_view auto_update_policy(std::string_view image) {
   return image.starts_with("localhost/") ? "local" : "registry";
 }
 
+std::string user_manager_dropin_path(const profile::Stack& stack, const host::Account& account) {
+  return "/etc/systemd/system/user@" + std::to_string(account.uid) + ".service.d/ztagent-" + stack.pod + ".conf";
+}
+
 std::string_view auto_update_timer_unit() {
   return k_auto_update_timer_path;
 }
@@ -520,6 +544,14 @@ render_units(const UnitsSpec& spec, const host::Account& account, UnitStyle styl
       return std::unexpected(prefixed("units", content.error()));
     }
     out.files.push_back({std::move(path), std::move(*content), 0644, ManagedFile::Kind::unit, account.home});
+    return {};
+  };
+  auto add_dropin = [&](Result<std::string> content) -> Result<void> {
+    if (!content) {
+      return std::unexpected(prefixed("units", content.error()));
+    }
+    out.files.push_back({user_manager_dropin_path(spec.stack, account), std::move(*content), 0644,
+                         ManagedFile::Kind::user_manager_dropin, "/etc"});
     return {};
   };
   auto link = [&](const std::string& service) {
@@ -549,6 +581,7 @@ render_units(const UnitsSpec& spec, const host::Account& account, UnitStyle styl
       ZT_TRY(add_unit(r.systemd_dir() + "/" + container_service(spec.stack, c), r.classic_container_file(c)));
       link(container_service(spec.stack, c));
     }
+    ZT_TRY(add_dropin(r.user_manager_dropin()));
     break;
   }
   out.links.push_back({wants_dir(account, "timers.target") + "/" + std::string(k_auto_update_timer),
@@ -740,7 +773,8 @@ public:
   explicit UnitsOwnerMode(const UnitsSpec& spec)
       : UnitsCheck(spec,
                    "units.owner-mode",
-                   "unit and stack files are owned by the service user, mode 0644",
+                   "unit and stack files are owned by the service user (the user manager's drop-in "
+                   "by root), mode 0644",
                    "owned by " + spec.user + ", mode 0644") {}
 
 protected:
@@ -759,7 +793,10 @@ protected:
         continue; // units.files reports it
       }
       ++present;
-      if (st->uid != ctx.account.uid || st->gid != ctx.account.gid || (st->mode & 07777) != file.mode ||
+      const bool root_owned = file.kind == ManagedFile::Kind::user_manager_dropin;
+      const std::uint32_t uid = root_owned ? 0 : ctx.account.uid;
+      const std::uint32_t gid = root_owned ? 0 : ctx.account.gid;
+      if (st->uid != uid || st->gid != gid || (st->mode & 07777) != file.mode ||
           st->type != host::FileType::regular) {
         return fail(m_expected,
                     file.path + ": " +
