@@ -528,7 +528,8 @@ std::string_view auto_update_policy(std::string_view image) {
 }
 
 std::string user_manager_dropin_path(const profile::Stack& stack, const host::Account& account) {
-  return "/etc/systemd/system/user@" + std::to_string(account.uid) + ".service.d/ztagent-" + stack.pod + ".conf";
+  return "/etc/systemd/system/user@" + std::to_string(account.uid) + ".service.d/ztagent-" + stack.pod +
+         ".conf";
 }
 
 std::string_view auto_update_timer_unit() {

@@ -71,7 +71,7 @@ struct EnableLink {
 };
 
 struct RenderedUnits {
-  std::vector<ManagedFile> files; // pod unit, container units (stack order), classic: the drop-in, stack files
+  std::vector<ManagedFile> files; // pod, containers (stack order), [classic: the drop-in], stack files
   std::vector<EnableLink> links;  // enablement symlinks, podman-auto-update.timer last
 };
 

@@ -102,7 +102,8 @@ Result<Units::Survey> Units::survey(const host::HostView& host) const {
   const std::string owner_want = checks::owner_text(host.accounts(), account.uid, account.gid);
 
   std::set<std::string> seen_dirs;
-  auto survey_parents = [&](const std::string& base, const std::string& path, bool root_owned = false) -> Result<bool> {
+  auto survey_parents = [&](const std::string& base, const std::string& path,
+                            bool root_owned = false) -> Result<bool> {
     ZT_TRY_ASSIGN(base_st, lstat(host, base));
     if (base_st.type == FileType::missing) {
       if (std::find(s.missing_bases.begin(), s.missing_bases.end(), base) == s.missing_bases.end()) {

@@ -329,8 +329,8 @@ TEST_CASE("units: the user manager drop-in passes systemd-analyze verify with us
     std::ofstream(dir + "/user@999.service.d/ztagent-ztnet.conf") << content;
     const std::string log = scratch.str() + "/verify.log";
     // A test may use a shell: this is the test harness, not ztagent.
-    const std::string cmd = "SYSTEMD_UNIT_PATH=" + dir + ": SYSTEMD_LOG_COLOR=0 systemd-analyze verify " + dir +
-                            "/user@999.service >" + log + " 2>&1";
+    const std::string cmd = "SYSTEMD_UNIT_PATH=" + dir + ": SYSTEMD_LOG_COLOR=0 systemd-analyze verify " +
+                            dir + "/user@999.service >" + log + " 2>&1";
     const int status = std::system(cmd.c_str());
     REQUIRE(WIFEXITED(status));
     return zt::test::read_text_file(log);
