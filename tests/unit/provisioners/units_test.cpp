@@ -90,7 +90,7 @@ TEST_CASE("Units: writes classic units for podman 4.3.1, then is a no-op", "[pro
   CHECK(link->uid == 999);
   // The user manager's drop-in and the directories made for it are root's: the service user must
   // not be able to change what the system manager runs as root at its shutdown.
-  for (const std::string path : {k_dropin, std::string("/etc/systemd/system/user@999.service.d"),
+  for (const std::string& path : {k_dropin, std::string("/etc/systemd/system/user@999.service.d"),
                                  std::string("/etc/systemd")}) {
     auto st = host.fs().lstat(path);
     REQUIRE(st);
