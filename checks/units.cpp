@@ -156,7 +156,8 @@ public:
   explicit UnitsOwnerMode(const UnitsSpec& spec)
       : UnitsCheck(spec,
                    "units.owner-mode",
-                   "unit and stack files are owned by the service user, mode 0644",
+                   "unit and stack files are owned by the service user (the user manager's drop-in "
+                   "by root), mode 0644",
                    "owned by " + spec.user + ", mode 0644") {}
 
 protected:
@@ -175,7 +176,10 @@ protected:
         continue; // units.files reports it
       }
       ++present;
-      if (st->uid != ctx.account.uid || st->gid != ctx.account.gid || (st->mode & 07777) != file.mode ||
+      const bool root_owned = file.kind == ManagedFile::Kind::user_manager_dropin;
+      const std::uint32_t uid = root_owned ? 0 : ctx.account.uid;
+      const std::uint32_t gid = root_owned ? 0 : ctx.account.gid;
+      if (st->uid != uid || st->gid != gid || (st->mode & 07777) != file.mode ||
           st->type != host::FileType::regular) {
         return fail(m_expected,
                     file.path + ": " +

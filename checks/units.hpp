@@ -14,7 +14,8 @@
 //   quadlet_pod        ~/.config/containers/systemd/<pod>.pod + <pod>-<name>.container (Pod=<pod>.pod)
 //   quadlet_container  ~/.config/systemd/user/<pod>-pod.service (creates the pod) +
 //                      ~/.config/containers/systemd/<pod>-<name>.container (PodmanArgs=--pod=<pod>)
-//   classic            ~/.config/systemd/user/<pod>-pod.service + <pod>-<name>.service (podman run)
+//   classic            ~/.config/systemd/user/<pod>-pod.service + <pod>-<name>.service (podman run),
+//                      and root's /etc/systemd/system/user@<uid>.service.d/ztagent-<pod>.conf
 // Quadlet styles below podman 5.3: every pod and container unit also waits for the host network
 // (pasta) through ~/.config/systemd/user/<pod>-wait-network-online.service (units_versions.hpp);
 // from 5.3 Quadlet orders its units after podman's own podman-user-wait-network-online.service.
@@ -51,15 +52,18 @@ struct UnitsSpec {
 };
 [[nodiscard]] UnitsSpec units_spec_from(const profile::Config& config);
 
-/// A file the units step owns, with the exact bytes and mode it must have (owner: the service user).
+/// A file the units step owns, with the exact bytes and mode it must have (owner: see Kind).
 struct ManagedFile {
-  enum class Kind { unit, stack_file };
+  /// unit, stack_file: owned by the service user. user_manager_dropin: the classic style's drop-in
+  /// for the system's user@<uid>.service (see user_manager_dropin_path), owned by root, as are the
+  /// directories ztagent creates for it.
+  enum class Kind { unit, stack_file, user_manager_dropin };
   std::string path; // host path
   std::string content;
   std::uint32_t mode = 0644;
   Kind kind = Kind::unit;
-  /// The directory that must already exist (home or data_root); ztagent creates what lies between
-  /// it and the file (owned by the user, 0755).
+  /// The directory that must already exist (home, data_root, or /etc for the drop-in); ztagent
+  /// creates what lies between it and the file (0755, owned like the file).
   std::string base_dir;
 };
 
@@ -71,7 +75,7 @@ struct EnableLink {
 };
 
 struct RenderedUnits {
-  std::vector<ManagedFile> files; // pod unit, container units (stack order), then stack files
+  std::vector<ManagedFile> files; // pod, containers (stack order), [classic: the drop-in], stack files
   std::vector<EnableLink> links;  // enablement symlinks, podman-auto-update.timer last
 };
 
@@ -116,6 +120,13 @@ render_units(const UnitsSpec& spec, const host::Account& account, UnitStyle styl
 style_unit_paths(const profile::Stack& stack, const host::Account& account, UnitStyle style);
 [[nodiscard]] std::vector<std::string>
 style_link_paths(const profile::Stack& stack, const host::Account& account, UnitStyle style);
+/// Classic style only: /etc/systemd/system/user@<uid>.service.d/ztagent-<pod>.conf, an ExecStop= of
+/// the service user's manager that stops the pod unit (and so every container unit, which requires
+/// it) while that manager is still fully up. Without it, on Debian 12 (podman 4.3, systemd 252) the
+/// manager's own shutdown stops podman's scopes in parallel with the stack and the units' podman
+/// commands hang until their stop timeouts (measured in the debian12-classic e2e scenario, README
+/// "Known limitations").
+[[nodiscard]] std::string user_manager_dropin_path(const profile::Stack& stack, const host::Account& account);
 /// "/usr/lib/systemd/user/podman-auto-update.timer"
 [[nodiscard]] std::string_view auto_update_timer_unit();
 

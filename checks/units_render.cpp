@@ -5,6 +5,7 @@
 #include "checks/units.hpp"
 
 #include "checks/units_versions.hpp"
+#include "host/user_session.hpp"
 #include "util/strings.hpp"
 
 #include <algorithm>
@@ -18,6 +19,8 @@ constexpr std::string_view k_header = "# Managed by ztagent (step \"units\"): lo
 constexpr std::string_view k_podman = "/usr/bin/podman";
 constexpr std::string_view k_auto_update_timer = "podman-auto-update.timer";
 constexpr std::string_view k_auto_update_timer_path = "/usr/lib/systemd/user/podman-auto-update.timer";
+constexpr std::string_view k_runuser = "/usr/sbin/runuser";
+constexpr std::string_view k_systemctl = "/usr/bin/systemctl";
 
 /// What systemd allows on top of the container's stop timeout (podman stop's SIGKILL after the
 /// timeout, then the cleanup) before it kills podman itself. podman generate systemd uses 60 s; with
@@ -431,6 +434,23 @@ struct Renderer {
     return render_sections({{"Unit", unit}, {"Service", service}, {"Install", {"WantedBy=default.target"}}});
   }
 
+  /// The drop-in for the system's user@<uid>.service (classic only): before the user manager gets
+  /// its SIGTERM, stop the pod unit as the user, so that every container unit runs its own ExecStop
+  /// (the image's stop signal) while the user manager, its bus and podman's scopes are still up.
+  /// '+': run as root (no User=, no PAM session of user@.service), then runuser drops to the user;
+  /// '-': a manager that is already gone is no error.
+  [[nodiscard]] Result<std::string> user_manager_dropin() const {
+    ZT_TRY_ASSIGN(user, systemd_word(account.name, true));
+    std::vector<std::string> service{
+        "# Stop the stack before this user manager stops: its own shutdown stops podman's scopes",
+        "# alongside the units (podman 4.3), and their podman commands then hang until the stop timeouts.",
+        "ExecStop=-+" + std::string(k_runuser) + " -u " + user + " -- /usr/bin/env XDG_RUNTIME_DIR=" +
+            host::runtime_dir(account.uid) + " " + std::string(k_systemctl) + " --user stop " +
+            pod_service(spec.stack),
+    };
+    return render_sections({{"Service", service}});
+  }
+
   [[nodiscard]] Result<std::string> classic_container_file(const profile::Container& c) const {
     ZT_TRY(check_container(c));
     const std::string what = "container " + c.name;
@@ -583,6 +603,11 @@ std::string_view auto_update_policy(std::string_view image) {
   return image.starts_with("localhost/") ? "local" : "registry";
 }
 
+std::string user_manager_dropin_path(const profile::Stack& stack, const host::Account& account) {
+  return "/etc/systemd/system/user@" + std::to_string(account.uid) + ".service.d/ztagent-" + stack.pod +
+         ".conf";
+}
+
 std::string_view auto_update_timer_unit() {
   return k_auto_update_timer_path;
 }
@@ -603,6 +628,14 @@ Result<RenderedUnits> render_for(const UnitsSpec& spec, const host::Account& acc
       return std::unexpected(prefixed("units", content.error()));
     }
     out.files.push_back({std::move(path), std::move(*content), 0644, ManagedFile::Kind::unit, account.home});
+    return {};
+  };
+  auto add_dropin = [&](Result<std::string> content) -> Result<void> {
+    if (!content) {
+      return std::unexpected(prefixed("units", content.error()));
+    }
+    out.files.push_back({user_manager_dropin_path(spec.stack, account), std::move(*content), 0644,
+                         ManagedFile::Kind::user_manager_dropin, "/etc"});
     return {};
   };
   auto link = [&](const std::string& service) {
@@ -632,6 +665,7 @@ Result<RenderedUnits> render_for(const UnitsSpec& spec, const host::Account& acc
       ZT_TRY(add_unit(r.systemd_dir() + "/" + container_service(spec.stack, c), r.classic_container_file(c)));
       link(container_service(spec.stack, c));
     }
+    ZT_TRY(add_dropin(r.user_manager_dropin()));
     break;
   }
   if (r.own_network_wait) {

@@ -24,6 +24,7 @@ struct Units::Survey {
   checks::RenderedUnits rendered;
   std::vector<std::string> missing_bases;
   std::vector<std::string> missing_dirs;                  // outermost first
+  std::set<std::string> root_dirs;                        // of missing_dirs: for the drop-in, root's
   std::vector<std::pair<std::size_t, std::string>> files; // index into rendered.files, summary
   std::vector<std::pair<std::size_t, std::string>> links; // index into rendered.links, summary
   std::vector<std::pair<std::string, std::string>> stale; // path, summary
@@ -48,6 +49,30 @@ std::vector<std::string> dirs_between(const std::string& base, const std::string
   }
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+/// `systemctl daemon-reload` of the system manager, on the live host only (under --root the next
+/// boot reads the drop-in).
+Result<void> reload_system_manager(host::Host& host) {
+  if (!host.view().live()) {
+    spdlog::debug("units: not reloading the system manager under --root");
+    return {};
+  }
+  host::Command cmd;
+  cmd.argv = {"systemctl", "daemon-reload"};
+  cmd.effect = host::Effect::mutating;
+  cmd.scope = host::Scope::host;
+  cmd.timeout = std::chrono::seconds{120};
+  auto run = host.runner().run(cmd);
+  if (!run) {
+    return std::unexpected(prefixed("units: systemctl daemon-reload", run.error()));
+  }
+  if (run->exit_code != 0) {
+    return make_error(Errc::command_failed, "units: systemctl daemon-reload failed (exit " +
+                                                std::to_string(run->exit_code) +
+                                                "): " + util::last_nonempty_line(run->err));
+  }
+  return {};
 }
 
 Result<host::FileStat> lstat(const host::HostView& host, const std::string& path) {
@@ -77,7 +102,8 @@ Result<Units::Survey> Units::survey(const host::HostView& host) const {
   const std::string owner_want = checks::owner_text(host.accounts(), account.uid, account.gid);
 
   std::set<std::string> seen_dirs;
-  auto survey_parents = [&](const std::string& base, const std::string& path) -> Result<bool> {
+  auto survey_parents = [&](const std::string& base, const std::string& path,
+                            bool root_owned = false) -> Result<bool> {
     ZT_TRY_ASSIGN(base_st, lstat(host, base));
     if (base_st.type == FileType::missing) {
       if (std::find(s.missing_bases.begin(), s.missing_bases.end(), base) == s.missing_bases.end()) {
@@ -95,6 +121,9 @@ Result<Units::Survey> Units::survey(const host::HostView& host) const {
       ZT_TRY_ASSIGN(st, lstat(host, dir));
       if (st.type == FileType::missing) {
         s.missing_dirs.push_back(dir);
+        if (root_owned) {
+          s.root_dirs.insert(dir);
+        }
       } else if (st.type != FileType::directory) {
         return refuse_in_the_way(dir, st.type, "a directory");
       }
@@ -104,7 +133,10 @@ Result<Units::Survey> Units::survey(const host::HostView& host) const {
 
   for (std::size_t i = 0; i < s.rendered.files.size(); ++i) {
     const auto& file = s.rendered.files[i];
-    ZT_TRY_ASSIGN(base_ok, survey_parents(file.base_dir, file.path));
+    const bool root_owned = file.kind == ManagedFile::Kind::user_manager_dropin;
+    const std::uint32_t uid = root_owned ? 0 : account.uid;
+    const std::uint32_t gid = root_owned ? 0 : account.gid;
+    ZT_TRY_ASSIGN(base_ok, survey_parents(file.base_dir, file.path, root_owned));
     if (!base_ok) {
       s.files.emplace_back(i, "write (new) once " + file.base_dir + " exists");
       continue;
@@ -125,8 +157,9 @@ Result<Units::Survey> Units::survey(const host::HostView& host) const {
     if (*content != file.content) {
       why.emplace_back("content differs");
     }
-    if (st.uid != account.uid || st.gid != account.gid) {
-      why.push_back("owner " + checks::owner_text(host.accounts(), st.uid, st.gid) + " -> " + owner_want);
+    if (st.uid != uid || st.gid != gid) {
+      why.push_back("owner " + checks::owner_text(host.accounts(), st.uid, st.gid) + " -> " +
+                    (root_owned ? checks::owner_text(host.accounts(), 0, 0) : owner_want));
     }
     if ((st.mode & 07777) != file.mode) {
       why.push_back("mode " + util::format_mode(st.mode & 07777) + " -> " + util::format_mode(file.mode));
@@ -182,6 +215,9 @@ Result<Units::Survey> Units::survey(const host::HostView& host) const {
     paths.insert(paths.end(), link_paths.begin(), link_paths.end());
     // ztagent's network wait, once podman (>= 5.3) ships its own.
     paths.push_back(checks::network_wait_unit_path(m_spec.stack, account));
+    if (other == UnitStyle::classic) {
+      paths.push_back(checks::user_manager_dropin_path(m_spec.stack, account));
+    }
     for (const auto& path : paths) {
       if (wanted.contains(path) || !considered.insert(path).second) {
         continue;
@@ -235,8 +271,17 @@ Result<Plan> Units::plan(const host::HostView& host) const {
   for (const auto& [i, summary] : s.links) {
     plan.changes.push_back({s.rendered.links[i].path, summary});
   }
+  const std::string dropin = checks::user_manager_dropin_path(m_spec.stack, s.ctx->account);
+  bool system_changed = false;
   for (const auto& [path, summary] : s.stale) {
     plan.changes.push_back({path, summary});
+    system_changed = system_changed || path == dropin;
+  }
+  for (const auto& [i, summary] : s.files) {
+    system_changed = system_changed || s.rendered.files[i].kind == ManagedFile::Kind::user_manager_dropin;
+  }
+  if (system_changed && host.live()) {
+    plan.changes.push_back({"system manager", "daemon-reload (reads " + dropin + ")"});
   }
   return plan;
 }
@@ -256,19 +301,25 @@ Result<void> Units::apply(host::Host& host, const Plan& /*plan*/) {
     if (auto made = fs.make_directory(dir, 0755); !made) {
       return std::unexpected(prefixed("units", made.error()));
     }
+    if (s.root_dirs.contains(dir)) {
+      continue; // created by root, stays root's
+    }
     if (auto owned = fs.set_owner(dir, account.uid, account.gid); !owned) {
       return std::unexpected(prefixed("units", owned.error()));
     }
   }
+  bool system_changed = false;
   for (const auto& [i, summary] : s.files) {
     const ManagedFile& file = s.rendered.files[i];
+    const bool root_owned = file.kind == ManagedFile::Kind::user_manager_dropin;
     host::WriteSpec spec;
     spec.mode = file.mode;
-    spec.uid = account.uid;
-    spec.gid = account.gid;
+    spec.uid = root_owned ? 0 : account.uid;
+    spec.gid = root_owned ? 0 : account.gid;
     if (auto written = fs.write_file(file.path, file.content, spec); !written) {
       return std::unexpected(prefixed("units", written.error()));
     }
+    system_changed = system_changed || root_owned;
     spdlog::info("units: {}: {}", file.path, summary);
   }
   for (const auto& [i, summary] : s.links) {
@@ -277,11 +328,18 @@ Result<void> Units::apply(host::Host& host, const Plan& /*plan*/) {
       return std::unexpected(prefixed("units", made.error()));
     }
   }
+  const std::string dropin = checks::user_manager_dropin_path(m_spec.stack, account);
   for (const auto& [path, summary] : s.stale) {
     if (auto removed = fs.remove_file(path); !removed) {
       return std::unexpected(prefixed("units", removed.error()));
     }
+    system_changed = system_changed || path == dropin;
     spdlog::info("units: {}: {}", path, summary);
+  }
+  // The system manager reads the user manager's drop-in on a reload: without it the next shutdown
+  // would still stop the user manager the old way.
+  if (system_changed) {
+    ZT_TRY(reload_system_manager(host));
   }
   return validate_units(host.view(), host.runner(), m_spec.stack, *s.ctx, s.rendered);
 }

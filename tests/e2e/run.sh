@@ -308,6 +308,7 @@ boot_until_poweroff() {
       --register=no --keep-unit --private-network --system-call-filter=@keyring --capability=all \
       --bind="${jobdir}:/job" --bind-ro="${repo}:${REPO_MOUNT}" "${binds[@]}" --console=read-only \
       >"${console}" 2>&1 </dev/null || rc=$?
+    date +%s.%N >"${jobdir}/out/shutdown-boot${boot}.end"  # see shutdown_seconds
     case ${rc} in
       0) return 0 ;;                                       # powered off
       133) echo "reboot" >>"${jobdir}/out/boots.log" ;;    # rebooted: boot again
@@ -663,15 +664,32 @@ expect_first_provision() {
   expect_passed verify1.xml "${SC_EXPECT_PASSED[@]}"
 }
 
-# The stack: base steps, images imported, whole profile -> reboot -> verify passes with the
-# runtime checks run and passing -> provision again changes nothing.
+# shutdown_seconds BOOT: from the job's `systemctl reboot|poweroff` at the end of boot BOOT to the
+# exit of systemd-nspawn (the guest stopped everything), "?" when either mark is missing.
+shutdown_seconds() {
+  local start end
+  start=$(cat "${JOBDIR}/out/shutdown-boot$1.start" 2>/dev/null) || { echo '?'; return 0; }
+  end=$(cat "${JOBDIR}/out/shutdown-boot$1.end" 2>/dev/null) || { echo '?'; return 0; }
+  awk -v s="${start}" -v e="${end}" 'BEGIN { printf "%.1f\n", e - s }'
+}
+
+# The stack's reboot and poweroff times, for the comparison of the suites in main (compare_shutdowns).
+record_shutdowns() {
+  printf 'reboot=%s\npoweroff=%s\n' "$(shutdown_seconds 1)" "$(shutdown_seconds 2)" >"${JOBDIR}/../shutdown"
+}
+
+# The stack: base steps, images imported, whole profile -> reboot (every container stopped on its
+# stop signal, postgres shut down cleanly) -> verify passes with the runtime checks run and passing
+# -> provision again changes nothing.
 assert_stack() {
   expect_first_provision
+  expect_rc clean-shutdown 0
+  record_shutdowns
   expect_report verify verify.xml
   expect_passed verify.xml "${SC_EXPECT_PASSED[@]}"
   expect_report provision2 provision2.json
   expect_changed provision2.json eq 0
-  SUMMARY_DETAIL="provision $(out_time provision-base)+$(out_time import-images)+$(out_time provision1) s, stack healthy $(out_time verify1) s, reboot, verify $(out_time verify) s ($(count_passed verify.xml) checks passed), re-provision changed $(json_changed "${JOBDIR}/out/provision2.json")"
+  SUMMARY_DETAIL="provision $(out_time provision-base)+$(out_time import-images)+$(out_time provision1) s, stack healthy $(out_time verify1) s, reboot $(shutdown_seconds 1) s (clean), verify $(out_time verify) s ($(count_passed verify.xml) checks passed), re-provision changed $(json_changed "${JOBDIR}/out/provision2.json"), poweroff $(shutdown_seconds 2) s"
 }
 
 # As assert_stack up to verify; then chmod 0777 the zerotier dir -> verify fails exactly
@@ -833,6 +851,37 @@ run_scenario() {
   return 1
 }
 
+# Debian 12 (podman 4.3, classic units) must stop its stack as Debian 13 (podman 5, Quadlet) does:
+# when both debian12-classic and debian13-quadlet ran in this run, each of the two shutdowns (the
+# reboot with the stack up, the final poweroff) may take at most SHUTDOWN_SLACK s longer on Debian
+# 12. Sets SHUTDOWN_LINES (for the summary); returns 1 when the bound is exceeded.
+readonly SHUTDOWN_SLACK=15
+SHUTDOWN_LINES=()
+compare_shutdowns() {
+  local d12=${STATE_DIR}/debian12-classic/shutdown d13=${STATE_DIR}/debian13-quadlet/shutdown
+  [[ " $* " == *" debian12-classic "* && " $* " == *" debian13-quadlet "* ]] || return 0
+  if [[ ! -s ${d12} || ! -s ${d13} ]]; then
+    SHUTDOWN_LINES+=("e2e: shutdown: not compared (a scenario ended before its reboot)")
+    return 0
+  fi
+  local what t12 t13 rc=0 verdict
+  for what in reboot poweroff; do
+    t12=$(sed -n "s/^${what}=//p" "${d12}")
+    t13=$(sed -n "s/^${what}=//p" "${d13}")
+    if [[ ! ${t12} =~ ^[0-9.]+$ || ! ${t13} =~ ^[0-9.]+$ ]]; then
+      verdict="FAIL (not measured)"
+      rc=1
+    elif awk -v a="${t12}" -v b="${t13}" -v s="${SHUTDOWN_SLACK}" 'BEGIN { exit !(a <= b + s) }'; then
+      verdict="PASS"
+    else
+      verdict="FAIL (more than ${SHUTDOWN_SLACK} s longer on Debian 12)"
+      rc=1
+    fi
+    SHUTDOWN_LINES+=("e2e: shutdown: ${what}: debian12-classic ${t12} s, debian13-quadlet ${t13} s: ${verdict}")
+  done
+  return "${rc}"
+}
+
 main() {
   local scenarios=() prepare_only=no name
   # Internal entry points: each runs in its own process, so errexit holds inside (bash ignores
@@ -914,7 +963,7 @@ main() {
 
   local summaries=() passed=0 failed=0 t0=${SECONDS} rc
   for name in "${scenarios[@]}"; do
-    rm -f "${STATE_DIR}/${name}/summary"
+    rm -f "${STATE_DIR}/${name}/summary" "${STATE_DIR}/${name}/shutdown"
     rc=0
     "${SELF}" __scenario "${name}" || rc=$?
     if ((rc == 0)); then
@@ -928,10 +977,13 @@ main() {
       summaries+=("e2e: ${name}: FAIL (harness error before the scenario finished, exit ${rc}; see above)")
     fi
   done
+  local shutdowns_ok=yes
+  compare_shutdowns "${scenarios[@]}" || shutdowns_ok=no
   section "summary ($((SECONDS - t0)) s)"
   printf '%s\n' "${summaries[@]}"
+  ((${#SHUTDOWN_LINES[@]} == 0)) || printf '%s\n' "${SHUTDOWN_LINES[@]}"
   printf 'e2e: %d passed, %d failed\n' "${passed}" "${failed}"
-  ((failed == 0))
+  ((failed == 0)) && [[ ${shutdowns_ok} == yes ]]
 }
 
 # One line, read whole before it runs: editing this file during a run cannot change what runs.

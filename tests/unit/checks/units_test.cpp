@@ -14,6 +14,7 @@
 #include "units_fixture.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -308,6 +309,46 @@ TEST_CASE("units: classic units pass systemd-analyze --user verify", "[checks][u
     // Warnings ("Unknown key", "ignoring") exit 0 too: none may name our files.
     CHECK(output.find(units) == std::string::npos);
   }
+}
+
+// The classic style's drop-in for the system's user@<uid>.service, read by systemd's own parser
+// together with the user@.service this host ships: nothing in it may be warned about, and a key
+// systemd does not know would be (the second run shows the check can fail).
+TEST_CASE("units: the user manager drop-in passes systemd-analyze verify with user@.service",
+          "[checks][units][systemd-analyze]") {
+  const std::string shipped = "/lib/systemd/system/user@.service";
+  if (!std::filesystem::exists("/usr/bin/systemd-analyze") || !std::filesystem::exists(shipped)) {
+    ZT_SKIP("systemd-analyze or " + shipped + " not installed");
+  }
+  auto r = render_units(zt::test::units_spec_for("debian-12"), zt::test::ztnet_account(), UnitStyle::classic,
+                        SecretStore::podman);
+  REQUIRE(r);
+  const auto dropin = std::find_if(r->files.begin(), r->files.end(), [](const auto& f) {
+    return f.kind == zt::checks::ManagedFile::Kind::user_manager_dropin;
+  });
+  REQUIRE(dropin != r->files.end());
+  CHECK(dropin->path == "/etc/systemd/system/user@999.service.d/ztagent-ztnet.conf");
+  CHECK(dropin->base_dir == "/etc");
+
+  zt::test::TempRoot scratch;
+  const std::string dir = scratch.str() + "/system";
+  std::filesystem::create_directories(dir + "/user@999.service.d");
+  std::filesystem::copy_file(shipped, dir + "/user@999.service");
+  auto verify = [&](const std::string& content) {
+    std::ofstream(dir + "/user@999.service.d/ztagent-ztnet.conf") << content;
+    const std::string log = scratch.str() + "/verify.log";
+    // A test may use a shell: this is the test harness, not ztagent.
+    const std::string cmd = "SYSTEMD_UNIT_PATH=" + dir + ": SYSTEMD_LOG_COLOR=0 systemd-analyze verify " +
+                            dir + "/user@999.service >" + log + " 2>&1";
+    const int status = std::system(cmd.c_str());
+    REQUIRE(WIFEXITED(status));
+    return zt::test::read_text_file(log);
+  };
+  const std::string output = verify(dropin->content);
+  INFO("systemd-analyze output:\n" << output);
+  CHECK(output.find("ztagent-ztnet.conf") == std::string::npos);
+  const std::string bogus = verify(dropin->content + "Bogus=1\n");
+  CHECK(bogus.find("ztagent-ztnet.conf") != std::string::npos);
 }
 
 // ---- checks ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ namespace {
 const std::string k_home = "/home/ztnet";
 const std::string k_user_dir = "/home/ztnet/.config/systemd/user";
 const std::string k_quadlet_dir = "/home/ztnet/.config/containers/systemd";
+const std::string k_dropin = "/etc/systemd/system/user@999.service.d/ztagent-ztnet.conf";
 
 void require_checks_pass(const zt::host::HostView& view, const zt::checks::UnitsSpec& spec) {
   for (const auto& check : zt::checks::make_units_checks(spec)) {
@@ -47,6 +48,9 @@ TEST_CASE("Units: writes classic units for podman 4.3.1, then is a no-op", "[pro
           {"/home/ztnet/.config", "create directory 0755"},
           {"/home/ztnet/.config/systemd", "create directory 0755"},
           {k_user_dir, "create directory 0755"},
+          {"/etc/systemd", "create directory 0755"},
+          {"/etc/systemd/system", "create directory 0755"},
+          {"/etc/systemd/system/user@999.service.d", "create directory 0755"},
           {"/opt/ztnet-data/caddy", "create directory 0755"},
           {"/home/ztnet/.config/systemd/user/default.target.wants", "create directory 0755"},
           {"/home/ztnet/.config/systemd/user/timers.target.wants", "create directory 0755"},
@@ -55,6 +59,7 @@ TEST_CASE("Units: writes classic units for podman 4.3.1, then is a no-op", "[pro
           {k_user_dir + "/ztnet-zerotier.service", "write (new)"},
           {k_user_dir + "/ztnet-ztnet.service", "write (new)"},
           {k_user_dir + "/ztnet-caddy.service", "write (new)"},
+          {k_dropin, "write (new)"},
           {"/opt/ztnet-data/caddy/Caddyfile", "write (new)"},
           {k_user_dir + "/default.target.wants/ztnet-pod.service", "link -> ../ztnet-pod.service"},
           {k_user_dir + "/default.target.wants/ztnet-postgres.service", "link -> ../ztnet-postgres.service"},
@@ -83,6 +88,19 @@ TEST_CASE("Units: writes classic units for podman 4.3.1, then is a no-op", "[pro
   auto link = host.fs().lstat(k_user_dir + "/default.target.wants/ztnet-pod.service");
   REQUIRE(link);
   CHECK(link->uid == 999);
+  // The user manager's drop-in and the directories made for it are root's: the service user must
+  // not be able to change what the system manager runs as root at its shutdown.
+  for (const std::string& path : {k_dropin, std::string("/etc/systemd/system/user@999.service.d"),
+                                 std::string("/etc/systemd")}) {
+    auto st = host.fs().lstat(path);
+    REQUIRE(st);
+    INFO(path);
+    CHECK(st->uid == 0);
+    CHECK(st->gid == 0);
+  }
+  const std::string dropin = zt::test::read_text_file(root.real(k_dropin));
+  CHECK(dropin.find("\nExecStop=-+/usr/sbin/runuser -u ztnet -- /usr/bin/env XDG_RUNTIME_DIR=/run/user/999 "
+                    "/usr/bin/systemctl --user stop ztnet-pod.service\n") != std::string::npos);
 }
 
 TEST_CASE("Units: second run plans nothing and runs no mutating command", "[provisioners][units]") {
@@ -168,6 +186,7 @@ TEST_CASE("Units: podman upgrade replaces classic units, removes only the stack'
                               "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
                              {k_user_dir + "/default.target.wants/ztnet-caddy.service",
                               "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
+                             {k_dropin, "remove (stale: not a quadlet-container unit for podman 4.9.3)"},
                          });
   REQUIRE(step.apply(host, *plan));
   auto again = step.plan(host.view());
@@ -176,6 +195,7 @@ TEST_CASE("Units: podman upgrade replaces classic units, removes only the stack'
   require_checks_pass(host.view(), spec);
   CHECK(root.exists(k_user_dir + "/unrelated.service"));
   CHECK_FALSE(root.exists(k_user_dir + "/ztnet-caddy.service"));
+  CHECK_FALSE(root.exists(k_dropin));
 }
 
 TEST_CASE("Units: repairs drifted owner, mode, content and links", "[provisioners][units]") {
