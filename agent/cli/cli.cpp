@@ -7,6 +7,7 @@
 #include "cli/run_output.hpp"
 #include "host/lock.hpp"
 #include "profile/loader.hpp"
+#include "profile/waivers.hpp"
 #include "provisioners/registry.hpp"
 #include "report/report.hpp"
 #include "run/orchestrator.hpp"
@@ -161,6 +162,9 @@ void log_failing_checks(const report::Report& rep, bool after_remediation = fals
   const char* fails = after_remediation ? "still fails after --remediate" : "failed";
   const char* errs = after_remediation ? "still cannot run after --remediate" : "could not run";
   for (const report::CheckReport& c : rep.checks) {
+    if (c.waiver_reason) {
+      continue;
+    }
     if (c.outcome == checks::Outcome::fail) {
       spdlog::error("check {} {}: expected {}, actual {}", c.id, fails, c.expected, c.actual);
     } else if (c.outcome == checks::Outcome::error) {
@@ -238,7 +242,7 @@ report::Report remediate(std::vector<provisioners::Step>& steps,
                          bool& state_failed) {
   std::set<std::string> wanted;
   for (const auto& c : before.checks) {
-    if (c.outcome == checks::Outcome::fail || c.outcome == checks::Outcome::error) {
+    if (!c.waiver_reason && (c.outcome == checks::Outcome::fail || c.outcome == checks::Outcome::error)) {
       wanted.insert(c.step);
     }
   }
@@ -405,7 +409,7 @@ std::vector<std::string> schedule_selection(const Options& o) {
     out.push_back("--skip=" + util::join(o.skip, ","));
   }
   for (const auto& r : o.reports) {
-    // e.g. --report prometheus:/var/lib/node_exporter/textfile_collector/ztagent.prom
+    // e.g. --report prometheus:/var/lib/prometheus/node-exporter/ztagent.prom
     out.push_back("--report=" + std::string(format_name(r.format)) + ":" + absolute_path(r.path).string());
   }
   return out;
@@ -584,6 +588,10 @@ int run_main(const Options& o) {
   if (!site) {
     return config_error(site.error());
   }
+  auto waivers = profile::load_waivers(site_text, site_source.empty() ? "<defaults>" : site_source);
+  if (!waivers) {
+    return config_error(waivers.error());
+  }
   auto stack = profile::resolve_stack(*spec, *site);
   if (!stack) {
     return config_error(stack.error());
@@ -609,6 +617,18 @@ int run_main(const Options& o) {
   auto steps = provisioners::build_steps(config, ctx);
   if (!steps) {
     return config_error({{config.profile.source, 0, 0, steps.error().message}});
+  }
+  {
+    // A waiver must name a check of this profile (all its steps, whatever --only/--skip select).
+    std::vector<std::string> ids;
+    for (const auto& step : *steps) {
+      for (const auto& c : step.checks) {
+        ids.emplace_back(c->id());
+      }
+    }
+    if (auto unmatched = profile::waivers_without_checks(*waivers, ids); !unmatched.empty()) {
+      return config_error(unmatched);
+    }
   }
   if (o.verb == Verb::list) {
     return list_steps(*steps, config);
@@ -681,6 +701,8 @@ int run_main(const Options& o) {
   if (recorded) {
     add_drift(rep, *recorded, host);
   }
+  const std::string today = utc_today();
+  apply_waivers(rep, *waivers, today);
   bool state_failed = false;
   // The log says what was found, then (with --remediate) what was repaired and what still fails.
   if (logs_to_syslog(o)) {
@@ -688,6 +710,7 @@ int run_main(const Options& o) {
   }
   if (o.remediate && !g_interrupted.load()) {
     rep = remediate(*steps, host, ro, config, std::move(rep), recorded, state_failed);
+    apply_waivers(rep, *waivers, today);
     if (logs_to_syslog(o)) {
       log_failing_checks(rep, true);
     }

@@ -6,6 +6,7 @@
 #include "util/strings.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -198,6 +199,48 @@ std::vector<std::string> write_reports(const Outputs& out,
     std::fflush(stdout);
   }
   return failed;
+}
+
+std::string utc_today() {
+  return utc_now_rfc3339().substr(0, 10);
+}
+
+void apply_waivers(report::Report& rep, const std::vector<profile::Waiver>& waivers, std::string_view today) {
+  // Idempotent: a report that was waived before (verify, then again after --remediate) starts over.
+  rep.waivers.clear();
+  std::erase_if(rep.checks, [](const report::CheckReport& c) { return c.step == "waivers" && c.id.starts_with("waiver:"); });
+  for (report::CheckReport& c : rep.checks) {
+    c.waiver_reason.reset();
+    c.waiver_expires.clear();
+  }
+  std::vector<report::CheckReport> expired;
+  for (const profile::Waiver& w : waivers) {
+    const std::string where = w.where.file + ":" + std::to_string(w.where.line) + ":" + std::to_string(w.where.col);
+    if (!w.expires.empty() && w.expires < today) {
+      report::CheckReport c;
+      c.id = "waiver:" + w.check;
+      c.step = "waivers";
+      c.outcome = checks::Outcome::fail;
+      c.expected = "waiver '" + w.check + "' valid on " + std::string(today);
+      c.actual = "expired on " + w.expires + " (" + where + "; reason was: " + w.reason + ")";
+      c.fix = "renew its expires date or remove the waiver at " + where +
+              "; until then the checks it covered count as they are";
+      expired.push_back(std::move(c));
+      spdlog::error("waiver '{}' at {} expired on {}: it no longer applies", w.check, where, w.expires);
+      continue;
+    }
+    report::WaiverReport listed{w.check, w.reason, w.expires, 0};
+    for (report::CheckReport& c : rep.checks) {
+      if (!c.waiver_reason && profile::glob_match(w.check, c.id)) {
+        c.waiver_reason = w.reason;
+        c.waiver_expires = w.expires;
+        ++listed.matched;
+      }
+    }
+    rep.waivers.push_back(std::move(listed));
+  }
+  rep.checks.insert(rep.checks.end(), std::make_move_iterator(expired.begin()),
+                    std::make_move_iterator(expired.end()));
 }
 
 int nagios_exit(int code) {

@@ -6,6 +6,7 @@
 // started (usage or config error, drift without a state, lock busy, not root).
 
 #include "cli/options.hpp"
+#include "profile/waivers.hpp"
 #include "report/report.hpp"
 
 #include <filesystem>
@@ -59,6 +60,16 @@ struct Outputs {
                            std::string_view reason,
                            const std::string& message,
                            bool text_to_stdout = false);
+
+/// Today's date in UTC, "YYYY-MM-DD" (waiver expiry).
+[[nodiscard]] std::string utc_today();
+
+/// Applies the site's waivers to a finished run's checks: a check that an unexpired waiver covers
+/// (the first matching one) keeps its outcome and gets the waiver's reason, so it no longer fails the
+/// run; each active waiver is listed in report.waivers with how many checks it covered. A waiver
+/// whose `expires` day is before `today` covers nothing and adds a failing check "waiver:PATTERN"
+/// (step "waivers") that names it and where it is, so the run fails until it is renewed or removed.
+void apply_waivers(report::Report& rep, const std::vector<profile::Waiver>& waivers, std::string_view today);
 
 /// The exit code of a run in Nagios mode for a non-Nagios `code`: 0 stays 0, everything that is not
 /// a plugin status (64, 66, 70, 75, 78, 130, ...) becomes 3 UNKNOWN.
