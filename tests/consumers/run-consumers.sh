@@ -154,6 +154,14 @@ run_all config-error fail 78 verify --profile debian-12 --root "$empty" --config
 run_all usage-error fail 64 verify --profile debian-12 --root "$empty" --jobs zero
 run_all drift-no-state fail 66 drift --profile debian-12 --root "$empty"
 
+# -o - is stdout, not a file named "-".
+(cd "$work" && "$bin" drift --profile debian-12 --root "$empty" --format json -o - >"$work/dash.out" 2>/dev/null)
+if [[ ! -e $work/- ]] && have jq && jq -e '.run.reason == "no_state"' "$work/dash.out" >/dev/null; then ok "-o - writes to stdout"
+else bad "-o -: $(head -c 200 "$work/dash.out"); file '-' exists: $([[ -e $work/- ]] && echo yes || echo no)"; fi
+# A command line that does not parse still gives a Nagios plugin line (and exit 3).
+out=$("$bin" verify --format nagios --frobnicate 2>/dev/null); rc=$?
+if res=$($py "$src/tests/consumers/check-nagios.py" "$rc" 3 <<<"$out" 2>&1); then ok "unknown option: $res"; else bad "unknown option: $res"; fi
+
 # --- hosts ----------------------------------------------------------------------------------------
 if [[ $(id -u) != 0 ]]; then
   skip "passing/failing/erroring hosts: need root (useradd --prefix into the tree)"
@@ -167,6 +175,33 @@ else
     run_all passing pass 0 verify "${common[@]}"
     chmod 0755 "$tree/opt/ztnet-data/zerotier"
     run_all failing fail 1 verify "${common[@]}"
+    # The same failing host with a site-config waiver for the failing check: every consumer sees a
+    # passing run that reports the check as waived.
+    printf '[[waivers]]\ncheck = "data.*.mode"\nreason = "consumer test: accepted drift"\nexpires = 2999-12-31\n' >"$work/waiver.toml"
+    run_all waived pass 0 verify "${common[@]}" --config "$work/waiver.toml"
+    if have jq && jq -e '[.checks[] | select(.id == "data.zerotier.mode")][0] | .outcome == "fail" and .waived.reason == "consumer test: accepted drift"' \
+        "$work/waived/report.json" >/dev/null && jq -e '.waivers[0].check == "data.*.mode" and .waivers[0].matched >= 1' "$work/waived/report.json" >/dev/null; then
+      ok "waived: JSON keeps the measured outcome, adds the waiver, lists the active waivers"
+    else bad "waived: JSON: $(jq -c '.waivers' "$work/waived/report.json" 2>&1)"; fi
+    grep -q '^ok [0-9]* - data.zerotier.mode # SKIP waived: consumer test: accepted drift (until 2999-12-31); measured fail$' \
+      "$work/waived/report.tap" && ok "waived: TAP # SKIP waived" || bad "waived: TAP: $(grep zerotier.mode "$work/waived/report.tap")"
+    grep -q 'name="data.zerotier.mode"' "$work/waived/report.xml" && grep -q '<skipped message="waived: consumer test' "$work/waived/report.xml" &&
+      ok "waived: JUnit <skipped message=\"waived: ...\">" || bad "waived: JUnit"
+    grep -q '^ztagent_check_outcome{check="data.zerotier.mode",step="data",outcome="waived"} 1$' "$work/waived/report.prom" &&
+      ok "waived: Prometheus outcome=\"waived\" 1" || bad "waived: Prometheus: $(grep zerotier.mode "$work/waived/report.prom")"
+    grep -q '^active waivers:$' "$work/waived/report.txt" && ok "waived: text lists the active waivers" || bad "waived: text"
+    # Expired: the run fails on a check that names the waiver.
+    printf '[[waivers]]\ncheck = "data.*.mode"\nreason = "old"\nexpires = 2001-01-01\n' >"$work/expired.toml"
+    run_all expired fail 1 verify "${common[@]}" --config "$work/expired.toml"
+    if have jq && jq -e '[.checks[] | select(.id == "waiver:data.*.mode")][0].actual | startswith("expired on 2001-01-01 (" )' \
+        "$work/expired/report.json" >/dev/null; then ok "expired: a failing check waiver:data.*.mode names it"
+    else bad "expired: $(jq -c '[.checks[] | select(.step == "waivers")]' "$work/expired/report.json" 2>&1)"; fi
+    # A waiver that names no check is a config error at its position.
+    printf '[service]\nuser = "%s"\n\n[[waivers]]\ncheck = "data.zerotier.mdoe"\nreason = "typo"\n' "$user" >"$work/typo.toml"
+    err=$("$bin" verify --profile debian-12 --root "$tree" --config "$work/typo.toml" 2>&1 >/dev/null); rc=$?
+    if [[ $rc == 78 ]] && grep -qF "$work/typo.toml:5:9: waiver 'data.zerotier.mdoe' names no check of this profile (did you mean 'data.zerotier.mode'?)" <<<"$err"; then
+      ok "a waiver naming no check: exit 78 at file:line:col"
+    else bad "a waiver naming no check: exit $rc: $err"; fi
     chmod 0750 "$tree/opt/ztnet-data/zerotier"
     # Checks that cannot run: the service user's passwd entry cannot be read.
     mv "$tree/etc/passwd" "$tree/etc/passwd.real" && mkdir "$tree/etc/passwd"

@@ -83,9 +83,9 @@ TEST_CASE("apply_waivers: active waivers cover checks, expired ones fail the run
           "[cli][waivers]") {
   using zt::checks::Outcome;
   zt::report::Report rep;
-  rep.checks = {zt::report::CheckReport{"runtime.http", "runtime", Outcome::fail, "200", "refused", {}, 0},
-                zt::report::CheckReport{"units.no-secrets", "units", Outcome::pass, "", "", {}, 0},
-                zt::report::CheckReport{"user.account", "user", Outcome::fail, "x", "y", {}, 0}};
+  rep.checks = {zt::report::CheckReport{"runtime.http", "runtime", Outcome::fail, "200", "refused", {}, 0, {}, {}},
+                zt::report::CheckReport{"units.no-secrets", "units", Outcome::pass, "", "", {}, 0, {}, {}},
+                zt::report::CheckReport{"user.account", "user", Outcome::fail, "x", "y", {}, 0, {}, {}}};
   auto w = load_waivers("[[waivers]]\ncheck = \"runtime.*\"\nreason = \"no DNS\"\nexpires = 2027-01-31\n\n"
                         "[[waivers]]\ncheck = \"user.account\"\nreason = \"old\"\nexpires = 2026-12-01\n",
                         "site.toml");

@@ -37,10 +37,10 @@ Report with_waived() {
   r.hostname = "h1";
   r.started_at = "2026-11-22T05:00:00Z";
   r.duration_s = 0.5;
-  CheckReport failing{"runtime.http", "runtime", Outcome::fail, "HTTP 200", "connection refused", "fix it", 0.1};
+  CheckReport failing{"runtime.http", "runtime", Outcome::fail, "HTTP 200", "connection refused", "fix it", 0.1, {}, {}};
   failing.waiver_reason = "no DNS in this lab";
   failing.waiver_expires = "2027-01-31";
-  r.checks = {CheckReport{"user.account", "user", Outcome::pass, "x", "x", {}, 0.1}, failing};
+  r.checks = {CheckReport{"user.account", "user", Outcome::pass, "x", "x", {}, 0.1, {}, {}}, failing};
   r.waivers = {{"runtime.*", "no DNS in this lab", "2027-01-31", 1}};
   return r;
 }
@@ -89,7 +89,7 @@ TEST_CASE("a stopped run says so in every format", "[report][contracts]") {
 TEST_CASE("an interrupted run keeps its results and is marked", "[report][contracts]") {
   Report r;
   r.command = "verify";
-  r.checks = {CheckReport{"a", "s", Outcome::pass, "", "", {}, 0}};
+  r.checks = {CheckReport{"a", "s", Outcome::pass, "", "", {}, 0, {}, {}}};
   r.end = RunEnd::interrupted;
   r.exit_code = 130;
   r.stop_reason = "interrupted";
@@ -156,7 +156,7 @@ TEST_CASE("JUnit suite times add up to the wall time exactly", "[report][contrac
   r.duration_s = 0.1;  // checks ran concurrently: their serial sum (0.6 s) is six times the wall time
   for (int i = 0; i < 6; ++i) {
     const std::string step = "s" + std::to_string(i % 3);
-    r.checks.push_back(CheckReport{step + ".c" + std::to_string(i), step, Outcome::pass, "", "", {}, 0.1});
+    r.checks.push_back(CheckReport{step + ".c" + std::to_string(i), step, Outcome::pass, "", "", {}, 0.1, {}, {}});
   }
   const std::string junit = zt::report::render_junit(r);
   long total_us = 0;

@@ -35,7 +35,7 @@ Report with_checks(std::vector<CheckReport> checks, std::vector<StepReport> step
 }
 
 CheckReport check(std::string id, Outcome outcome) {
-  return CheckReport{std::move(id), "step", outcome, "e", "a", {}, 0};
+  return CheckReport{std::move(id), "step", outcome, "e", "a", {}, 0, {}, {}};
 }
 
 } // namespace
@@ -124,7 +124,7 @@ TEST_CASE("prometheus_label_escape follows the exposition format", "[report][mon
 }
 
 TEST_CASE("render_prometheus: every outcome series per check, escaped labels", "[report][monitoring][prometheus]") {
-  Report report = with_checks({CheckReport{"odd\"id\\\n", "st", Outcome::skip, "", "", {}, 0}});
+  Report report = with_checks({CheckReport{"odd\"id\\\n", "st", Outcome::skip, "", "", {}, 0, {}, {}}});
   report.duration_s = 1.5;
   const std::string text = zt::report::render_prometheus(report, 100, std::nullopt);
   CHECK(text ==

@@ -587,7 +587,7 @@ TEST_CASE("render_junit: a failed step without checks gets its own suite after t
   report.duration_s = 1.25;
   report.steps = {StepReport{"users", StepStatus::failed, {}, 0.5, "users: useradd exited 9\nname in use"},
                   StepReport{"subids", StepStatus::unchanged, {}, 0.1, {}}};
-  report.checks = {CheckReport{"subids.subuid-range", "subids", Outcome::pass, "x", "x", {}, 0.25}};
+  report.checks = {CheckReport{"subids.subuid-range", "subids", Outcome::pass, "x", "x", {}, 0.25, {}, {}}};
   const std::string xml = zt::report::render_junit(report);
   // No `skipped` on <testsuites> (junit-10.xsd); the suite times share the 1.25 s wall time in
   // proportion to their serial times 0.25 : 0.5; hostname and timestamp on every suite.
@@ -622,8 +622,8 @@ TEST_CASE("render_text: a passing verify ends with the CI-readable summary", "[r
   report.root = "/";
   report.started_at = "2026-11-22T05:00:00Z";
   report.duration_s = 0.034;
-  report.checks = {CheckReport{"subids.subuid-range", "subids", Outcome::pass, "x", "x", {}, 0.001},
-                   CheckReport{"runtime.socket", "runtime", Outcome::skip, "active", "", {}, 0}};
+  report.checks = {CheckReport{"subids.subuid-range", "subids", Outcome::pass, "x", "x", {}, 0.001, {}, {}},
+                   CheckReport{"runtime.socket", "runtime", Outcome::skip, "active", "", {}, 0, {}, {}}};
   const std::string text = zt::report::render_text(report, Color::no);
   CHECK(text == "ztagent verify: profile debian-12, root /, started 2026-11-22T05:00:00Z\n"
                 "\n"
