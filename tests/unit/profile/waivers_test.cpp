@@ -97,7 +97,7 @@ TEST_CASE("apply_waivers: active waivers cover checks, expired ones fail the run
   CHECK_FALSE(rep.checks[2].waiver_reason);  // its waiver expired
   CHECK(rep.checks[3].id == "waiver:user.account");
   CHECK(rep.checks[3].outcome == Outcome::fail);
-  CHECK(rep.checks[3].actual == "expired on 2026-12-01 (site.toml:6:9; reason was: old)");
+  CHECK(rep.checks[3].actual == "expired on 2026-12-01 (site.toml:7:9; reason was: old)");
   REQUIRE(rep.waivers.size() == 1);
   CHECK(rep.waivers[0].matched == 1);
   CHECK(zt::report::any_unwaived_failure(rep));

@@ -239,7 +239,7 @@ TEST_CASE("render_nagios: exact status lines", "[report][monitoring][nagios]") {
   std::vector<CheckReport> one_failing(47, check("ok", Outcome::pass));
   one_failing.push_back(check("data.zerotier.mode", Outcome::fail));
   CHECK(zt::report::render_nagios(with_checks(one_failing)) ==
-        "ZTAGENT CRITICAL - 1 of 48 checks failed: data.zerotier.mode | pass=47 fail=1 skip=0 error=0 "
+        "ZTAGENT CRITICAL - 1 of 48 checks failed: data.zerotier.mode | pass=47 fail=1 skip=0 error=0 waived=0 "
         "duration=0.031s\n");
 
   std::vector<CheckReport> many;
@@ -252,7 +252,7 @@ TEST_CASE("render_nagios: exact status lines", "[report][monitoring][nagios]") {
         "pass=0 fail=9 skip=0 error=0 waived=0 duration=0.031s\n");
 
   CHECK(zt::report::render_nagios(with_checks({check("pipe|and\nnewline", Outcome::fail)})) ==
-        "ZTAGENT CRITICAL - 1 of 1 check failed: pipe/and\\nnewline | pass=0 fail=1 skip=0 error=0 "
+        "ZTAGENT CRITICAL - 1 of 1 check failed: pipe/and\\nnewline | pass=0 fail=1 skip=0 error=0 waived=0 "
         "duration=0.031s\n");
   CHECK(zt::report::render_nagios(with_checks({}, {StepReport{"a", StepStatus::failed, {}, 0, "x"},
                                                   StepReport{"b", StepStatus::failed, {}, 0, "y"}})) ==
