@@ -41,9 +41,10 @@ extern "C" void on_signal(int sig) {
   g_interrupted.store(true);
 }
 
-/// How long a run waits for another run's lock before it exits 75: shorter than check_nrpe's
-/// default 10 s timeout, so a Nagios check sees ztagent's UNKNOWN line, not an NRPE timeout.
-constexpr std::chrono::seconds k_lock_wait{5};
+/// How long a run waits for another run's lock before it exits 75. In Nagios mode shorter than
+/// check_nrpe's default 10 s timeout, so the check sees ztagent's UNKNOWN line, not an NRPE timeout.
+constexpr std::chrono::seconds k_lock_wait{10};
+constexpr std::chrono::seconds k_lock_wait_nagios{5};
 
 void install_signal_handlers() {
   struct sigaction sa {};
@@ -674,7 +675,8 @@ int run_main(const Options& o) {
   // --- lock: two ztagent runs never interleave ----------------------------------------------------
   std::optional<host::RunLock> lock;
   {
-    auto l = host::RunLock::acquire("/run/ztagent.lock", k_lock_wait);
+    auto l = host::RunLock::acquire("/run/ztagent.lock",
+                                   o.format == Format::nagios ? k_lock_wait_nagios : k_lock_wait);
     if (l) {
       lock.emplace(std::move(*l));
     } else if (l.error().code == Errc::busy) {

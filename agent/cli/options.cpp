@@ -85,8 +85,8 @@ Exit codes:
   64  usage error (explain: unknown check id)
   66  drift: no provision recorded (no /var/lib/ztagent/state.json) or it is unreadable
   70  internal error
-  75  another ztagent run holds the lock after 5 s (scheduled runs treat this as
-      success)
+  75  another ztagent run holds the lock after 10 s (5 s with --format nagios;
+      scheduled runs treat this as success)
   78  profile or site config invalid (nothing was changed)
   130 interrupted
 With --format nagios every run prints one plugin line and exits with the Nagios status:
