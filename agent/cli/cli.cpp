@@ -4,8 +4,10 @@
 #include "cli/exit_codes.hpp"
 #include "cli/explain.hpp"
 #include "cli/options.hpp"
+#include "cli/run_output.hpp"
 #include "host/lock.hpp"
 #include "profile/loader.hpp"
+#include "profile/waivers.hpp"
 #include "provisioners/registry.hpp"
 #include "report/report.hpp"
 #include "run/orchestrator.hpp"
@@ -32,10 +34,17 @@ namespace zt::cli {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
+std::atomic<int> g_signal{0};
 
-extern "C" void on_signal(int /*sig*/) {
+extern "C" void on_signal(int sig) {
+  g_signal.store(sig);
   g_interrupted.store(true);
 }
+
+/// How long a run waits for another run's lock before it exits 75. In Nagios mode shorter than
+/// check_nrpe's default 10 s timeout, so the check sees ztagent's UNKNOWN line, not an NRPE timeout.
+constexpr std::chrono::seconds k_lock_wait{10};
+constexpr std::chrono::seconds k_lock_wait_nagios{5};
 
 void install_signal_handlers() {
   struct sigaction sa {};
@@ -99,6 +108,14 @@ int config_errors(const profile::Diagnostics& diags) {
   return k_exit_config;
 }
 
+std::string join_diagnostics(const profile::Diagnostics& diags) {
+  std::string out;
+  for (const auto& d : diags) {
+    out += (out.empty() ? "" : "; ") + d.to_string();
+  }
+  return out;
+}
+
 bool looks_like_file(std::string_view profile) {
   return profile.find('/') != std::string_view::npos ||
          (profile.size() > 5 && profile.substr(profile.size() - 5) == ".toml");
@@ -129,56 +146,6 @@ Result<std::string> read_host_file(const std::filesystem::path& path) {
   return local.read_file(path);
 }
 
-/// What a renderer needs beyond the report: the wall clock and whether the run passed (exit 0).
-struct ReportContext {
-  double now_unix_seconds = 0;
-  bool passed = false;
-};
-
-/// The last-success time to write into a Prometheus file: now after a passing run, else the value
-/// the previous file at `path` held (none when there is no readable previous file).
-std::optional<double> last_success(const ReportContext& context, const std::filesystem::path* path) {
-  if (context.passed) {
-    return context.now_unix_seconds;
-  }
-  if (path == nullptr) {
-    return std::nullopt;
-  }
-  host::Fs local("/");
-  auto previous = local.read_file(*path);
-  if (!previous) {
-    if (previous.error().code != Errc::not_found) {
-      spdlog::warn("{}: cannot read the previous last-success time ({})", path->string(),
-                   previous.error().message);
-    }
-    return std::nullopt;
-  }
-  return report::parse_last_success(*previous);
-}
-
-/// `path` is the file the report goes to (nullptr for stdout).
-std::string render_report(Format format,
-                          const report::Report& rep,
-                          report::Color color,
-                          const ReportContext& context,
-                          const std::filesystem::path* path) {
-  switch (format) {
-  case Format::json:
-    return report::render_json(rep);
-  case Format::junit:
-    return report::render_junit(rep);
-  case Format::tap:
-    return report::render_tap(rep);
-  case Format::nagios:
-    return report::render_nagios(rep);
-  case Format::prometheus:
-    return report::render_prometheus(rep, context.now_unix_seconds, last_success(context, path));
-  case Format::text:
-    return report::render_text(rep, color);
-  }
-  return report::render_text(rep, color);
-}
-
 /// An error line for the person or the log: stderr normally, the log (syslog) for scheduled runs so
 /// that cron mails and the journal carry it once.
 void report_error(const Options& o, const std::string& message) {
@@ -196,6 +163,9 @@ void log_failing_checks(const report::Report& rep, bool after_remediation = fals
   const char* fails = after_remediation ? "still fails after --remediate" : "failed";
   const char* errs = after_remediation ? "still cannot run after --remediate" : "could not run";
   for (const report::CheckReport& c : rep.checks) {
+    if (c.waiver_reason) {
+      continue;
+    }
     if (c.outcome == checks::Outcome::fail) {
       spdlog::error("check {} {}: expected {}, actual {}", c.id, fails, c.expected, c.actual);
     } else if (c.outcome == checks::Outcome::error) {
@@ -273,7 +243,7 @@ report::Report remediate(std::vector<provisioners::Step>& steps,
                          bool& state_failed) {
   std::set<std::string> wanted;
   for (const auto& c : before.checks) {
-    if (c.outcome == checks::Outcome::fail || c.outcome == checks::Outcome::error) {
+    if (!c.waiver_reason && (c.outcome == checks::Outcome::fail || c.outcome == checks::Outcome::error)) {
       wanted.insert(c.step);
     }
   }
@@ -440,7 +410,7 @@ std::vector<std::string> schedule_selection(const Options& o) {
     out.push_back("--skip=" + util::join(o.skip, ","));
   }
   for (const auto& r : o.reports) {
-    // e.g. --report prometheus:/var/lib/node_exporter/textfile_collector/ztagent.prom
+    // e.g. --report prometheus:/var/lib/prometheus/node-exporter/ztagent.prom
     out.push_back("--report=" + std::string(format_name(r.format)) + ":" + absolute_path(r.path).string());
   }
   return out;
@@ -509,24 +479,35 @@ int run_schedule(const Options& o, host::Host& host) {
 }
 
 int run_main(const Options& o) {
+  const Outputs outs = outputs_of(o);
+  // Every early stop: the error on stderr as before, then a report that says the run did not happen.
+  const auto usage = [&](const std::string& message) {
+    (void)usage_error(message);
+    return stop_run(outs, k_exit_usage, "usage", message);
+  };
+  const auto config_error = [&](const profile::Diagnostics& diags) {
+    (void)config_errors(diags);
+    return stop_run(outs, k_exit_config, "config", join_diagnostics(diags));
+  };
+
   // --- target root --------------------------------------------------------------------------
   auto root = absolute_path(o.root);
   {
     host::Fs local("/");
     auto st = local.stat(root);
     if (!st || st->type != host::FileType::directory) {
-      return usage_error("--root " + root.string() + ": not a directory");
+      return usage("--root " + root.string() + ": not a directory");
     }
   }
   host::Fs target(root);
 
   std::optional<std::filesystem::path> output;
-  if (o.output) {
+  if (!output_is_stdout(o.output)) {
     output = absolute_path(*o.output);
     host::Fs local("/");
     auto st = local.stat(output->parent_path());
     if (!st || st->type != host::FileType::directory) {
-      return usage_error("--output " + output->string() + ": directory " + output->parent_path().string() +
+      return usage("--output " + output->string() + ": directory " + output->parent_path().string() +
                          " does not exist");
     }
   }
@@ -537,10 +518,21 @@ int run_main(const Options& o) {
     const std::filesystem::path& path = report_paths.back();
     host::Fs local("/");
     auto st = local.stat(path.parent_path());
-    // schedule install only passes --report on: the scheduled runs write it, on the scheduled host.
-    if (o.verb != Verb::schedule && (!st || st->type != host::FileType::directory)) {
-      return usage_error("--report " + path.string() + ": directory " + path.parent_path().string() +
-                         " does not exist");
+    if (o.verb == Verb::schedule) {
+      // schedule install passes --report on: the scheduled runs write it on the scheduled host (the
+      // tree under --root), and every one of them would exit 64 if the directory is missing.
+      if (o.schedule_action == ScheduleAction::install) {
+        auto in_target = target.stat(path.parent_path());
+        if (!in_target || in_target->type != host::FileType::directory) {
+          return usage("--report " + path.string() + ": directory " +
+                       target.real_path(path.parent_path()).string() +
+                       " does not exist, so every scheduled run would fail; create it first (Debian's "
+                       "prometheus-node-exporter reads /var/lib/prometheus/node-exporter)");
+        }
+      }
+    } else if (!st || st->type != host::FileType::directory) {
+      return usage("--report " + path.string() + ": directory " + path.parent_path().string() +
+                   " does not exist");
     }
   }
 
@@ -550,7 +542,7 @@ int run_main(const Options& o) {
     auto path = absolute_path(o.profile);
     auto text = read_host_file(path);
     if (!text) {
-      return config_errors({{path.string(), 0, 0, "cannot read profile: " + text.error().message}});
+      return config_error({{path.string(), 0, 0, "cannot read profile: " + text.error().message}});
     }
     spec = profile::load_profile_file(*text, path.string());
   } else {
@@ -561,7 +553,7 @@ int run_main(const Options& o) {
         text = target.read_file("/usr/lib/os-release");
       }
       if (!text) {
-        return config_errors({{(root / "etc/os-release").string(), 0, 0,
+        return config_error({{(root / "etc/os-release").string(), 0, 0,
                                "cannot detect the distribution (" + text.error().message +
                                    "); pass --profile NAME (see `ztagent profiles`)"}});
       }
@@ -570,7 +562,7 @@ int run_main(const Options& o) {
     spec = profile::load_profile(o.profile, os_release);
   }
   if (!spec) {
-    return config_errors(spec.error());
+    return config_error(spec.error());
   }
 
   std::string site_text;
@@ -579,7 +571,7 @@ int run_main(const Options& o) {
     auto path = absolute_path(*o.config);
     auto text = read_host_file(path);
     if (!text) {
-      return config_errors({{path.string(), 0, 0, "cannot read site config: " + text.error().message}});
+      return config_error({{path.string(), 0, 0, "cannot read site config: " + text.error().message}});
     }
     site_text = std::move(*text);
     site_source = path.string();
@@ -589,17 +581,21 @@ int run_main(const Options& o) {
       site_text = std::move(*text);
       site_source = target.real_path("/etc/ztagent/ztagent.toml").string();
     } else if (text.error().code != Errc::not_found) {
-      return config_errors({{target.real_path("/etc/ztagent/ztagent.toml").string(), 0, 0,
+      return config_error({{target.real_path("/etc/ztagent/ztagent.toml").string(), 0, 0,
                              "cannot read site config: " + text.error().message}});
     }
   }
   auto site = profile::load_site_config(site_text, site_source.empty() ? "<defaults>" : site_source, o.sets);
   if (!site) {
-    return config_errors(site.error());
+    return config_error(site.error());
+  }
+  auto waivers = profile::load_waivers(site_text, site_source.empty() ? "<defaults>" : site_source);
+  if (!waivers) {
+    return config_error(waivers.error());
   }
   auto stack = profile::resolve_stack(*spec, *site);
   if (!stack) {
-    return config_errors(stack.error());
+    return config_error(stack.error());
   }
   profile::Config config{std::move(*spec), std::move(*site), site_source, std::move(*stack)};
 
@@ -621,7 +617,19 @@ int run_main(const Options& o) {
   provisioners::StepContext ctx{euid_root, ro.command != run::Command::verify || o.remediate};
   auto steps = provisioners::build_steps(config, ctx);
   if (!steps) {
-    return config_errors({{config.profile.source, 0, 0, steps.error().message}});
+    return config_error({{config.profile.source, 0, 0, steps.error().message}});
+  }
+  {
+    // A waiver must name a check of this profile (all its steps, whatever --only/--skip select).
+    std::vector<std::string> ids;
+    for (const auto& step : *steps) {
+      for (const auto& c : step.checks) {
+        ids.emplace_back(c->id());
+      }
+    }
+    if (auto unmatched = profile::waivers_without_checks(*waivers, ids); !unmatched.empty()) {
+      return config_error(unmatched);
+    }
   }
   if (o.verb == Verb::list) {
     return list_steps(*steps, config);
@@ -630,18 +638,20 @@ int run_main(const Options& o) {
     return explain_check(o.explain_id, *steps, std::move(target));
   }
   if (auto sel = run::validate_selection(*steps, ro); !sel) {
-    return usage_error(sel.error().message);
+    return usage(sel.error().message);
   }
   if (ro.command == run::Command::provision && !euid_root && root == "/") {
-    std::fprintf(stderr, "ztagent: error: provision changes the host and must run as root: sudo ztagent "
-                         "provision (or `ztagent plan` to see what it would change)\n");
-    return k_exit_step_failed;
+    const std::string message = "provision changes the host and must run as root: sudo ztagent provision (or "
+                                "`ztagent plan` to see what it would change)";
+    std::fprintf(stderr, "ztagent: error: %s\n", message.c_str());
+    return stop_run(outs, k_exit_step_failed, "not_root", message);
   }
   if (changes_host && ro.command != run::Command::provision && !euid_root && root == "/") {
-    std::fprintf(stderr, "ztagent: error: %s changes the host and must run as root: sudo ztagent %s\n",
-                 o.remediate ? "--remediate" : "schedule",
-                 o.remediate ? "verify --remediate" : "schedule ...");
-    return k_exit_step_failed;
+    const std::string message = std::string(o.remediate ? "--remediate" : "schedule") +
+                                " changes the host and must run as root: sudo ztagent " +
+                                (o.remediate ? std::string(verb_name(o.verb)) + " --remediate" : "schedule ...");
+    std::fprintf(stderr, "ztagent: error: %s\n", message.c_str());
+    return stop_run(outs, k_exit_step_failed, "not_root", message);
   }
 
   // --- drift: the state recorded by the last provision ------------------------------------------
@@ -649,13 +659,15 @@ int run_main(const Options& o) {
   if (o.verb == Verb::drift) {
     auto loaded = state::load_state(target);
     if (!loaded) {
-      report_error(o, "cannot read the provision state: " + loaded.error().message);
-      return k_exit_no_state;
+      const std::string message = "cannot read the provision state: " + loaded.error().message;
+      report_error(o, message);
+      return stop_run(outs, k_exit_no_state, "no_state", message);
     }
     if (!loaded->has_value()) {
-      report_error(o, "no provision recorded in " + target.real_path(state::k_state_path).string() +
-                          ": run `ztagent provision` first");
-      return k_exit_no_state;
+      const std::string message = "no provision recorded in " + target.real_path(state::k_state_path).string() +
+                                  ": run `ztagent provision` first";
+      report_error(o, message);
+      return stop_run(outs, k_exit_no_state, "no_state", message);
     }
     recorded = std::move(**loaded);
   }
@@ -663,18 +675,20 @@ int run_main(const Options& o) {
   // --- lock: two ztagent runs never interleave ----------------------------------------------------
   std::optional<host::RunLock> lock;
   {
-    auto l = host::RunLock::acquire("/run/ztagent.lock", std::chrono::seconds(10));
+    auto l = host::RunLock::acquire("/run/ztagent.lock",
+                                   o.format == Format::nagios ? k_lock_wait_nagios : k_lock_wait);
     if (l) {
       lock.emplace(std::move(*l));
     } else if (l.error().code == Errc::busy) {
       report_error(o, l.error().message);
-      return k_exit_busy;
+      // Every format, text on stdout too: the caller must see that nothing was verified.
+      return stop_run(outs, k_exit_busy, "lock_busy", l.error().message, true);
     } else if (!changes_host && !euid_root) {
       // An unprivileged verify cannot create /run/ztagent.lock; it only reads, so it goes on.
       spdlog::debug("no lock: {}", l.error().message);
     } else {
       std::fprintf(stderr, "ztagent: error: %s\n", l.error().message.c_str());
-      return k_exit_step_failed;
+      return stop_run(outs, k_exit_step_failed, "lock", l.error().message);
     }
   }
 
@@ -691,6 +705,8 @@ int run_main(const Options& o) {
   if (recorded) {
     add_drift(rep, *recorded, host);
   }
+  const std::string today = utc_today();
+  apply_waivers(rep, *waivers, today);
   bool state_failed = false;
   // The log says what was found, then (with --remediate) what was repaired and what still fails.
   if (logs_to_syslog(o)) {
@@ -698,6 +714,7 @@ int run_main(const Options& o) {
   }
   if (o.remediate && !g_interrupted.load()) {
     rep = remediate(*steps, host, ro, config, std::move(rep), recorded, state_failed);
+    apply_waivers(rep, *waivers, today);
     if (logs_to_syslog(o)) {
       log_failing_checks(rep, true);
     }
@@ -714,56 +731,40 @@ int run_main(const Options& o) {
     code = k_exit_interrupted;
   } else if (run::any_step_failed(rep) || state_failed) {
     code = k_exit_step_failed;
-  } else if (run::any_check_failed(rep)) {
+  } else if (report::any_unwaived_failure(rep)) {
     code = k_exit_check_failed;
   }
-  const double now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  const ReportContext context{now, code == k_exit_ok};
-
-  bool write_failed = false;
-  const auto write_report = [&](const std::filesystem::path& path, Format format) {
-    host::Fs local("/");
-    host::WriteSpec ws;
-    ws.mode = 0644;
-    const std::string text = render_report(format, rep, report::Color::no, context, &path);
-    if (auto w = local.write_file(path, text, ws); !w) {
-      std::fprintf(stderr, "ztagent: error: cannot write report: %s\n", w.error().message.c_str());
-      write_failed = true;
-    }
-  };
-  if (output) {
-    write_report(*output, o.format);
-  } else {
-    bool color = o.format == Format::text && !o.no_color && !no_color_env() && ::isatty(STDOUT_FILENO) == 1;
-    const std::string text =
-        render_report(o.format, rep, color ? report::Color::yes : report::Color::no, context, nullptr);
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
+  rep.hostname = report_hostname(root);
+  if (g_interrupted.load()) {
+    rep.end = report::RunEnd::interrupted;
+    rep.stop_reason = "interrupted";
+    const int sig = g_signal.load();
+    rep.stop_error = std::string(sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal") +
+                     " received; steps and checks after it did not run";
   }
-  for (std::size_t i = 0; i < o.reports.size(); ++i) {
-    write_report(report_paths[i], o.reports[i].format);
+  // The Nagios plugin contract: 0 OK, 2 CRITICAL, 3 UNKNOWN (an interrupted run proves nothing).
+  rep.exit_code = o.format == Format::nagios ? report::nagios_status(rep) : code;
+  const bool color =
+      o.format == Format::text && !o.no_color && !no_color_env() && ::isatty(STDOUT_FILENO) == 1;
+  const auto failed_files = write_reports(outs, rep, code == k_exit_ok, color, true);
+  if (!failed_files.empty()) {
+    return o.format == Format::nagios ? 3 : k_exit_internal;
   }
-
-  if (write_failed) {
-    return k_exit_internal;
-  }
-  if (o.format == Format::nagios) {
-    // The Nagios plugin contract: 0 OK, 2 CRITICAL, 3 UNKNOWN (an interrupted run proves nothing).
-    return code == k_exit_interrupted ? 3 : report::nagios_status(rep);
-  }
-  return code;
+  return rep.exit_code;
 }
 
 } // namespace
 
 int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  Outputs sniffed = sniff_outputs(args);
   try {
-    std::vector<std::string> args(argv + 1, argv + argc);
     auto opts = parse_options(args);
     if (!opts) {
-      return usage_error(opts.error().message);
+      (void)usage_error(opts.error().message);
+      return stop_run(sniffed, k_exit_usage, "usage", opts.error().message);
     }
+    sniffed = outputs_of(*opts);
     switch (opts->verb) {
     case Verb::help:
       std::fputs(k_help_text, stdout);
@@ -781,7 +782,11 @@ int run(int argc, char** argv) {
     return run_main(*opts);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ztagent: internal error: %s\n", e.what());
-    return k_exit_internal;
+    try {
+      return stop_run(sniffed, k_exit_internal, "internal", std::string("internal error: ") + e.what());
+    } catch (const std::exception&) {
+      return sniffed.format == Format::nagios ? 3 : k_exit_internal;
+    }
   }
 }
 

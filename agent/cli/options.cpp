@@ -50,15 +50,16 @@ Options:
       --dry-run                 with provision: plan only, like `ztagent plan`
       --keep-going              go on with later steps after a step fails
       --allow-host-commands     under --root, allow commands that act on this machine
-  -f, --format FORMAT           report format: text (default), json, junit, tap (TAP 14),
+  -f, --format FORMAT           report format: text (default), json, junit, tap (TAP 13),
                                 prometheus (node_exporter textfile) or nagios (one status
                                 line; the exit code is then the Nagios status, see below)
   -o, --output FILE             write the report atomically to FILE instead of stdout
+                                (- = stdout)
       --report FORMAT:FILE      also write a report in FORMAT atomically to FILE after the
                                 run (repeatable), e.g. --report junit:/tmp/r.xml --report
-                                prometheus:/var/lib/node_exporter/textfile_collector/ztagent.prom;
+                                prometheus:/var/lib/prometheus/node-exporter/ztagent.prom;
                                 a prometheus FILE keeps ztagent_last_success_timestamp_seconds
-                                across runs
+                                across runs; a run that stops early writes ztagent_up 0
       --retry-timeout DURATION  retry failing runtime checks until they pass or DURATION
                                 (e.g. 90s, 5m) has passed; services need a while after boot
                                 (provision: default 2m, 0 = do not wait; verify: default 0)
@@ -87,12 +88,15 @@ Exit codes:
   64  usage error (explain: unknown check id)
   66  drift: no provision recorded (no /var/lib/ztagent/state.json) or it is unreadable
   70  internal error
-  75  another ztagent run holds the lock (scheduled runs treat this as success)
+  75  another ztagent run holds the lock after 10 s (5 s with --format nagios;
+      scheduled runs treat this as success)
   78  profile or site config invalid (nothing was changed)
   130 interrupted
-With --format nagios, a run that gets as far as running exits with the Nagios status instead:
-0 OK, 2 CRITICAL (a check or step failed), 3 UNKNOWN (checks could not run, or interrupted);
-1 WARNING is not used. Usage and config errors keep 64 and 78.
+With --format nagios every run prints one plugin line and exits with the Nagios status:
+0 OK, 2 CRITICAL (a check or step failed), 3 UNKNOWN (checks could not run, interrupted, or
+the run stopped early: usage 64, config 78, no state 66, lock busy 75, not root 2, ...);
+1 WARNING is not used. Every other format reports a run that stopped early or was
+interrupted as such (JSON run.end, JUnit/TAP an error, Prometheus ztagent_up 0).
 )";
 
 namespace {

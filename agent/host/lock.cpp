@@ -4,6 +4,7 @@
 #include "util/strings.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <string>
@@ -77,8 +78,17 @@ Result<RunLock> RunLock::acquire(const std::filesystem::path& real_path, std::ch
     }
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
+      // The pid in the file is the one the last ztagent that took the lock wrote: it names the
+      // holder only while that process still runs (another program may hold the flock).
       auto pid = read_pid(fd);
-      std::string holder = pid ? "another ztagent run (pid " + std::to_string(*pid) + ")" : "another ztagent run";
+      const bool alive = pid && *pid > 0 && *pid <= 0x7fffffffU &&
+                         (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno == EPERM);
+      std::string holder = "another ztagent run";
+      if (alive) {
+        holder += " (pid " + std::to_string(*pid) + ")";
+      } else if (pid) {
+        holder = "another process (pid " + std::to_string(*pid) + ", which wrote the file last, has exited)";
+      }
       return make_error(Errc::busy, holder + " holds " + real_path.string() + "; wait for it to finish");
     }
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(k_poll, deadline - now));

@@ -420,7 +420,8 @@ Loaded<SiteConfig> load_site_config(std::string_view text,
   SiteBuilder b;
   Diagnostics out;
   const std::string source(source_name);
-  if (const auto doc = parse_toml(text, source, out)) {
+  if (auto doc = parse_toml(text, source, out)) {
+    doc->erase("waivers");  // [[waivers]]: profile/waivers.cpp reads and validates them
     Layer layer(source);
     walk_table<SiteBuilder>(b, layer, *doc, "", "", k_site_fields);
     layer.flush_to(out);

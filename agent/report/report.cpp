@@ -111,6 +111,8 @@ std::string_view step_color(StepStatus status) {
   return {};
 }
 
+constexpr std::string_view k_cyan = "\x1b[36m";
+
 std::string_view check_color(checks::Outcome outcome) {
   switch (outcome) {
   case checks::Outcome::pass: return k_green;
@@ -204,6 +206,10 @@ SuiteCounts count_suite(const Suite& suite) {
   for (const CheckReport* check : suite.checks) {
     ++counts.tests;
     counts.time += check->duration_s;
+    if (check->waiver_reason) {
+      ++counts.skipped;
+      continue;
+    }
     switch (check->outcome) {
     case checks::Outcome::pass: break;
     case checks::Outcome::fail: ++counts.failures; break;
@@ -214,11 +220,53 @@ SuiteCounts count_suite(const Suite& suite) {
   return counts;
 }
 
-std::string junit_counts(const SuiteCounts& counts, double time) {
-  return "tests=\"" + std::to_string(counts.tests) + "\" failures=\"" +
-         std::to_string(counts.failures) + "\" errors=\"" + std::to_string(counts.errors) +
-         "\" skipped=\"" + std::to_string(counts.skipped) + "\" time=\"" + format_seconds(time) +
-         "\"";
+/// `with_skipped`: junit-10.xsd allows `skipped` on <testsuite> only, not on <testsuites>.
+std::string junit_counts(const SuiteCounts& counts, double time, bool with_skipped) {
+  std::string out = "tests=\"" + std::to_string(counts.tests) + "\" failures=\"" +
+                    std::to_string(counts.failures) + "\" errors=\"" + std::to_string(counts.errors) + "\"";
+  if (with_skipped) {
+    out += " skipped=\"" + std::to_string(counts.skipped) + "\"";
+  }
+  return out + " time=\"" + format_seconds(time) + "\"";
+}
+
+/// "waived: REASON (until 2027-01-31); measured fail: expected X, got Y" (one line).
+std::string waiver_text(const CheckReport& check) {
+  std::string out = "waived: " + check.waiver_reason.value_or("");
+  if (!check.waiver_expires.empty()) {
+    out += " (until " + check.waiver_expires + ")";
+  }
+  out += "; measured " + std::string(checks::to_string(check.outcome));
+  if (check.outcome == checks::Outcome::fail || check.outcome == checks::Outcome::error) {
+    out += ": expected " + check.expected + ", got " + check.actual;
+  }
+  return out;
+}
+
+/// Each suite's share of the run's wall time, in whole microseconds, in proportion to its serial
+/// time; the shares add up to the wall time exactly (the last suite takes the rounding remainder).
+/// Jenkins adds suite times up to show a run's duration: with concurrent checks, the serial sums
+/// would show a run several times longer than it was.
+std::vector<double> suite_shares(const std::vector<SuiteCounts>& counts, double wall_s) {
+  std::vector<double> shares(counts.size(), 0.0);
+  if (counts.empty() || !std::isfinite(wall_s) || !(wall_s > 0)) {
+    return shares;
+  }
+  const auto wall_us = static_cast<std::int64_t>(std::llround(wall_s * 1e6));
+  double serial = 0;
+  for (const SuiteCounts& c : counts) {
+    serial += std::isfinite(c.time) && c.time > 0 ? c.time : 0;
+  }
+  std::int64_t given = 0;
+  for (std::size_t i = 0; i + 1 < counts.size(); ++i) {
+    const double t = std::isfinite(counts[i].time) && counts[i].time > 0 ? counts[i].time : 0;
+    const double fraction = serial > 0 ? t / serial : 1.0 / static_cast<double>(counts.size());
+    const auto us = static_cast<std::int64_t>(std::floor(static_cast<double>(wall_us) * fraction));
+    shares[i] = static_cast<double>(us) / 1e6;
+    given += us;
+  }
+  shares.back() = static_cast<double>(wall_us - given) / 1e6;
+  return shares;
 }
 
 std::string junit_body(const CheckReport& check) {
@@ -237,6 +285,11 @@ void append_testcase(std::string& out, const CheckReport& check) {
   out += "\" time=\"";
   out += format_seconds(check.duration_s);
   out += "\"";
+  if (check.waiver_reason) {
+    out += ">\n      <skipped message=\"" + xml_escape(one_line(waiver_text(check))) + "\"/>\n";
+    out += "    </testcase>\n";
+    return;
+  }
   switch (check.outcome) {
   case checks::Outcome::pass: out += "/>\n"; return;
   case checks::Outcome::skip:
@@ -282,6 +335,13 @@ void append_json_check(std::string& out, const CheckReport& check) {
   out += ",\"actual\":" + json_quote(check.actual);
   out += ",\"fix\":" + json_quote(check.fix);
   out += ",\"duration_s\":" + format_duration(check.duration_s);
+  if (check.waiver_reason) {
+    out += ",\"waived\":{\"reason\":" + json_quote(*check.waiver_reason);
+    if (!check.waiver_expires.empty()) {
+      out += ",\"expires\":" + json_quote(check.waiver_expires);
+    }
+    out += "}";
+  }
   out += "}";
 }
 
@@ -306,6 +366,10 @@ StepCounts count_steps(const Report& report) {
 CheckCounts count_checks(const Report& report) {
   CheckCounts counts;
   for (const CheckReport& check : report.checks) {
+    if (check.waiver_reason) {
+      ++counts.waived;
+      continue;
+    }
     switch (check.outcome) {
     case checks::Outcome::pass: ++counts.pass; break;
     case checks::Outcome::fail: ++counts.fail; break;
@@ -325,6 +389,20 @@ std::string_view to_string(StepStatus status) {
   case StepStatus::skipped: return "skipped";
   }
   return "failed";
+}
+
+std::string_view to_string(RunEnd end) {
+  switch (end) {
+  case RunEnd::completed: return "completed";
+  case RunEnd::interrupted: return "interrupted";
+  case RunEnd::stopped: return "stopped";
+  }
+  return "stopped";
+}
+
+bool any_unwaived_failure(const Report& report) {
+  const CheckCounts counts = count_checks(report);
+  return counts.fail > 0 || counts.error > 0;
 }
 
 // ---- escaping and numbers ---------------------------------------------------------------------
@@ -430,7 +508,25 @@ std::string render_json(const Report& report) {
          ",\"skipped\":" + std::to_string(steps.skipped) + "}";
   out += ",\"checks\":{\"pass\":" + std::to_string(checks.pass) +
          ",\"fail\":" + std::to_string(checks.fail) + ",\"skip\":" + std::to_string(checks.skip) +
-         ",\"error\":" + std::to_string(checks.error) + "}}}\n";
+         ",\"error\":" + std::to_string(checks.error) + ",\"waived\":" + std::to_string(checks.waived) + "}}";
+  // Added to ztagent.report/1 without changing the fields above (docs/schema/ztagent.report-1.schema.json).
+  out += ",\"hostname\":" + json_quote(report.hostname);
+  out += ",\"run\":{\"end\":" + json_quote(to_string(report.end)) +
+         ",\"exit_code\":" + std::to_string(report.exit_code);
+  if (report.end != RunEnd::completed) {
+    out += ",\"reason\":" + json_quote(report.stop_reason) + ",\"error\":" + json_quote(report.stop_error);
+  }
+  out += "},\"waivers\":[";
+  for (std::size_t i = 0; i < report.waivers.size(); ++i) {
+    const WaiverReport& w = report.waivers[i];
+    out += i == 0 ? "" : ",";
+    out += "{\"check\":" + json_quote(w.check) + ",\"reason\":" + json_quote(w.reason);
+    if (!w.expires.empty()) {
+      out += ",\"expires\":" + json_quote(w.expires);
+    }
+    out += ",\"matched\":" + std::to_string(w.matched) + "}";
+  }
+  out += "]}\n";
   return out;
 }
 
@@ -438,22 +534,30 @@ std::string render_json(const Report& report) {
 
 std::string render_junit(const Report& report) {
   const std::vector<Suite> suites = junit_suites(report);
+  std::vector<SuiteCounts> counts;
   SuiteCounts total;
   for (const Suite& suite : suites) {
-    const SuiteCounts counts = count_suite(suite);
-    total.tests += counts.tests;
-    total.failures += counts.failures;
-    total.errors += counts.errors;
-    total.skipped += counts.skipped;
+    counts.push_back(count_suite(suite));
+    total.tests += counts.back().tests;
+    total.failures += counts.back().failures;
+    total.errors += counts.back().errors;
   }
+  const bool incomplete = report.end != RunEnd::completed;
+  if (incomplete) {
+    ++total.tests;
+    ++total.errors;
+  }
+  std::vector<double> shares = suite_shares(counts, report.duration_s);
 
+  const std::string host_attrs = " hostname=\"" + xml_escape(report.hostname.empty() ? "localhost" : report.hostname) +
+                                 "\" timestamp=\"" + xml_escape(report.started_at) + "\"";
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += "<testsuites name=\"ztagent " + xml_escape(report.command) + "\" " +
-         junit_counts(total, report.duration_s) + ">\n";
-  for (const Suite& suite : suites) {
-    const SuiteCounts counts = count_suite(suite);
-    out += "  <testsuite name=\"" + xml_escape(suite.step) + "\" " +
-           junit_counts(counts, counts.time) + ">\n";
+         junit_counts(total, report.duration_s, false) + ">\n";
+  for (std::size_t i = 0; i < suites.size(); ++i) {
+    const Suite& suite = suites[i];
+    out += "  <testsuite name=\"" + xml_escape(suite.step) + "\" " + junit_counts(counts[i], shares[i], true) +
+           host_attrs + ">\n";
     if (suite.failed_step != nullptr) {
       const StepReport& step = *suite.failed_step;
       out += "    <testcase classname=\"ztagent." + xml_escape(step.id) + "\" name=\"" +
@@ -465,6 +569,17 @@ std::string render_junit(const Report& report) {
       append_testcase(out, *check);
     }
     out += "  </testsuite>\n";
+  }
+  if (incomplete) {
+    // The run did not finish (or never started): one errored testcase says so, so that a CI viewer
+    // shows it red instead of a short green run.
+    const std::string end(to_string(report.end));
+    out += "  <testsuite name=\"ztagent\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" "
+           "time=\"0.000000\"" + host_attrs + ">\n";
+    out += "    <testcase classname=\"ztagent.run\" name=\"run\" time=\"0.000000\">\n";
+    out += "      <error message=\"" + xml_escape(one_line(report.command + " " + end + ": " + report.stop_error)) +
+           "\" type=\"" + xml_escape(report.stop_reason.empty() ? end : report.stop_reason) + "\"/>\n";
+    out += "    </testcase>\n  </testsuite>\n";
   }
   out += "</testsuites>\n";
   return out;
@@ -496,6 +611,10 @@ std::string render_text(const Report& report, Color color) {
   if (!report.checks.empty()) {
     out += "\n";
     for (const CheckReport& check : report.checks) {
+      if (check.waiver_reason) {
+        out += column("WAIVED", 7, k_cyan, color) + text_safe(check.id) + ": " + text_safe(waiver_text(check)) + "\n";
+        continue;
+      }
       out += column(check_word(check.outcome), 6, check_color(check.outcome), color);
       out += text_safe(check.id);
       switch (check.outcome) {
@@ -518,6 +637,20 @@ std::string render_text(const Report& report, Color color) {
     }
   }
 
+  if (!report.waivers.empty()) {
+    out += "\nactive waivers:\n";
+    for (const WaiverReport& w : report.waivers) {
+      out += "  " + text_safe(w.check) + (w.expires.empty() ? "" : " (until " + text_safe(w.expires) + ")") + ": " +
+             text_safe(w.reason) + " [" + plural(w.matched, "check", "checks") + "]\n";
+    }
+  }
+  if (report.end == RunEnd::stopped) {
+    out += "\n" + text_safe(report.command) + " did not run: " + text_safe(report.stop_error) + "\n";
+  } else if (report.end == RunEnd::interrupted) {
+    out += "\n" + text_safe(report.command) + " was interrupted: " + text_safe(report.stop_error) +
+           " (the results above are incomplete)\n";
+  }
+
   // The last line: never colored, and always "N passed, N failed" so CI log scrapers can match it.
   const StepCounts steps = count_steps(report);
   const CheckCounts checks = count_checks(report);
@@ -525,6 +658,9 @@ std::string render_text(const Report& report, Color color) {
   out += text_safe(report.command) + ": " + std::to_string(checks.pass) + " passed, " +
          std::to_string(checks.fail) + " failed, " + std::to_string(checks.skip) + " skipped, " +
          plural(checks.error, "error", "errors");
+  if (checks.waived > 0) {
+    out += ", " + std::to_string(checks.waived) + " waived";
+  }
   out += "; steps: " + std::to_string(steps.changed) + " changed, " +
          std::to_string(steps.unchanged) + " unchanged";
   if (steps.would_change > 0 || report.command == "plan") {

@@ -6,6 +6,7 @@
 #  - the Prometheus rules: `promtool check rules` and `promtool test rules` when promtool is installed,
 #  - every ztagent_* metric the rules use is one `ztagent verify --format prometheus` writes,
 #  - the Ansible playbook: `ansible-playbook --syntax-check` when ansible is installed,
+#  - the cloud-init user-data: `cloud-init schema -c` when cloud-init is installed,
 #  - every `ztagent` command and long option in the examples is one `ztagent --help` knows.
 # Tools that are missing are reported as skipped, not failed; Debian's python3-yaml is required
 # (scripts/setup.sh installs it; /usr/bin/python3, not whatever python3 comes first in PATH).
@@ -72,6 +73,17 @@ if command -v ansible-playbook >/dev/null; then
   fi
 else
   skip "ansible-playbook not installed (Debian: apt-get install ansible-core)"
+fi
+
+# cloud-init's own schema validation of the user-data (runs on a host that is not a cloud instance).
+if command -v cloud-init >/dev/null; then
+  if out=$(cloud-init schema -c "$docs/cloud-init/user-data.yml" 2>&1); then
+    ok "cloud-init schema -c cloud-init/user-data.yml"
+  else
+    fail "cloud-init schema: $out"
+  fi
+else
+  skip "cloud-init not installed (Debian: apt-get install cloud-init)"
 fi
 
 # ztagent commands and options used in the examples exist.

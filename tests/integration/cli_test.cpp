@@ -448,9 +448,19 @@ TEST_CASE("cli: schedule install/remove writes exactly its files, idempotently",
     zt::test::make_debian12_tree(root);
     root.write("/usr/lib/systemd/systemd", "");
     root.mkdir("/etc/systemd/system");
+    // A report directory that does not exist in the tree: every scheduled run would exit 64.
+    auto missing_dir = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--report",
+                                  "prometheus:/var/lib/prometheus/node-exporter/ztagent.prom"});
+    CHECK(missing_dir.exit_code == 64);
+    CHECK(missing_dir.err.find("--report /var/lib/prometheus/node-exporter/ztagent.prom: directory " +
+                               root.real("/var/lib/prometheus/node-exporter").string() +
+                               " does not exist, so every scheduled run would fail; create it first") !=
+          std::string::npos);
+    CHECK_FALSE(root.exists("/etc/systemd/system/ztagent-verify.timer"));
+    root.mkdir("/var/lib/prometheus/node-exporter");
     const auto before = zt::test::snapshot(root);
     auto install = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--remediate",
-                              "--report", "prometheus:/var/lib/node_exporter/textfile_collector/ztagent.prom"});
+                              "--report", "prometheus:/var/lib/prometheus/node-exporter/ztagent.prom"});
     INFO(install.err);
     CHECK(install.exit_code == 0);
     CHECK(install.out == "wrote /etc/systemd/system/ztagent-verify.service\n"
@@ -465,13 +475,13 @@ TEST_CASE("cli: schedule install/remove writes exactly its files, idempotently",
                             0) == 0);
     CHECK(root.read("/etc/systemd/system/ztagent-verify.service")
               .find("ExecStart=/usr/bin/ztagent verify --log-target syslog --remediate --profile debian-12 "
-                    "--report=prometheus:/var/lib/node_exporter/textfile_collector/ztagent.prom\n") !=
+                    "--report=prometheus:/var/lib/prometheus/node-exporter/ztagent.prom\n") !=
           std::string::npos);
     CHECK(root.read("/etc/systemd/system/ztagent-verify.timer").find("OnUnitActiveSec=15min\n") != std::string::npos);
     CHECK(std::filesystem::read_symlink(root.real("/etc/systemd/system/timers.target.wants/ztagent-verify.timer")) ==
           "/etc/systemd/system/ztagent-verify.timer");
     auto again = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--remediate",
-                            "--report", "prometheus:/var/lib/node_exporter/textfile_collector/ztagent.prom"});
+                            "--report", "prometheus:/var/lib/prometheus/node-exporter/ztagent.prom"});
     CHECK(again.out.find("schedule: systemd timer ztagent-verify.timer unchanged\n") != std::string::npos);
     auto remove = run_agent({"schedule", "remove", "--profile", "debian-12", "--root", root.str()});
     CHECK(remove.exit_code == 0);

@@ -99,13 +99,13 @@ TEST_CASE("Options: monitoring formats and repeatable --report", "[cli][options]
   using zt::cli::ReportTarget;
   auto o = parse_options({"verify", "--format", "nagios", "--report", "junit:/tmp/r.xml",
                           "--report=prometheus:"
-                          "/var/lib/node_exporter/textfile_collector/ztagent.prom",
+                          "/var/lib/prometheus/node-exporter/ztagent.prom",
                           "--report", "tap:out:1.tap"});
   REQUIRE(o);
   CHECK(o->format == Format::nagios);
   CHECK(o->reports == std::vector<ReportTarget>{
                           {Format::junit, "/tmp/r.xml"},
-                          {Format::prometheus, "/var/lib/node_exporter/textfile_collector/ztagent.prom"},
+                          {Format::prometheus, "/var/lib/prometheus/node-exporter/ztagent.prom"},
                           {Format::tap, "out:1.tap"}});
   CHECK(parse_options({"verify"})->reports.empty());
 

@@ -120,6 +120,22 @@ TEST_CASE("RunLock: busy message without a readable pid", "[host][lock]") {
   CHECK(second.error().message == "another ztagent run holds " + path.string() + "; wait for it to finish");
 }
 
+TEST_CASE("RunLock: a stale pid in the file is not named as the holder", "[host][lock]") {
+  ScratchDir dir("stalepid");
+  const auto path = dir.path / "lock";
+  auto first = RunLock::acquire(path, std::chrono::milliseconds(0));
+  REQUIRE(first);
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << "99999999\n";  // above any pid_max: no such process
+  }
+  auto second = RunLock::acquire(path, std::chrono::milliseconds(0));
+  REQUIRE_FALSE(second);
+  CHECK(second.error().code == Errc::busy);
+  CHECK(second.error().message == "another process (pid 99999999, which wrote the file last, has exited) holds " +
+                                      path.string() + "; wait for it to finish");
+}
+
 TEST_CASE("RunLock: an unusable path is an io error", "[host][lock]") {
   ScratchDir dir("io");
   std::filesystem::create_directories(dir.path);

@@ -177,8 +177,9 @@ TEST_CASE("the example site config documents exactly the defaults", "[profile][p
     uncommented += line + "\n";
   }
   // 11 keys, data.dirs written as 3 tables of 3 lines plus their headers, stack.domain, and the
-  // [stack.images] (4), [stack.ports] (3) and [stack.forward_ports] (2) tables with their headers.
-  CHECK(settings == 35);
+  // [stack.images] (4), [stack.ports] (3) and [stack.forward_ports] (2) tables with their headers,
+  // and one [[waivers]] table (check, reason, expires) with its header.
+  CHECK(settings == 39);
   const auto all_set = load_site_config(uncommented, "uncommented", {});
   if (!all_set) {
     FAIL(zt::profile::to_string(all_set.error()));

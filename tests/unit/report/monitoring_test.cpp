@@ -35,7 +35,7 @@ Report with_checks(std::vector<CheckReport> checks, std::vector<StepReport> step
 }
 
 CheckReport check(std::string id, Outcome outcome) {
-  return CheckReport{std::move(id), "step", outcome, "e", "a", {}, 0};
+  return CheckReport{std::move(id), "step", outcome, "e", "a", {}, 0, {}, {}};
 }
 
 } // namespace
@@ -60,7 +60,7 @@ TEST_CASE("render_nagios matches the golden file", "[report][monitoring][nagios]
 // ---- TAP --------------------------------------------------------------------------------------
 
 TEST_CASE("render_tap: exact small outputs", "[report][monitoring][tap]") {
-  CHECK(zt::report::render_tap(Report{}) == "TAP version 14\n1..0\n");
+  CHECK(zt::report::render_tap(Report{}) == "TAP version 13\n1..0\n");
 
   CheckReport failing = check("a#b\\c", Outcome::fail);
   failing.actual = "it's\nbroken";
@@ -68,7 +68,7 @@ TEST_CASE("render_tap: exact small outputs", "[report][monitoring][tap]") {
   skipped.actual = "no kernel # here";
   const Report report = with_checks({check("p", Outcome::pass), failing, skipped},
                                     {StepReport{"users", StepStatus::failed, {}, 0, "useradd: 'x'\n"}});
-  CHECK(zt::report::render_tap(report) == "TAP version 14\n"
+  CHECK(zt::report::render_tap(report) == "TAP version 13\n"
                                           "1..4\n"
                                           "ok 1 - p\n"
                                           "not ok 2 - a\\#b\\\\c\n"
@@ -124,7 +124,7 @@ TEST_CASE("prometheus_label_escape follows the exposition format", "[report][mon
 }
 
 TEST_CASE("render_prometheus: every outcome series per check, escaped labels", "[report][monitoring][prometheus]") {
-  Report report = with_checks({CheckReport{"odd\"id\\\n", "st", Outcome::skip, "", "", {}, 0}});
+  Report report = with_checks({CheckReport{"odd\"id\\\n", "st", Outcome::skip, "", "", {}, 0, {}, {}}});
   report.duration_s = 1.5;
   const std::string text = zt::report::render_prometheus(report, 100, std::nullopt);
   CHECK(text ==
@@ -135,12 +135,14 @@ TEST_CASE("render_prometheus: every outcome series per check, escaped labels", "
         "ztagent_check_outcome{check=\"odd\\\"id\\\\\\n\",step=\"st\",outcome=\"fail\"} 0\n"
         "ztagent_check_outcome{check=\"odd\\\"id\\\\\\n\",step=\"st\",outcome=\"skip\"} 1\n"
         "ztagent_check_outcome{check=\"odd\\\"id\\\\\\n\",step=\"st\",outcome=\"error\"} 0\n"
+        "ztagent_check_outcome{check=\"odd\\\"id\\\\\\n\",step=\"st\",outcome=\"waived\"} 0\n"
         "# HELP ztagent_checks Number of ztagent checks in the last run by outcome.\n"
         "# TYPE ztagent_checks gauge\n"
         "ztagent_checks{outcome=\"pass\"} 0\n"
         "ztagent_checks{outcome=\"fail\"} 0\n"
         "ztagent_checks{outcome=\"skip\"} 1\n"
         "ztagent_checks{outcome=\"error\"} 0\n"
+        "ztagent_checks{outcome=\"waived\"} 0\n"
         "# HELP ztagent_steps Number of ztagent steps in the last run by status.\n"
         "# TYPE ztagent_steps gauge\n"
         "ztagent_steps{status=\"changed\"} 0\n"
@@ -154,7 +156,11 @@ TEST_CASE("render_prometheus: every outcome series per check, escaped labels", "
         "# HELP ztagent_run_timestamp_seconds Unix time the last ztagent run wrote this file.\n"
         "# TYPE ztagent_run_timestamp_seconds gauge\n"
         "ztagent_run_timestamp_seconds 100\n"
-        "# HELP ztagent_up 1 when ztagent ran to the end and wrote this file.\n"
+        "# HELP ztagent_exit_code Exit code of the last ztagent run.\n"
+        "# TYPE ztagent_exit_code gauge\n"
+        "ztagent_exit_code 0\n"
+        "# HELP ztagent_up 1 when the last ztagent run ran to the end, 0 when it stopped early or was "
+        "interrupted.\n"
         "# TYPE ztagent_up gauge\n"
         "ztagent_up 1\n");
   // Without checks there is no ztagent_check_outcome family at all (no HELP without samples).
@@ -226,14 +232,14 @@ TEST_CASE("render_nagios: exact status lines", "[report][monitoring][nagios]") {
     passing.push_back(check("s", Outcome::skip));
   }
   CHECK(zt::report::render_nagios(with_checks(passing)) ==
-        "ZTAGENT OK - 42 checks passed | pass=42 fail=0 skip=5 error=0 duration=0.031s\n");
+        "ZTAGENT OK - 42 checks passed | pass=42 fail=0 skip=5 error=0 waived=0 duration=0.031s\n");
   CHECK(zt::report::render_nagios(with_checks({check("a", Outcome::pass)})) ==
-        "ZTAGENT OK - 1 check passed | pass=1 fail=0 skip=0 error=0 duration=0.031s\n");
+        "ZTAGENT OK - 1 check passed | pass=1 fail=0 skip=0 error=0 waived=0 duration=0.031s\n");
 
   std::vector<CheckReport> one_failing(47, check("ok", Outcome::pass));
   one_failing.push_back(check("data.zerotier.mode", Outcome::fail));
   CHECK(zt::report::render_nagios(with_checks(one_failing)) ==
-        "ZTAGENT CRITICAL - 1 of 48 checks failed: data.zerotier.mode | pass=47 fail=1 skip=0 error=0 "
+        "ZTAGENT CRITICAL - 1 of 48 checks failed: data.zerotier.mode | pass=47 fail=1 skip=0 error=0 waived=0 "
         "duration=0.031s\n");
 
   std::vector<CheckReport> many;
@@ -243,15 +249,15 @@ TEST_CASE("render_nagios: exact status lines", "[report][monitoring][nagios]") {
   many.push_back(check("pipe|and\nnewline", Outcome::fail));
   CHECK(zt::report::render_nagios(with_checks(many, {StepReport{"users", StepStatus::failed, {}, 0, "x"}})) ==
         "ZTAGENT CRITICAL - 9 of 9 checks failed: c1, c2, c3, c4, c5 and 4 more; 1 step failed: users | "
-        "pass=0 fail=9 skip=0 error=0 duration=0.031s\n");
+        "pass=0 fail=9 skip=0 error=0 waived=0 duration=0.031s\n");
 
   CHECK(zt::report::render_nagios(with_checks({check("pipe|and\nnewline", Outcome::fail)})) ==
-        "ZTAGENT CRITICAL - 1 of 1 check failed: pipe/and\\nnewline | pass=0 fail=1 skip=0 error=0 "
+        "ZTAGENT CRITICAL - 1 of 1 check failed: pipe/and\\nnewline | pass=0 fail=1 skip=0 error=0 waived=0 "
         "duration=0.031s\n");
   CHECK(zt::report::render_nagios(with_checks({}, {StepReport{"a", StepStatus::failed, {}, 0, "x"},
                                                   StepReport{"b", StepStatus::failed, {}, 0, "y"}})) ==
-        "ZTAGENT CRITICAL - 2 steps failed: a, b | pass=0 fail=0 skip=0 error=0 duration=0.031s\n");
+        "ZTAGENT CRITICAL - 2 steps failed: a, b | pass=0 fail=0 skip=0 error=0 waived=0 duration=0.031s\n");
   CHECK(zt::report::render_nagios(with_checks({check("p", Outcome::pass), check("linger.enabled", Outcome::error)})) ==
-        "ZTAGENT UNKNOWN - 1 of 2 checks could not run: linger.enabled | pass=1 fail=0 skip=0 error=1 "
+        "ZTAGENT UNKNOWN - 1 of 2 checks could not run: linger.enabled | pass=1 fail=0 skip=0 error=1 waived=0 "
         "duration=0.031s\n");
 }

@@ -561,7 +561,8 @@ TEST_CASE("render_json: an empty report and the step error rule", "[report][json
         "{\"schema\":\"ztagent.report/1\",\"command\":\"verify\",\"profile\":\"debian-12\",\"root\":\"/\","
         "\"started_at\":\"2026-11-22T05:00:00Z\",\"duration_s\":0,\"steps\":[],\"checks\":[],"
         "\"summary\":{\"steps\":{\"changed\":0,\"unchanged\":0,\"would_change\":0,\"failed\":0,"
-        "\"skipped\":0},\"checks\":{\"pass\":0,\"fail\":0,\"skip\":0,\"error\":0}}}\n");
+        "\"skipped\":0},\"checks\":{\"pass\":0,\"fail\":0,\"skip\":0,\"error\":0,\"waived\":0}},"
+        "\"hostname\":\"\",\"run\":{\"end\":\"completed\",\"exit_code\":0},\"waivers\":[]}\n");
 
   // "error" appears only on failed/skipped steps, and only when non-empty.
   report.command = "plan";
@@ -575,7 +576,8 @@ TEST_CASE("render_json: an empty report and the step error rule", "[report][json
         "{\"id\":\"b\",\"status\":\"failed\",\"changes\":[],\"duration_s\":0},"
         "{\"id\":\"c\",\"status\":\"skipped\",\"changes\":[],\"duration_s\":0,\"error\":\"because\"}],"
         "\"checks\":[],\"summary\":{\"steps\":{\"changed\":1,\"unchanged\":0,\"would_change\":0,"
-        "\"failed\":1,\"skipped\":1},\"checks\":{\"pass\":0,\"fail\":0,\"skip\":0,\"error\":0}}}\n");
+        "\"failed\":1,\"skipped\":1},\"checks\":{\"pass\":0,\"fail\":0,\"skip\":0,\"error\":0,\"waived\":0}},"
+        "\"hostname\":\"\",\"run\":{\"end\":\"completed\",\"exit_code\":0},\"waivers\":[]}\n");
 }
 
 TEST_CASE("render_junit: a failed step without checks gets its own suite after the checks' suites",
@@ -585,17 +587,19 @@ TEST_CASE("render_junit: a failed step without checks gets its own suite after t
   report.duration_s = 1.25;
   report.steps = {StepReport{"users", StepStatus::failed, {}, 0.5, "users: useradd exited 9\nname in use"},
                   StepReport{"subids", StepStatus::unchanged, {}, 0.1, {}}};
-  report.checks = {CheckReport{"subids.subuid-range", "subids", Outcome::pass, "x", "x", {}, 0.25}};
+  report.checks = {CheckReport{"subids.subuid-range", "subids", Outcome::pass, "x", "x", {}, 0.25, {}, {}}};
   const std::string xml = zt::report::render_junit(report);
+  // No `skipped` on <testsuites> (junit-10.xsd); the suite times share the 1.25 s wall time in
+  // proportion to their serial times 0.25 : 0.5; hostname and timestamp on every suite.
   CHECK(xml == "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<testsuites name=\"ztagent provision\" tests=\"2\" failures=\"0\" errors=\"1\" "
-               "skipped=\"0\" time=\"1.250000\">\n"
+               "time=\"1.250000\">\n"
                "  <testsuite name=\"subids\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"0\" "
-               "time=\"0.250000\">\n"
+               "time=\"0.416666\" hostname=\"localhost\" timestamp=\"\">\n"
                "    <testcase classname=\"ztagent.subids\" name=\"subids.subuid-range\" time=\"0.250000\"/>\n"
                "  </testsuite>\n"
                "  <testsuite name=\"users\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" "
-               "time=\"0.500000\">\n"
+               "time=\"0.833334\" hostname=\"localhost\" timestamp=\"\">\n"
                "    <testcase classname=\"ztagent.users\" name=\"users.apply\" time=\"0.500000\">\n"
                "      <error message=\"users: useradd exited 9 name in use\" type=\"apply\"/>\n"
                "    </testcase>\n"
@@ -606,7 +610,7 @@ TEST_CASE("render_junit: a failed step without checks gets its own suite after t
   const Report empty;
   CHECK(zt::report::render_junit(empty) ==
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        "<testsuites name=\"ztagent \" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\" "
+        "<testsuites name=\"ztagent \" tests=\"0\" failures=\"0\" errors=\"0\" "
         "time=\"0.000000\">\n"
         "</testsuites>\n");
 }
@@ -618,8 +622,8 @@ TEST_CASE("render_text: a passing verify ends with the CI-readable summary", "[r
   report.root = "/";
   report.started_at = "2026-11-22T05:00:00Z";
   report.duration_s = 0.034;
-  report.checks = {CheckReport{"subids.subuid-range", "subids", Outcome::pass, "x", "x", {}, 0.001},
-                   CheckReport{"runtime.socket", "runtime", Outcome::skip, "active", "", {}, 0}};
+  report.checks = {CheckReport{"subids.subuid-range", "subids", Outcome::pass, "x", "x", {}, 0.001, {}, {}},
+                   CheckReport{"runtime.socket", "runtime", Outcome::skip, "active", "", {}, 0, {}, {}}};
   const std::string text = zt::report::render_text(report, Color::no);
   CHECK(text == "ztagent verify: profile debian-12, root /, started 2026-11-22T05:00:00Z\n"
                 "\n"

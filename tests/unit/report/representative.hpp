@@ -53,18 +53,18 @@ inline zt::report::Report representative_report() {
       StepReport{"quadlet", StepStatus::skipped, {}, 0, "skipped: an earlier step failed"},
   };
   report.checks = {
-      CheckReport{"preflight.podman-version", "preflight", Outcome::pass, ">= 4.3", "4.3.1", {}, 0.000123},
+      CheckReport{"preflight.podman-version", "preflight", Outcome::pass, ">= 4.3", "4.3.1", {}, 0.000123, {}, {}},
       CheckReport{"preflight.kernel-ping", "preflight", Outcome::skip, "ping_group_range set",
-                  "live kernel state is not checked under --root", {}, 0.000001},
+                  "live kernel state is not checked under --root", {}, 0.000001, {}, {}},
       CheckReport{"subids.subuid-range", "subids", Outcome::pass, "ztnet:165536:65536",
-                  "ztnet:165536:65536", {}, 0.0004},
+                  "ztnet:165536:65536", {}, 0.0004, {}, {}},
       CheckReport{"containers-conf.network-backend", "containers-conf", Outcome::fail,
                   "network_backend = \"netavark\"", "<missing> & 'cni'",
-                  "run `ztagent provision` or edit /etc/containers/containers.conf", 0.0002},
+                  "run `ztagent provision` or edit /etc/containers/containers.conf", 0.0002, {}, {}},
       CheckReport{"linger.enabled", "linger", Outcome::error, "linger enabled for ztnet",
-                  "cannot read /var/lib/systemd/linger:\nPermission denied", {}, 0.00005},
+                  "cannot read /var/lib/systemd/linger:\nPermission denied", {}, 0.00005, {}, {}},
       CheckReport{"subids.subgid-range", "subids", Outcome::fail, "ztnet:165536:65536",
-                  "Grüße \xE2\x9C\x93 tab\there bell\x07 bad\xFF byte", "fix the \x1b[31mfile", 1.5},
+                  "Grüße \xE2\x9C\x93 tab\there bell\x07 bad\xFF byte", "fix the \x1b[31mfile", 1.5, {}, {}},
   };
   return report;
 }
