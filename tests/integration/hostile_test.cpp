@@ -125,9 +125,10 @@ TEST_CASE("cli: under --root, /home as an absolute symlink stops provision befor
   }
   TempRoot root;
   zt::test::make_debian12_tree(root);
-  TempRoot outside; // stands for this machine's /home
+  TempRoot outside; // outside.real("/home") stands for this machine's /home
+  outside.mkdir("/home");
   std::filesystem::remove(root.real("/home"));
-  std::filesystem::create_directory_symlink(outside.path(), root.real("/home"));
+  std::filesystem::create_directory_symlink(outside.real("/home"), root.real("/home"));
   auto user = "ztho" + std::to_string(::getpid() % 100000);
   const std::string passwd_before = root.read("/etc/passwd");
 
@@ -137,5 +138,5 @@ TEST_CASE("cli: under --root, /home as an absolute symlink stops provision befor
   CHECK(r.out.find("refusing to follow symlink at /home") != std::string::npos);
   CHECK(r.err.find("run: useradd") == std::string::npos);
   CHECK(root.read("/etc/passwd") == passwd_before);
-  CHECK(std::filesystem::is_empty(outside.path()));
+  CHECK(std::filesystem::is_empty(outside.real("/home")));
 }

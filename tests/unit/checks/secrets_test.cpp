@@ -300,8 +300,9 @@ TEST_CASE("make_secrets_step: provisioner and checks for the site user", "[check
   CHECK(step.id == "secrets");
   REQUIRE(step.provisioner);
   CHECK(step.provisioner->id() == "secrets");
-  REQUIRE(step.checks.size() == 3);
+  REQUIRE(step.checks.size() == 4);
   CHECK(step.checks[0]->id() == "secrets.present");
   CHECK(step.checks[1]->id() == "secrets.consistent");
   CHECK(step.checks[2]->id() == "secrets.permissions");
+  CHECK(step.checks[3]->id() == "secrets.no-leftovers");
 }

@@ -305,7 +305,8 @@ TEST_CASE("make_user_step: provisioner and checks from the site config", "[provi
 TEST_CASE("User: under --root, a /home symlink escaping the tree is refused before any command",
           "[provisioners][user][hostile]") {
   zt::test::TempRoot root;
-  zt::test::TempRoot outside; // stands for the machine's own /home
+  zt::test::TempRoot outside; // outside.real("/home") stands for the machine's own /home
+  outside.mkdir("/home");
   root.add_user("alice", 1000, 1000, "/home/alice");
   zt::test::FakeRunner runner; // no expectation: useradd/usermod would fail the test
   auto host = root.host(runner);
@@ -314,7 +315,7 @@ TEST_CASE("User: under --root, a /home symlink escaping the tree is refused befo
   create.changes.push_back({"user:ztnet", "create"});
 
   SECTION("/home is an absolute symlink") {
-    std::filesystem::create_symlink(outside.path(), root.real("/home"));
+    std::filesystem::create_symlink(outside.real("/home"), root.real("/home"));
     auto plan = step.plan(host.view());
     REQUIRE_FALSE(plan);
     CHECK(plan.error().code == zt::Errc::refused);
@@ -334,5 +335,5 @@ TEST_CASE("User: under --root, a /home symlink escaping the tree is refused befo
     CHECK(apply.error().message.starts_with("user: /etc/passwd: refusing to follow symlink at /etc/passwd"));
   }
   CHECK(runner.calls().empty());
-  CHECK(std::filesystem::is_empty(outside.path()));
+  CHECK(std::filesystem::is_empty(outside.real("/home")));
 }
