@@ -157,7 +157,7 @@ TEST_CASE("Fs: chown/chmod/ACL of a hard-linked file are refused (protected_hard
   CHECK((after.st_mode & 07777) == 0640);
 }
 
-TEST_CASE("Fs::read_untrusted: symlinked parents are refused; owners are checked", "[host][fs][hostile]") {
+TEST_CASE("Fs::read_untrusted: symlinked parents are refused, owners are checked", "[host][fs][hostile]") {
   zt::test::TempRoot root;
   root.write("/etc/decoy/env", "X=root-only\n");
   root.mkdir("/home/u");
