@@ -79,7 +79,7 @@ protected:
   read_files(const host::HostView& host, const host::Account& account, const std::string& expected) const {
     auto state = read_secret_files(host, account, m_stack);
     if (!state) {
-      if (state.error().code == Errc::parse) {
+      if (state.error().code == Errc::parse || state.error().code == Errc::refused) {
         return std::unexpected(
             fail(expected, state.error().message, "fix or remove the file, then: " + std::string(k_fix)));
       }
@@ -252,7 +252,62 @@ protected:
   }
 };
 
+class SecretsNoLeftovers final : public SecretsCheck {
+public:
+  SecretsNoLeftovers(const std::string& user, const profile::Stack& stack)
+      : SecretsCheck(user,
+                     stack,
+                     "secrets.no-leftovers",
+                     "no temporary file of an interrupted write (a possible copy of the secrets) is left "
+                     "in the secrets directory") {}
+
+protected:
+  [[nodiscard]] std::string expected_text() const override {
+    return "no .NAME.ztagent-* temporary files in the secrets directory";
+  }
+
+  [[nodiscard]] CheckResult run_podman(const host::HostView& /*host*/,
+                                       const host::Account& /*account*/) const override {
+    return skip(expected_text(), "podman secrets: no env files are written");
+  }
+
+  [[nodiscard]] CheckResult run_files(const host::HostView& host,
+                                      const host::Account& account) const override {
+    const std::string expected = expected_text();
+    auto leftovers = secret_leftovers(host, account);
+    if (!leftovers) {
+      return error(expected, leftovers.error().message);
+    }
+    if (!leftovers->empty()) {
+      std::vector<std::string> names;
+      for (const auto& path : *leftovers) {
+        names.push_back(base_name(path));
+      }
+      return fail(expected,
+                  std::to_string(leftovers->size()) + " leftover temporary file" +
+                      (leftovers->size() == 1 ? "" : "s") + " in " + secrets_dir(account) + ": " +
+                      util::join(names, ", "),
+                  std::string(k_fix) + " (removes them)");
+    }
+    return pass(expected, "no leftover temporary files in " + secrets_dir(account));
+  }
+};
+
 } // namespace
+
+Result<std::vector<std::string>> secret_leftovers(const host::HostView& host, const host::Account& account) {
+  const std::string dir = secrets_dir(account);
+  ZT_TRY_ASSIGN(st, host.fs().lstat(dir));
+  if (st.type != host::FileType::directory) {
+    return std::vector<std::string>{}; // missing or in the way: secrets.present reports it
+  }
+  ZT_TRY_ASSIGN(names, host.fs().list_leftovers(dir));
+  std::vector<std::string> out;
+  for (const auto& name : names) {
+    out.push_back(dir + "/" + name);
+  }
+  return out;
+}
 
 Result<void> validate_stack_secrets(const profile::Stack& stack) {
   for (const auto& s : stack.secrets) {
@@ -313,6 +368,10 @@ Result<std::vector<EnvEntry>> parse_env_file(std::string_view text, std::string_
   return out;
 }
 
+host::UntrustedRead env_file_rules(const host::Account& account) {
+  return host::UntrustedRead{.max_bytes = k_max_env_file_bytes, .owners = {account.uid}};
+}
+
 Result<SecretFilesState>
 read_secret_files(const host::HostView& host, const host::Account& account, const profile::Stack& stack) {
   SecretFilesState state;
@@ -323,14 +382,14 @@ read_secret_files(const host::HostView& host, const host::Account& account, cons
     file.container = container->name;
     file.path = secret_env_file(account, stack, *container);
     if (dir.type == host::FileType::directory) {
-      ZT_TRY_ASSIGN(st, host.fs().lstat(file.path));
-      file.st = st;
-    }
-    if (file.st.type == host::FileType::regular) {
-      ZT_TRY_ASSIGN(text, host.fs().read_file(file.path));
-      ZT_TRY_ASSIGN(entries, parse_env_file(text, file.path));
-      file.text = std::move(text);
-      file.entries = std::move(entries);
+      // One no-follow open: the type, owner and link count judged are those of the bytes read.
+      ZT_TRY_ASSIGN(opened, host.fs().read_untrusted(file.path, env_file_rules(account)));
+      file.st = opened.st;
+      if (file.st.type == host::FileType::regular) {
+        ZT_TRY_ASSIGN(entries, parse_env_file(opened.content, file.path));
+        file.text = std::move(opened.content);
+        file.entries = std::move(entries);
+      }
     }
     state.files.push_back(std::move(file));
   }
@@ -461,6 +520,7 @@ std::vector<std::unique_ptr<Check>> make_secrets_checks(const std::string& user,
   out.push_back(std::make_unique<SecretsPresent>(user, stack));
   out.push_back(std::make_unique<SecretsConsistent>(user, stack));
   out.push_back(std::make_unique<SecretsPermissions>(user, stack));
+  out.push_back(std::make_unique<SecretsNoLeftovers>(user, stack));
   return out;
 }
 

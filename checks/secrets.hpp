@@ -57,8 +57,15 @@ struct SecretFile {
   std::string text;              // raw content when regular (for rewriting; never printed)
 };
 
-/// The secrets directory and every env file of secret_containers(). Errc::parse for a malformed
-/// file (message names the path and line only), Errc::io when unreadable.
+/// Env files are read with Fs::read_untrusted under these rules: at most k_max_env_file_bytes,
+/// owned by the service user (or root), one hard link.
+constexpr std::uint64_t k_max_env_file_bytes = 64 * 1024;
+[[nodiscard]] host::UntrustedRead env_file_rules(const host::Account& account);
+
+/// The secrets directory and every env file of secret_containers(), each env file opened once
+/// without following a symlink (a symlink, FIFO or device is reported by type, never read).
+/// Errc::parse for a malformed file (message names the path and line only), Errc::refused for a
+/// hard-linked, foreign-owned or oversized file, Errc::io when unreadable.
 struct SecretFilesState {
   host::FileStat dir;
   std::vector<SecretFile> files;
@@ -101,7 +108,12 @@ constexpr std::uint32_t k_secret_file_mode = 0600;
 [[nodiscard]] CheckResult judge_podman_secrets_present(const profile::Stack& stack,
                                                        const Result<std::set<std::string>>& names);
 
-/// "secrets.present", "secrets.consistent", "secrets.permissions".
+/// Temp files (".NAME.ztagent-*", Fs::list_leftovers) that an interrupted write left in
+/// secrets_dir(), as host paths; empty when the directory is missing or not a directory.
+[[nodiscard]] Result<std::vector<std::string>> secret_leftovers(const host::HostView& host,
+                                                                const host::Account& account);
+
+/// "secrets.present", "secrets.consistent", "secrets.permissions", "secrets.no-leftovers".
 [[nodiscard]] std::vector<std::unique_ptr<Check>> make_secrets_checks(const std::string& user,
                                                                       const profile::Stack& stack);
 

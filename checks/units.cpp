@@ -5,6 +5,7 @@
 #include "checks/units.hpp"
 
 #include "checks/data.hpp"
+#include "checks/secrets.hpp"
 #include "util/strings.hpp"
 
 #include <algorithm>
@@ -100,6 +101,15 @@ protected:
 
 const std::string k_fix = "ztagent provision --only units";
 
+} // namespace
+
+host::UntrustedRead unit_file_rules(const host::Account& account) {
+  (void)account; // any owner: the bytes are only compared, never copied; units.owner-mode judges it
+  return host::UntrustedRead{.max_bytes = host::k_max_config_bytes, .owners = {}};
+}
+
+namespace {
+
 class UnitsFiles final : public UnitsCheck {
 public:
   explicit UnitsFiles(const UnitsSpec& spec)
@@ -115,20 +125,22 @@ protected:
       return error(m_expected, r.error().message);
     }
     for (const auto& file : r->files) {
-      auto st = host.fs().lstat(file.path);
-      if (!st) {
-        return error(m_expected, st.error().message);
+      // One no-follow open of a file the user controls: never a FIFO, device or symlink target.
+      auto opened = host.fs().read_untrusted(file.path, unit_file_rules(ctx.account));
+      if (!opened) {
+        if (opened.error().code == Errc::refused) {
+          return fail(m_expected, opened.error().message, "remove it, then: " + k_fix);
+        }
+        return error(m_expected, opened.error().message);
       }
+      const host::FileStat* st = &opened->st;
       if (!st->exists()) {
         return fail(m_expected, file.path + " is missing", k_fix);
       }
       if (st->type != host::FileType::regular) {
         return fail(m_expected, file.path + " is " + host::describe(st->type), "remove it, then: " + k_fix);
       }
-      auto content = host.fs().read_file(file.path);
-      if (!content) {
-        return error(m_expected, content.error().message);
-      }
+      const std::string* content = &opened->content;
       if (*content == file.content) {
         continue;
       }
@@ -232,6 +244,36 @@ protected:
         return fail(m_expected, link.path + " -> " + *target + " (want " + link.target + ")", k_fix);
       }
     }
+    // A link under a name of this stack's units that the installed style does not use (e.g. a
+    // planted default.target.wants/ztnet-pod.service -> /etc/shadow next to Quadlet .pod units):
+    // the units step removes exactly these names.
+    std::set<std::string> wanted;
+    for (const auto& link : r->links) {
+      wanted.insert(link.path);
+    }
+    for (UnitStyle other : {UnitStyle::quadlet_pod, UnitStyle::quadlet_container, UnitStyle::classic}) {
+      for (const auto& path : style_link_paths(m_spec.stack, ctx.account, other)) {
+        if (!wanted.insert(path).second) {
+          continue;
+        }
+        auto st = host.fs().lstat(path);
+        if (!st) {
+          return error(m_expected, st.error().message);
+        }
+        if (!st->exists()) {
+          continue;
+        }
+        std::string what = path + " is " + host::describe(st->type);
+        if (st->type == host::FileType::symlink) {
+          auto target = host.fs().read_link(path);
+          what = path + " -> " + (target ? *target : std::string("?"));
+        }
+        return fail(m_expected,
+                    what + ": not a link of " + std::string(to_string(ctx.style)) + " units for podman " +
+                        ctx.podman_version,
+                    k_fix);
+      }
+    }
     auto timer = host.fs().lstat(std::string(auto_update_timer_unit()));
     if (!timer) {
       return error(m_expected, timer.error().message);
@@ -292,14 +334,17 @@ protected:
         if (c.secrets.empty()) {
           continue;
         }
-        auto text = host.fs().read_file(secret_env_file(ctx.account, m_spec.stack, c));
+        // Opened once without following a symlink; a FIFO or device is never opened for reading
+        // (a FIFO here used to block verify forever) and secrets.present reports it.
+        auto text = host.fs().read_untrusted(secret_env_file(ctx.account, m_spec.stack, c),
+                                             env_file_rules(ctx.account));
         if (!text) {
-          if (text.error().code == Errc::not_found) {
-            continue; // the secrets step's checks report it
+          if (text.error().code == Errc::refused) {
+            continue; // secrets.present fails naming the file
           }
           return error(m_expected, text.error().message);
         }
-        for (auto& kv : parse_env_lines(*text)) {
+        for (auto& kv : parse_env_lines(text->content)) {
           if (!kv.second.empty()) {
             values.push_back(std::move(kv));
           }
@@ -318,17 +363,17 @@ protected:
     std::size_t scanned = 0;
     for (UnitStyle style : {UnitStyle::quadlet_pod, UnitStyle::quadlet_container, UnitStyle::classic}) {
       for (const auto& path : style_unit_paths(m_spec.stack, ctx.account, style)) {
-        auto st = host.fs().lstat(path);
-        if (!st) {
-          return error(m_expected, st.error().message);
+        auto opened = host.fs().read_untrusted(path, unit_file_rules(ctx.account));
+        if (!opened) {
+          if (opened.error().code == Errc::refused) {
+            return fail(m_expected, opened.error().message, "remove it, then: " + k_fix);
+          }
+          return error(m_expected, opened.error().message);
         }
-        if (st->type != host::FileType::regular) {
+        if (opened->st.type != host::FileType::regular) {
           continue;
         }
-        auto content = host.fs().read_file(path);
-        if (!content) {
-          return error(m_expected, content.error().message);
-        }
+        const std::string* content = &opened->content;
         ++scanned;
         for (const auto& [env, value] : values) {
           if (content->find(value) != std::string::npos) {

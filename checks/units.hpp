@@ -127,6 +127,10 @@ style_link_paths(const profile::Stack& stack, const host::Account& account, Unit
 /// commands hang until their stop timeouts (measured in the debian12-classic e2e scenario, README
 /// "Known limitations").
 [[nodiscard]] std::string user_manager_dropin_path(const profile::Stack& stack, const host::Account& account);
+/// Unit and stack files live in directories the service user owns: they are read with
+/// Fs::read_untrusted under these rules (at most 1 MiB, one link; any owner, since their bytes
+/// are only compared with the rendered ones and units.owner-mode judges the owner).
+[[nodiscard]] host::UntrustedRead unit_file_rules(const host::Account& account);
 /// "/usr/lib/systemd/user/podman-auto-update.timer"
 [[nodiscard]] std::string_view auto_update_timer_unit();
 

@@ -33,6 +33,7 @@ struct FilesSurvey {
   checks::SecretFilesState files;
   std::map<std::string, std::string> values;       // existing values by secret name
   std::vector<checks::PathPermissions> file_perms; // parallel to files.files (regular ones only meaningful)
+  std::vector<std::string> leftovers;              // temp files of interrupted writes in the secrets dir
 };
 
 Result<FilesSurvey>
@@ -87,6 +88,8 @@ survey_files(const host::HostView& host, const host::Account& account, const pro
     }
   }
   s.files = std::move(files);
+  ZT_TRY_ASSIGN(leftovers, checks::secret_leftovers(host, account));
+  s.leftovers = std::move(leftovers);
   return s;
 }
 
@@ -266,6 +269,9 @@ plan_secret_files(const host::HostView& host, const host::Account& account, cons
       plan.changes.push_back({s.dir->path, util::join(problems, ", ")});
     }
   }
+  for (const auto& leftover : s.leftovers) {
+    plan.changes.push_back({leftover, "remove (left over by an interrupted write)"});
+  }
   for (std::size_t i = 0; i < s.files.files.size(); ++i) {
     const auto& file = s.files.files[i];
     const auto& container = container_named(stack, file.container);
@@ -312,6 +318,10 @@ Result<void> apply_secret_files(host::Host& host, const host::Account& account, 
     if ((s.dir->st.mode & 07777) != checks::k_secrets_dir_mode) {
       ZT_TRY(in_step(fs.set_mode(dir, checks::k_secrets_dir_mode)));
     }
+  }
+
+  for (const auto& leftover : s.leftovers) {
+    ZT_TRY(in_step(fs.remove_file(leftover)));
   }
 
   // Existing values win; a secret nobody has yet is generated once and shared by every file.

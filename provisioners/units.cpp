@@ -141,7 +141,12 @@ Result<Units::Survey> Units::survey(const host::HostView& host) const {
       s.files.emplace_back(i, "write (new) once " + file.base_dir + " exists");
       continue;
     }
-    ZT_TRY_ASSIGN(st, lstat(host, file.path));
+    // One no-follow open: the type, owner and link count judged are those of the bytes compared.
+    auto opened = host.fs().read_untrusted(file.path, checks::unit_file_rules(account));
+    if (!opened) {
+      return std::unexpected(prefixed("units", opened.error()));
+    }
+    const host::FileStat& st = opened->st;
     if (st.type == FileType::missing) {
       s.files.emplace_back(i, "write (new)");
       continue;
@@ -150,11 +155,7 @@ Result<Units::Survey> Units::survey(const host::HostView& host) const {
       return refuse_in_the_way(file.path, st.type, "a regular file");
     }
     std::vector<std::string> why;
-    auto content = host.fs().read_file(file.path);
-    if (!content) {
-      return std::unexpected(prefixed("units", content.error()));
-    }
-    if (*content != file.content) {
+    if (opened->content != file.content) {
       why.emplace_back("content differs");
     }
     if (st.uid != uid || st.gid != gid) {

@@ -47,6 +47,33 @@ Result<void> run_tool(host::Host& host, std::vector<std::string> argv) {
   return {};
 }
 
+/// Under --root, useradd/usermod --prefix resolve ROOT/etc/passwd and ROOT/<home> with the kernel's
+/// own path walk: an absolute symlink there (ROOT/home -> /home) makes them create and chown
+/// directories of *this* machine. So before any of them gets a path, walk each one without
+/// following symlinks (Fs::lstat) and refuse a symlink anywhere in it. Live runs (root "/") follow
+/// symlinks as the system does (/home -> /var/home is legitimate there).
+Result<void> refuse_symlinks_for_shadow_tools(const host::Fs& fs, const std::string& home) {
+  if (fs.is_live()) {
+    return {};
+  }
+  for (const std::string& path : {std::string("/etc/passwd"), std::string("/etc/group"), std::string("/etc/shadow"),
+                                 std::string("/etc/gshadow"), home}) {
+    auto st = fs.lstat(path);
+    const std::string why = "; useradd/usermod --prefix would follow it out of " + fs.root().string() +
+                            ": replace it with a real directory or file in the tree";
+    if (!st) {
+      if (st.error().code == Errc::refused) {
+        return make_error(Errc::refused, "user: " + st.error().message + why);
+      }
+      return std::unexpected(prefixed("user", std::move(st).error()));
+    }
+    if (st->type == host::FileType::symlink) {
+      return make_error(Errc::refused, "user: " + path + ": refusing to follow symlink at " + path + why);
+    }
+  }
+  return {};
+}
+
 std::string kind_of(bool system) {
   return system ? "system" : "regular";
 }
@@ -75,6 +102,7 @@ account_drift(const checks::UserSpec& spec, const host::Account& account, const 
 User::User(checks::UserSpec spec) : m_spec(std::move(spec)) {}
 
 Result<Plan> User::plan(const host::HostView& host) const {
+  ZT_TRY(refuse_symlinks_for_shadow_tools(host.fs(), m_spec.home));
   Plan plan;
   const std::string user_target = "user:" + m_spec.name;
   auto account = host.accounts().user(m_spec.name);
@@ -147,6 +175,7 @@ Result<Plan> User::plan(const host::HostView& host) const {
 Result<void> User::apply(host::Host& host, const Plan& /*plan*/) {
   // Re-reads the state plan() just saw and converges it in order: account, group, home directory.
   const auto prefix = prefix_of(host.fs());
+  ZT_TRY(refuse_symlinks_for_shadow_tools(host.fs(), m_spec.home));
   auto account = host.accounts().user(m_spec.name);
   if (!account) {
     return std::unexpected(prefixed("user", std::move(account).error()));

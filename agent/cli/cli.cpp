@@ -140,10 +140,11 @@ int list_profiles() {
 }
 
 /// Reads an optional file on the machine ztagent runs on (the CLI's only direct file access goes
-/// through host::Fs as well).
+/// through host::Fs as well). Configs and profiles: a regular file of at most 1 MiB (-c /dev/zero
+/// or a FIFO is refused at once instead of eating memory or blocking).
 Result<std::string> read_host_file(const std::filesystem::path& path) {
   host::Fs local("/");
-  return local.read_file(path);
+  return local.read_file(path, host::k_max_config_bytes);
 }
 
 /// An error line for the person or the log: stderr normally, the log (syslog) for scheduled runs so
@@ -548,9 +549,9 @@ int run_main(const Options& o) {
   } else {
     std::string os_release;
     if (o.profile == "auto") {
-      auto text = target.read_file("/etc/os-release");
-      if (!text) {
-        text = target.read_file("/usr/lib/os-release");
+      auto text = target.read_file("/etc/os-release", host::k_max_config_bytes);
+      if (!text && text.error().code == Errc::not_found) {
+        text = target.read_file("/usr/lib/os-release", host::k_max_config_bytes);
       }
       if (!text) {
         return config_error({{(root / "etc/os-release").string(), 0, 0,
@@ -576,7 +577,7 @@ int run_main(const Options& o) {
     site_text = std::move(*text);
     site_source = path.string();
   } else {
-    auto text = target.read_file("/etc/ztagent/ztagent.toml");
+    auto text = target.read_file("/etc/ztagent/ztagent.toml", host::k_max_config_bytes);
     if (text) {
       site_text = std::move(*text);
       site_source = target.real_path("/etc/ztagent/ztagent.toml").string();

@@ -213,6 +213,13 @@ const std::vector<CheckDoc> k_catalog = {
      "ztagent HOST-SPEC (secrets); acl(5)",
      "chmod 0700 ~ztnet/.config/ztagent/secrets && chmod 0600 ~ztnet/.config/ztagent/secrets/*.env "
      "&& setfacl -b -R ~ztnet/.config/ztagent/secrets"},
+    {"secrets.no-leftovers",
+     "An atomic write creates .NAME.ztagent-XXXXXX next to NAME and renames it into place; a run killed in "
+     "between leaves the temp file behind, and in the secrets directory it may be a full copy of the "
+     "secrets that nothing else tracks or rotates.",
+     "ztagent README (Writing files atomically); rename(2)",
+     "sudo ztagent provision --only secrets (removes them; every write of NAME also removes its own "
+     "leftovers)"},
     {"units.files",
      "The pod and container units are rendered from the profile for the detected podman; a hand edit is "
      "overwritten at the next provision and may not pass the Quadlet generator.",

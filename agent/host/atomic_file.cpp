@@ -41,6 +41,32 @@ std::string random_suffix() {
 
 } // namespace
 
+std::string temp_prefix(std::string_view name) {
+  return "." + std::string(name.substr(0, k_max_name_in_temp)) + ".ztagent-";
+}
+
+bool is_temp_name(std::string_view entry) {
+  constexpr std::string_view k_marker = ".ztagent-";
+  if (entry.size() < 2 || entry.front() != '.') {
+    return false;
+  }
+  const std::size_t pos = entry.rfind(k_marker);
+  if (pos == std::string_view::npos || pos < 2) {
+    return false;
+  }
+  const std::string_view suffix = entry.substr(pos + k_marker.size());
+  if (suffix.empty() || suffix.size() > 40) {
+    return false;
+  }
+  for (const char c : suffix) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
 AtomicFile::AtomicFile(UniqueFd dir, UniqueFd file, std::string name, std::string temp_name, std::string host_path)
     : m_dir(std::move(dir)), m_fd(std::move(file)), m_name(std::move(name)), m_temp_name(std::move(temp_name)),
       m_host_path(std::move(host_path)) {}
@@ -51,7 +77,7 @@ Result<AtomicFile> AtomicFile::create(int dir_fd, std::string_view name, std::st
     const int err = errno;
     return make_error(Errc::io, host_path + ": cannot duplicate the directory fd: " + std::strerror(err));
   }
-  const std::string prefix = "." + std::string(name.substr(0, k_max_name_in_temp)) + ".ztagent-";
+  const std::string prefix = temp_prefix(name);
   for (int attempt = 0; attempt < k_create_attempts; ++attempt) {
     std::string temp_name = prefix + random_suffix();
     const int fd = ::openat(dir.get(), temp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

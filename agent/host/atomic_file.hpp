@@ -48,6 +48,13 @@ private:
   int m_fd = -1;
 };
 
+/// ".<name>.ztagent-" (name cut to 200 bytes so the temp name fits NAME_MAX): every temp file for
+/// target `name` starts with it.
+[[nodiscard]] std::string temp_prefix(std::string_view name);
+/// True for a name AtomicFile or Fs::make_symlink gives its temp files: "." + name + ".ztagent-" +
+/// 1 to 40 characters of [A-Za-z0-9-].
+[[nodiscard]] bool is_temp_name(std::string_view entry);
+
 class AtomicFile {
 public:
   /// Creates the temp file (mode 0600, O_CLOEXEC|O_EXCL) in the directory open as `dir_fd`, which

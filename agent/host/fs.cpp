@@ -170,13 +170,22 @@ Result<Walked> walk_parent(const fs::path& root, const fs::path& host_path) {
 /// anything but a symlink; Access::read reopens a directory (O_RDONLY|O_DIRECTORY) or regular file
 /// (O_RDONLY) so fchmod/fchown/acl_*_fd work, and refuses other types.
 enum class Access { path, read };
+/// Links::single refuses a regular file with more than one hard link (for calls that change it).
+enum class Links { any, single };
 
 struct Target {
   UniqueFd fd;
   struct stat st {};
 };
 
-Result<Target> open_target(const fs::path& root, const fs::path& host_path, Access access) {
+Error too_many_links(const fs::path& host_path, nlink_t links) {
+  return Error{Errc::refused, host_path.string() + ": has " + std::to_string(links) +
+                                  " hard links; refusing to touch a file that is also another file (remove " +
+                                  "this name and run again)"};
+}
+
+Result<Target> open_target(const fs::path& root, const fs::path& host_path, Access access,
+                           Links links = Links::any) {
   ZT_TRY_ASSIGN(walked, walk_parent(root, host_path));
   const char* name = walked.name.empty() ? "." : walked.name.c_str();
   Target target;
@@ -209,9 +218,68 @@ Result<Target> open_target(const fs::path& root, const fs::path& host_path, Acce
   if (st.st_dev != target.st.st_dev || st.st_ino != target.st.st_ino) {
     return make_error(Errc::io, host_path.string() + ": changed while being opened; try again");
   }
+  if (links == Links::single && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+    return std::unexpected(too_many_links(host_path, st.st_nlink));
+  }
   target.fd = std::move(fd);
   target.st = st;
   return target;
+}
+
+Error larger_than(const fs::path& host_path, std::uint64_t max_bytes) {
+  return Error{Errc::refused, host_path.string() + ": larger than " + std::to_string(max_bytes) + " bytes"};
+}
+
+Error not_regular(const fs::path& host_path, mode_t mode) {
+  return Error{Errc::refused, host_path.string() + ": is a " + std::string(type_name(mode)) + ", not a regular file"};
+}
+
+/// Reads at most max_bytes from fd; one byte more is Errc::refused "PATH: larger than N bytes".
+Result<std::string> read_bounded(int fd, const struct stat& st, const fs::path& host_path, std::uint64_t max_bytes) {
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+    return std::unexpected(larger_than(host_path, max_bytes));
+  }
+  std::string out;
+  out.reserve(static_cast<std::size_t>(st.st_size));
+  char buf[65536];
+  for (;;) {
+    const std::uint64_t room = max_bytes + 1 - out.size();
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof buf, room));
+    const ssize_t n = ::read(fd, buf, want);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return std::unexpected(sys_error(host_path, errno));
+    }
+    if (n == 0) {
+      break;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > max_bytes) {
+      return std::unexpected(larger_than(host_path, max_bytes));
+    }
+  }
+  return out;
+}
+
+/// Opens `name` in `dir` for reading after an O_PATH open and fstat showed a regular file: the
+/// second open (O_NOFOLLOW|O_NONBLOCK, so a FIFO swapped in cannot block) must reach the same inode.
+Result<UniqueFd> reopen_for_read(int dir, const char* name, const struct stat& seen, const fs::path& host_path,
+                                 int follow_flags) {
+  UniqueFd fd(::openat(dir, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | follow_flags));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0) {
+    const int err = errno;
+    if (err == ELOOP) {
+      return make_error(Errc::io, host_path.string() + ": changed while being opened; try again");
+    }
+    return std::unexpected(sys_error(host_path, err));
+  }
+  if (st.st_dev != seen.st_dev || st.st_ino != seen.st_ino) {
+    return make_error(Errc::io, host_path.string() + ": changed while being opened; try again");
+  }
+  return fd;
 }
 
 /// Resolves host_path like a chroot at `root` would: symlinks are followed, absolute targets are
@@ -286,29 +354,6 @@ Result<Walked> resolve_in_root(const fs::path& root, const fs::path& host_path) 
   return Walked{std::move(dirs.back()), std::string()};
 }
 
-Result<std::string> read_all(int fd, const fs::path& host_path) {
-  std::string out;
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-    out.reserve(static_cast<std::size_t>(st.st_size));
-  }
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return std::unexpected(sys_error(host_path, errno));
-    }
-    if (n == 0) {
-      break;
-    }
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return out;
-}
-
 Result<std::vector<std::string>> read_dir_fd(UniqueFd fd, const fs::path& host_path) {
   DIR* dir = ::fdopendir(fd.get());
   if (dir == nullptr) {
@@ -330,6 +375,38 @@ Result<std::vector<std::string>> read_dir_fd(UniqueFd fd, const fs::path& host_p
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+/// Removes ".NAME.ztagent-*" temp files (or temp symlinks) that an interrupted write of NAME left
+/// in `dir` (O_PATH fd from the no-follow walk). unlinkat never follows a symlink; directories and
+/// other types are left alone. Failures are logged, not fatal: the write itself decides.
+void sweep_leftovers(int dir, const std::string& name, const fs::path& host_path) {
+  UniqueFd list(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!list) {
+    return;
+  }
+  auto names = read_dir_fd(std::move(list), host_path.parent_path());
+  if (!names) {
+    return;
+  }
+  const std::string prefix = temp_prefix(name);
+  for (const auto& entry : *names) {
+    if (!entry.starts_with(prefix) || !is_temp_name(entry)) {
+      continue;
+    }
+    struct stat st {};
+    if (::fstatat(dir, entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
+      continue;
+    }
+    if (::unlinkat(dir, entry.c_str(), 0) == 0) {
+      spdlog::info("fs: removed {}, left over by an interrupted write of {}",
+                   (host_path.parent_path() / entry).string(), host_path.string());
+    } else {
+      spdlog::warn("fs: cannot remove leftover {}: {}", (host_path.parent_path() / entry).string(),
+                   std::strerror(errno));
+    }
+  }
 }
 
 } // namespace
@@ -403,20 +480,102 @@ Result<FileStat> Fs::stat(const std::filesystem::path& host_path) const {
   return to_file_stat(st);
 }
 
-Result<std::string> Fs::read_file(const std::filesystem::path& host_path) const {
+Result<std::string> Fs::read_file(const std::filesystem::path& host_path, std::uint64_t max_bytes) const {
   ZT_ASSERT(host_path.is_absolute());
-  UniqueFd fd;
+  // O_PATH first: a FIFO or device is identified by fstat and never opened for reading.
+  UniqueFd dir;
+  std::string name;
+  int follow = 0;
   if (m_live) {
-    fd = UniqueFd(::open(host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    dir = UniqueFd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    name = host_path.lexically_normal().relative_path().string();
+    if (name.empty()) {
+      name = ".";
+    }
   } else {
     ZT_TRY_ASSIGN(resolved, resolve_in_root(m_root, host_path));
-    const char* name = resolved.name.empty() ? "." : resolved.name.c_str();
-    fd = UniqueFd(::openat(resolved.dir.get(), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+    dir = std::move(resolved.dir);
+    name = resolved.name.empty() ? "." : resolved.name;
+    follow = O_NOFOLLOW;
   }
-  if (!fd) {
+  if (!dir) {
     return std::unexpected(sys_error(host_path, errno));
   }
-  return read_all(fd.get(), host_path);
+  UniqueFd path_fd(::openat(dir.get(), name.c_str(), O_PATH | O_CLOEXEC | follow));
+  struct stat st {};
+  if (!path_fd || ::fstat(path_fd.get(), &st) != 0) {
+    return std::unexpected(sys_error(host_path, errno));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return std::unexpected(sys_error(host_path, EISDIR));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return std::unexpected(not_regular(host_path, st.st_mode));
+  }
+  ZT_TRY_ASSIGN(fd, reopen_for_read(dir.get(), name.c_str(), st, host_path, follow));
+  return read_bounded(fd.get(), st, host_path, max_bytes);
+}
+
+Result<UntrustedFile> Fs::read_untrusted(const std::filesystem::path& host_path, const UntrustedRead& rules) const {
+  ZT_ASSERT(host_path.is_absolute());
+  UntrustedFile out;
+  auto walked = walk_parent(m_root, host_path);
+  if (!walked) {
+    if (walked.error().code == Errc::not_found) {
+      return out;
+    }
+    return std::unexpected(std::move(walked).error());
+  }
+  const char* name = walked->name.empty() ? "." : walked->name.c_str();
+  UniqueFd path_fd(::openat(walked->dir.get(), name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st {};
+  if (!path_fd || ::fstat(path_fd.get(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      return out;
+    }
+    return std::unexpected(sys_error(host_path, err));
+  }
+  out.st = to_file_stat(st);
+  out.links = st.st_nlink;
+  if (!S_ISREG(st.st_mode)) {
+    return out;
+  }
+  if (st.st_nlink > 1) {
+    return std::unexpected(too_many_links(host_path, st.st_nlink));
+  }
+  if (!rules.owners.empty() && st.st_uid != ::geteuid() &&
+      std::find(rules.owners.begin(), rules.owners.end(), st.st_uid) == rules.owners.end()) {
+    return make_error(Errc::refused, host_path.string() + ": owned by uid " + std::to_string(st.st_uid) +
+                                         ", not by uid " + std::to_string(rules.owners.front()) +
+                                         "; refusing to read it (remove it and run again)");
+  }
+  ZT_TRY_ASSIGN(fd, reopen_for_read(walked->dir.get(), name, st, host_path, O_NOFOLLOW));
+  ZT_TRY_ASSIGN(content, read_bounded(fd.get(), st, host_path, rules.max_bytes));
+  out.content = std::move(content);
+  return out;
+}
+
+Result<std::vector<std::string>> Fs::list_leftovers(const std::filesystem::path& host_path) const {
+  ZT_ASSERT(host_path.is_absolute());
+  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read));
+  if (!S_ISDIR(target.st.st_mode)) {
+    return make_error(Errc::io, host_path.string() + ": not a directory");
+  }
+  UniqueFd dir(::fcntl(target.fd.get(), F_DUPFD_CLOEXEC, 0));
+  if (!dir) {
+    return std::unexpected(sys_error(host_path, errno));
+  }
+  ZT_TRY_ASSIGN(names, read_dir_fd(std::move(target.fd), host_path));
+  std::vector<std::string> out;
+  for (auto& n : names) {
+    struct stat st {};
+    if (is_temp_name(n) && ::fstatat(dir.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
+      out.push_back(std::move(n));
+    }
+  }
+  return out;
 }
 
 Result<std::vector<std::string>> Fs::list_dir(const std::filesystem::path& host_path) const {
@@ -571,6 +730,7 @@ Result<void> Fs::write_file(const std::filesystem::path& host_path, std::string_
   uid = spec.uid.value_or(uid);
   gid = spec.gid.value_or(gid);
 
+  sweep_leftovers(walked.dir.get(), walked.name, host_path);
   ZT_TRY_ASSIGN(file, AtomicFile::create(walked.dir.get(), walked.name, host_path.string()));
   ZT_TRY(file.write(content));
   ZT_TRY(file.set_owner(uid, gid));  // before chmod: chown clears setuid/setgid
@@ -645,7 +805,7 @@ Result<void> Fs::make_directories(const std::filesystem::path& host_path, std::u
 
 Result<void> Fs::set_owner(const std::filesystem::path& host_path, std::uint32_t uid, std::uint32_t gid) {
   ZT_ASSERT(host_path.is_absolute());
-  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read));
+  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read, Links::single));
   if (::fchown(target.fd.get(), uid, gid) != 0) {
     return std::unexpected(
         sys_error(host_path, "cannot set owner " + std::to_string(uid) + ":" + std::to_string(gid), errno));
@@ -656,7 +816,7 @@ Result<void> Fs::set_owner(const std::filesystem::path& host_path, std::uint32_t
 
 Result<void> Fs::set_mode(const std::filesystem::path& host_path, std::uint32_t mode) {
   ZT_ASSERT(host_path.is_absolute());
-  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read));
+  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read, Links::single));
   if (::fchmod(target.fd.get(), static_cast<mode_t>(mode & 07777)) != 0) {
     return std::unexpected(sys_error(host_path, "cannot set mode " + util::format_mode(mode), errno));
   }
@@ -666,7 +826,7 @@ Result<void> Fs::set_mode(const std::filesystem::path& host_path, std::uint32_t 
 
 Result<void> Fs::set_acl(const std::filesystem::path& host_path, AclType type, const Acl& acl) {
   ZT_ASSERT(host_path.is_absolute());
-  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read));
+  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read, Links::single));
   if (type == AclType::default_acl && !S_ISDIR(target.st.st_mode)) {
     return make_error(Errc::io, host_path.string() + ": only directories have a default ACL");
   }
@@ -726,12 +886,13 @@ Result<void> Fs::make_symlink(const std::filesystem::path& host_path, const std:
   } else if (errno != ENOENT) {
     return std::unexpected(sys_error(host_path, errno));
   }
+  sweep_leftovers(walked.dir.get(), walked.name, host_path);
   // Create under a temporary name in the same directory, set the owner on the link itself, then
   // rename over the target: the name never points anywhere else, even for a moment.
   static unsigned counter = 0;
   std::string temp;
   for (int attempt = 0;; ++attempt) {
-    temp = "." + walked.name + ".ztagent-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    temp = temp_prefix(walked.name) + std::to_string(::getpid()) + "-" + std::to_string(++counter);
     if (::symlinkat(target.c_str(), walked.dir.get(), temp.c_str()) == 0) {
       break;
     }

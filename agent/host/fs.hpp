@@ -10,6 +10,17 @@
 // component with O_NOFOLLOW from the root's fd and refuse (Errc::refused) when any component is a
 // symlink: the data tree is writable by an unprivileged user and ztagent runs as root.
 //
+// Files the service user controls (its home, the secrets and unit directories, the data tree) are
+// read with read_untrusted(): one open without following any symlink (the no-follow walk, then
+// O_PATH|O_NOFOLLOW on the last component), fstat of that fd, a regular file with one link and an
+// allowed owner, a size cap, and the bytes read through that same fd. A FIFO, device or symlink is
+// reported by type and never opened for reading, so it cannot block, stream or redirect the read.
+// Every read is bounded: read_file() refuses anything but a regular file and caps the size.
+//
+// Mutating calls on an existing regular file (set_owner, set_mode, set_acl) refuse one with more
+// than one hard link: with fs.protected_hardlinks=0 a user can link a root-owned file into its
+// directory, and chown through that name would hand the file over.
+//
 // Read methods are const; HostView hands checks and plan() only a const Fs&.
 
 #include "host/acl.hpp"
@@ -44,6 +55,26 @@ struct FileStat {
 
 enum class ReplaceSymlink { no, yes };
 
+/// Default cap of read_file: anything larger is refused ("PATH: larger than N bytes").
+inline constexpr std::uint64_t k_max_read_bytes = std::uint64_t{64} << 20;
+/// Cap for the configs, profiles, os-release and the small host files ztagent parses.
+inline constexpr std::uint64_t k_max_config_bytes = std::uint64_t{1} << 20;
+
+/// What read_untrusted() requires of a file besides being a regular file with one link.
+struct UntrustedRead {
+  std::uint64_t max_bytes = k_max_config_bytes;
+  /// Allowed owner uids (e.g. the service user and root); empty allows any owner.
+  std::vector<std::uint32_t> owners;
+};
+
+/// A file opened by read_untrusted(): `st` is the fstat of the opened object (a symlink, FIFO or
+/// device is reported as such and not read); `content` is set only for a regular file.
+struct UntrustedFile {
+  FileStat st;
+  std::uint64_t links = 0;
+  std::string content;
+};
+
 /// Metadata for write_file. Unset fields keep the current file's value (or the defaults for a new
 /// file: mode 0644, owner root:root).
 struct WriteSpec {
@@ -70,8 +101,22 @@ public:
   [[nodiscard]] Result<FileStat> lstat(const std::filesystem::path& host_path) const;
   /// Follows symlinks, resolved inside the root.
   [[nodiscard]] Result<FileStat> stat(const std::filesystem::path& host_path) const;
-  /// Whole file; Errc::not_found when missing. Follows symlinks inside the root.
-  [[nodiscard]] Result<std::string> read_file(const std::filesystem::path& host_path) const;
+  /// Whole file; Errc::not_found when missing. Follows symlinks inside the root. Only a regular
+  /// file is read (opened O_PATH first, so a FIFO or device is never opened for reading):
+  /// Errc::refused "PATH: is a fifo, not a regular file" and "PATH: larger than N bytes".
+  [[nodiscard]] Result<std::string> read_file(const std::filesystem::path& host_path,
+                                              std::uint64_t max_bytes = k_max_read_bytes) const;
+  /// A file the service user controls, opened once and never through a symlink (see the header
+  /// comment). Missing (also a missing parent) is st.type missing, not an error; a symlink, FIFO,
+  /// device or directory is returned by type without content. Errc::refused for a symlink among
+  /// the parents, a regular file with more than one link, an owner outside `rules.owners`, or more
+  /// than rules.max_bytes bytes.
+  [[nodiscard]] Result<UntrustedFile> read_untrusted(const std::filesystem::path& host_path,
+                                                     const UntrustedRead& rules) const;
+  /// Names of leftover temporary files of interrupted atomic writes in the directory host_path
+  /// (".NAME.ztagent-XXXXXX" and the symlink temps of make_symlink), sorted. Never follows a
+  /// symlink; Errc::not_found when the directory is missing.
+  [[nodiscard]] Result<std::vector<std::string>> list_leftovers(const std::filesystem::path& host_path) const;
   /// Entry names, sorted, without "." and ".."; Errc::not_found when missing.
   [[nodiscard]] Result<std::vector<std::string>> list_dir(const std::filesystem::path& host_path) const;
   /// Extended attribute value (e.g. "security.capability"), nullopt when absent. No follow.
@@ -90,7 +135,8 @@ public:
   // --- write side (never follows symlinks) -------------------------------------------------
   /// Atomically replaces or creates the file (AtomicFile: temp file in the same directory, owner,
   /// mode and ACL set on the fd, fsync, rename, fsync dir). Refuses to replace a symlink unless
-  /// spec.replace_symlink. The parent directory must exist.
+  /// spec.replace_symlink. The parent directory must exist. First removes the leftover temp files
+  /// of earlier interrupted writes of the same NAME (".NAME.ztagent-*").
   [[nodiscard]] Result<void> write_file(const std::filesystem::path& host_path, std::string_view content,
                                         const WriteSpec& spec);
   /// Creates one directory with exactly `mode` (umask ignored), owner root until set_owner. The

@@ -156,8 +156,8 @@ Result<FileDigest> digest_path(const host::Fs& fs, const std::string& path, cons
   d.uid = st.uid;
   d.gid = st.gid;
   d.mode = st.mode;
-  if (st.type == host::FileType::symlink) {
-    return d;
+  if (st.type != host::FileType::regular && st.type != host::FileType::directory) {
+    return d; // a symlink, FIFO or device is recorded by type: never followed, opened or read
   }
   if (st.type == host::FileType::regular) {
     ZT_TRY_ASSIGN(content, fs.read_file(path));

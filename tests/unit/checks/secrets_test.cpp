@@ -116,12 +116,14 @@ TEST_CASE("secrets checks (files store): pass on the provisioned state", "[check
   auto host = root.host(runner);
   provision(root, host);
   auto results = run_checks(host);
-  REQUIRE(results.size() == 3);
+  REQUIRE(results.size() == 4);
   CHECK(results["secrets.present"].outcome == Outcome::pass);
   CHECK(results["secrets.present"].actual == "2 env files in " + k_dir + " set every secret");
   CHECK(results["secrets.consistent"].outcome == Outcome::pass);
   CHECK(results["secrets.permissions"].outcome == Outcome::pass);
   CHECK(results["secrets.permissions"].actual == k_dir + " 0700 and its env files 0600, owned by ztnet");
+  CHECK(results["secrets.no-leftovers"].outcome == Outcome::pass);
+  CHECK(results["secrets.no-leftovers"].actual == "no leftover temporary files in " + k_dir);
   CHECK(runner.calls().empty());
 }
 
@@ -194,6 +196,11 @@ TEST_CASE("secrets checks (files store): each tampered state fails exactly its c
     REQUIRE(host.fs().set_acl(k_dir, zt::host::AclType::default_acl, *acl));
     failing = "secrets.permissions";
     actual = k_dir + ": remove default ACL";
+  }
+  SECTION("a killed write left its temp file (a copy of the secrets)") {
+    root.write(k_dir + "/.ztnet-postgres.env.ztagent-AbC123", root.read(k_pg));
+    failing = "secrets.no-leftovers";
+    actual = "1 leftover temporary file in " + k_dir + ": .ztnet-postgres.env.ztagent-AbC123";
   }
   SECTION("the directory belongs to root") {
     REQUIRE(host.fs().set_owner(k_dir, 0, 0));
@@ -293,8 +300,9 @@ TEST_CASE("make_secrets_step: provisioner and checks for the site user", "[check
   CHECK(step.id == "secrets");
   REQUIRE(step.provisioner);
   CHECK(step.provisioner->id() == "secrets");
-  REQUIRE(step.checks.size() == 3);
+  REQUIRE(step.checks.size() == 4);
   CHECK(step.checks[0]->id() == "secrets.present");
   CHECK(step.checks[1]->id() == "secrets.consistent");
   CHECK(step.checks[2]->id() == "secrets.permissions");
+  CHECK(step.checks[3]->id() == "secrets.no-leftovers");
 }

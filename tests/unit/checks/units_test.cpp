@@ -15,11 +15,13 @@
 #include "util/strings.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <vector>
 
@@ -518,5 +520,50 @@ TEST_CASE("units checks: style mismatch against classic files, missing user and 
     auto owner = find_check(all, "units.owner-mode").run(host.view());
     CHECK(owner.outcome == Outcome::skip);
     CHECK(owner.actual == "no unit files present (units.files reports them)");
+  }
+}
+
+// ---- the service user against the units checks (issue 13, items 2 and 5) -------------------------
+
+TEST_CASE("units checks: planted enablement links and FIFOs are caught, never followed or read",
+          "[checks][units][hostile]") {
+  zt::test::TempRoot root;
+  zt::test::prepare_units_root(root, "5.4.2+ds1-1"); // quadlet_pod: ztagent writes no pod link
+  zt::test::FakeRunner runner;
+  auto host = root.host(runner);
+  const UnitsSpec spec = zt::test::units_spec_for("debian-13");
+  const auto account = zt::test::ztnet_account();
+  auto all = zt::checks::make_units_checks(spec);
+  auto r = render_units(spec, account, UnitStyle::quadlet_pod, SecretStore::files);
+  REQUIRE(r);
+  install(host, *r, account);
+  REQUIRE(find_check(all, "units.enabled").run(host.view()).outcome == Outcome::pass);
+  const std::string wants = "/home/ztnet/.config/systemd/user/default.target.wants";
+
+  SECTION("default.target.wants/ztnet-pod.service -> /etc/shadow") {
+    REQUIRE(host.fs().make_directories(wants, 0755));
+    std::filesystem::create_symlink("/etc/shadow", root.real(wants + "/ztnet-pod.service"));
+    auto res = find_check(all, "units.enabled").run(host.view());
+    CHECK(res.outcome == Outcome::fail);
+    CHECK(res.actual == wants + "/ztnet-pod.service -> /etc/shadow: not a link of quadlet-pod units for podman 5.4.2");
+    CHECK(res.fix == "ztagent provision --only units");
+  }
+  SECTION("a FIFO as env file: units.no-secrets returns, the other checks do not hang") {
+    root.mkdir("/home/ztnet/.config/ztagent/secrets");
+    REQUIRE(::mkfifo(root.real("/home/ztnet/.config/ztagent/secrets/ztnet-postgres.env").c_str(), 0600) == 0);
+    const auto start = std::chrono::steady_clock::now();
+    auto res = find_check(all, "units.no-secrets").run(host.view());
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    CHECK(res.outcome == Outcome::pass);
+  }
+  SECTION("a unit file replaced by a FIFO fails units.files at once") {
+    const std::string pod = "/home/ztnet/.config/containers/systemd/ztnet.pod";
+    REQUIRE(host.fs().remove_file(pod));
+    REQUIRE(::mkfifo(root.real(pod).c_str(), 0644) == 0);
+    const auto start = std::chrono::steady_clock::now();
+    auto res = find_check(all, "units.files").run(host.view());
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    CHECK(res.outcome == Outcome::fail);
+    CHECK(res.actual == pod + " is a fifo");
   }
 }

@@ -301,3 +301,39 @@ TEST_CASE("make_user_step: provisioner and checks from the site config", "[provi
   CHECK(step.provisioner->id() == "user");
   CHECK(step.checks.size() == 3);
 }
+
+TEST_CASE("User: under --root, a /home symlink escaping the tree is refused before any command",
+          "[provisioners][user][hostile]") {
+  zt::test::TempRoot root;
+  zt::test::TempRoot outside; // outside.real("/home") stands for the machine's own /home
+  outside.mkdir("/home");
+  root.add_user("alice", 1000, 1000, "/home/alice");
+  zt::test::FakeRunner runner; // no expectation: useradd/usermod would fail the test
+  auto host = root.host(runner);
+  User step{default_spec()};
+  zt::provisioners::Plan create;
+  create.changes.push_back({"user:ztnet", "create"});
+
+  SECTION("/home is an absolute symlink") {
+    std::filesystem::create_symlink(outside.real("/home"), root.real("/home"));
+    auto plan = step.plan(host.view());
+    REQUIRE_FALSE(plan);
+    CHECK(plan.error().code == zt::Errc::refused);
+    CHECK(plan.error().message == "user: /home/ztnet: refusing to follow symlink at /home; useradd/usermod "
+                                  "--prefix would follow it out of " +
+                                      root.str() + ": replace it with a real directory or file in the tree");
+    auto apply = step.apply(host, create);
+    REQUIRE_FALSE(apply);
+    CHECK(apply.error().code == zt::Errc::refused);
+  }
+  SECTION("/etc/passwd is a symlink to the machine's") {
+    std::filesystem::remove(root.real("/etc/passwd"));
+    std::filesystem::create_symlink("/etc/passwd", root.real("/etc/passwd"));
+    root.mkdir("/home");
+    auto apply = step.apply(host, create);
+    REQUIRE_FALSE(apply);
+    CHECK(apply.error().message.starts_with("user: /etc/passwd: refusing to follow symlink at /etc/passwd"));
+  }
+  CHECK(runner.calls().empty());
+  CHECK(std::filesystem::is_empty(outside.real("/home")));
+}
