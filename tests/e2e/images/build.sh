@@ -229,6 +229,7 @@ tree_ztnet() {
   add_dir "${t}" /etc/ssl/certs
   install -m 0755 "${IMAGES_DIR}/ztnet/entrypoint.sh" "${t}/usr/local/bin/entrypoint.sh"
   install -m 0755 "${IMAGES_DIR}/ztnet/server.sh" "${t}/usr/local/bin/server.sh"
+  install -m 0755 "${IMAGES_DIR}/ztnet/node.sh" "${t}/usr/local/bin/node"
   mkdir -p "${t}/app"
 }
 

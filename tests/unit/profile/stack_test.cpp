@@ -69,6 +69,12 @@ std::vector<std::string> site_errors(const std::string& text,
   return lines_of(loaded.error());
 }
 
+/// The value of env variable `key` of container `c` ("<unset>" when it has none).
+std::string env_of(const zt::profile::Container& c, const std::string& key) {
+  const auto it = std::ranges::find(c.env, key, &std::pair<std::string, std::string>::first);
+  return it == c.env.end() ? std::string("<unset>") : it->second;
+}
+
 /// Six lines that make a profile loadable; [stack] parts follow from line 7.
 const std::string k_head = "steps = [\"preflight\"]\n"
                            "[profile]\n"
@@ -112,6 +118,7 @@ container zerotier docker.io/zyclonite/zerotier:latest
 container ztnet docker.io/sinamics/ztnet:latest
   env NEXTAUTH_URL=https://localhost
   env NEXTAUTH_URL_INTERNAL=http://127.0.0.1:3000
+  env PORT=3000
   env POSTGRES_DB=ztnet
   env POSTGRES_HOST=127.0.0.1
   env POSTGRES_PORT=5432
@@ -120,10 +127,14 @@ container ztnet docker.io/sinamics/ztnet:latest
   secret POSTGRES_PASSWORD as POSTGRES_PASSWORD
   secret NEXTAUTH_SECRET as NEXTAUTH_SECRET
   volume zerotier -> /var/lib/zerotier-one
+  exec env
+  exec HOSTNAME=0.0.0.0
+  exec node
+  exec server.js
   after postgres
   after zerotier
   init yes, stop_timeout 10
-  health 'wget -q -O /dev/null http://127.0.0.1:3000 || exit 1' every 30s, timeout 10s, 3 retries, start period 60s
+  health 'curl -fsS -o /dev/null http://127.0.0.1:3000/ || exit 1' every 30s, timeout 10s, 3 retries, start period 120s
 container caddy docker.io/library/caddy:2
   volume caddy_data -> /data
   volume caddy/Caddyfile -> /etc/caddy/Caddyfile read-only
@@ -171,8 +182,7 @@ http = 0
   CHECK(stack.containers[1].image == "docker.io/zyclonite/zerotier:latest");
   CHECK(stack.containers[2].image == "docker.io/sinamics/ztnet:latest");
   CHECK(stack.containers[3].image == "registry.example.com:5000/caddy:2.8");
-  CHECK(stack.containers[2].env[0] ==
-        std::pair<std::string, std::string>{"NEXTAUTH_URL", "https://ztnet.example.com"});
+  CHECK(env_of(stack.containers[2], "NEXTAUTH_URL") == "https://ztnet.example.com");
   REQUIRE(stack.files.size() == 1);
   CHECK(stack.files[0].content == "ztnet.example.com {\n\treverse_proxy 127.0.0.1:3000\n}\n");
   REQUIRE(stack.ports.size() == 3);
@@ -192,7 +202,7 @@ http = 0
   const Stack overridden = resolved(debian12(), set);
   CHECK(overridden.domain == "10.0.0.5");
   CHECK(overridden.containers[0].image == "quay.io/pg/postgres:16");
-  CHECK(overridden.containers[2].env[0].second == "https://10.0.0.5");
+  CHECK(env_of(overridden.containers[2], "NEXTAUTH_URL") == "https://10.0.0.5");
   CHECK(overridden.files[0].content == "10.0.0.5 {\n\treverse_proxy 127.0.0.1:3000\n}\n");
   CHECK(overridden.ports[0].forward_to == 18080);
   CHECK(overridden.ports[1].port == 8443);
@@ -618,5 +628,5 @@ domain = "zt.example.com"
   const Stack stack = resolved(*renamed, SiteConfig{});
   CHECK(stack.pod == "zt");
   CHECK(stack.containers.size() == 4);
-  CHECK(stack.containers[2].env[0].second == "https://zt.example.com");
+  CHECK(env_of(stack.containers[2], "NEXTAUTH_URL") == "https://zt.example.com");
 }

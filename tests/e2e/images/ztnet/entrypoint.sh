@@ -7,8 +7,10 @@
 #     PASSWORD/DB (forever, once a second), then writes (a table and a row: the stand-in for
 #     `prisma migrate deploy` + `prisma db seed`); a failing write ends the container (exit 1);
 #   - like src/env.mjs: refuses to start without NEXTAUTH_URL and NEXTAUTH_SECRET;
-#   - like the Next.js standalone server.js: listens on $HOSTNAME:$PORT (defaults 0.0.0.0:3000),
-#     exactly that address, so a HOSTNAME that podman set to the pod's name is not 127.0.0.1;
+#   - then, like init-db.sh, execs its arguments (the image's CMD is `node server.js`); `node` here
+#     is the stand-in's server (node.sh): like the Next.js standalone server.js it listens on
+#     $HOSTNAME:$PORT (defaults 0.0.0.0:3000), exactly that address, so the HOSTNAME podman sets to
+#     the pod's name in a pod is not 127.0.0.1;
 #   - like src/utils/ztApi.ts: the controller token is $ZT_SECRET or the contents of
 #     ${ZT_SECRET_FILE:-/var/lib/zerotier-one/authtoken.secret}, sent as X-ZT1-Auth to $ZT_ADDR;
 #   - pages (server.sh): / -> 308 /auth/login, /auth/login, and the stand-in's own /e2e/status.
@@ -34,9 +36,6 @@ db -v ON_ERROR_STOP=1 -q -c 'CREATE TABLE IF NOT EXISTS e2e_migrations (id seria
   -c 'INSERT INTO e2e_migrations DEFAULT VALUES' || { echo "An error occurred. Exiting..." >&2; exit 1; }
 echo "Migrations applied successfully!"
 
-: "${HOSTNAME:=0.0.0.0}"
-: "${PORT:=3000}"
-export HOSTNAME PORT
-echo "ztnet stand-in: listening on ${HOSTNAME}:${PORT} (NEXTAUTH_URL=${NEXTAUTH_URL}, ZT_ADDR=${ZT_ADDR:-unset})"
-# socat resolves HOSTNAME like node does (/etc/hosts first) and binds exactly that address.
-exec socat -lf /dev/stderr "TCP4-LISTEN:${PORT},bind=${HOSTNAME},reuseaddr,fork" EXEC:/usr/local/bin/server.sh
+echo "Executing command"
+# Like init-db.sh's `exec $cmd`: the image's CMD is `node server.js` (node: the stand-in's server).
+exec "$@"
