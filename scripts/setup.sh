@@ -11,7 +11,7 @@ as_root() {
 }
 
 deps=(build-essential cmake ninja-build pkg-config libboost-dev libboost-filesystem-dev
-      libtomlplusplus-dev libspdlog-dev libfmt-dev libacl1-dev catch2 acl python3-yaml)
+      libtomlplusplus-dev libspdlog-dev libfmt-dev libacl1-dev libssl-dev catch2 acl python3-yaml)
 missing=()
 for p in "${deps[@]}"; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
