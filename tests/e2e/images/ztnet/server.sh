@@ -5,6 +5,9 @@
 # /e2e/status -> JSON {"database": ..., "controller": ...} with what this request found (stand-in
 # only: the real ZTNet has no such page). HEAD gets the headers only.
 set -u
+# HOSTNAME and PORT come from node.sh (the server's environment), not from the shell.
+# shellcheck disable=SC3028
+listen="${HOSTNAME}:${PORT}"
 cr=$(printf '\r')
 IFS=' ' read -r method target _ || exit 0
 while IFS= read -r line; do
@@ -54,7 +57,7 @@ case ${path} in
   /e2e/status)
     d=$(database_state)
     c=$(controller_state)
-    respond '200 OK' 'application/json' "{\"service\":\"ztnet-e2e-stand-in\",\"database\":\"${d}\",\"controller\":\"${c}\",\"listen\":\"${HOSTNAME}:${PORT}\"}
+    respond '200 OK' 'application/json' "{\"service\":\"ztnet-e2e-stand-in\",\"database\":\"${d}\",\"controller\":\"${c}\",\"listen\":\"${listen}\"}
 "
     ;;
   *)
