@@ -280,6 +280,40 @@ CheckResult probe_containers(const host::HostView& host, const profile::Config& 
 
 // --- runtime.http ------------------------------------------------------------------------------
 
+CheckResult judge_web_ui(const profile::Config& config, const std::string& http_answer,
+                         const Result<host::HttpsAnswer>& https) {
+  const profile::Stack& stack = config.stack;
+  const profile::PublishedPort* port = find_port(stack, "https");
+  const std::string url = "https://" + stack.domain + (port != nullptr && port->port != 443 ? ":" + std::to_string(port->port) : "") + "/";
+  const std::string expected = "HTTP answer; " + url + " through caddy is ztnet's redirect to /auth/login";
+  const std::string ztnet_unit = unit_of(stack, "ztnet");
+  if (!https) {
+    return fail(expected, "http: " + http_answer + "; https: " + https.error().message,
+                "caddy does not serve HTTPS on the public port: " +
+                    journal_fix(config.site.user, {unit_of(stack, "caddy")}));
+  }
+  const std::string seen = "http: " + http_answer + "; " + url + " answers " + https->status_line +
+                           (https->location.empty() ? "" : " (Location: " + https->location + ")");
+  if (https->code == 502 || https->code == 503 || https->code == 504) {
+    return fail(expected, seen + ": caddy cannot reach ztnet on 127.0.0.1:3000",
+                "ztnet must listen on 0.0.0.0:3000: the Next.js server binds $HOSTNAME, which podman sets to the "
+                "pod's name in a pod (overriding the env), so its command must be `env HOSTNAME=0.0.0.0 node "
+                "server.js` (ztnet image contract); and it must be running and healthy (it waits for postgres "
+                "and runs its migrations first): " +
+                    journal_fix(config.site.user, {ztnet_unit}));
+  }
+  std::string_view location = https->location;
+  if (auto q = location.find('?'); q != std::string_view::npos) {
+    location = location.substr(0, q);
+  }
+  if (https->code >= 300 && https->code < 400 && location.ends_with("/auth/login")) {
+    return pass(expected, seen);
+  }
+  return fail(expected, seen + ": not ztnet's answer (it redirects / to /auth/login)",
+              "caddy serves something else than ztnet at " + url + ": check reverse_proxy 127.0.0.1:3000 in " +
+                  config.site.data_root + "/caddy/Caddyfile and " + journal_fix(config.site.user, {ztnet_unit}));
+}
+
 CheckResult probe_http(const profile::Config& config, std::chrono::milliseconds timeout) {
   const profile::Stack& stack = config.stack;
   const profile::PublishedPort* port = find_port(stack, "http");
@@ -290,7 +324,12 @@ CheckResult probe_http(const profile::Config& config, std::chrono::milliseconds 
   const std::string expected = "HTTP answer on 127.0.0.1:" + std::to_string(public_port);
   auto answer = host::http_probe(public_port, stack.domain, timeout);
   if (answer) {
-    return pass(expected, answer->status_line);
+    const profile::PublishedPort* https_port = find_port(stack, "https");
+    if (https_port == nullptr) {
+      return pass(expected, answer->status_line + " (the stack publishes no port named \"https\")");
+    }
+    auto https = host::https_get(static_cast<std::uint16_t>(https_port->port), stack.domain, "/", timeout);
+    return judge_web_ui(config, answer->status_line, https);
   }
   std::string actual = answer.error().message;
   const auto fwd = static_cast<std::uint16_t>(published_host_port(config.site.port_strategy, *port));
@@ -646,7 +685,9 @@ std::vector<std::unique_ptr<Check>> make_runtime_checks(const profile::Config& c
       containers_expected(config.stack),
       [cfg](const host::HostView& h) { return probe_containers(h, *cfg); }));
   out.push_back(std::make_unique<RuntimeCheck>(
-      "runtime.http", "caddy answers HTTP on the public http port (127.0.0.1)", "HTTP answer from caddy",
+      "runtime.http",
+      "caddy answers on the public http port, and on the https port with ztnet's page (127.0.0.1)",
+      "HTTP answer from caddy, ztnet's page over HTTPS",
       [cfg](const host::HostView&) { return probe_http(*cfg); }));
   out.push_back(std::make_unique<RuntimeCheck>(
       "runtime.zerotier-udp", "the zerotier UDP port is bound on the host", "zerotier udp port bound",

@@ -8,7 +8,8 @@
 //
 //   runtime.containers     one `podman ps --all --format json` as the user: every stack container
 //                          present, running, and healthy when it has a health check
-//   runtime.http           caddy answers HTTP on 127.0.0.1:<public http port> (any status line)
+//   runtime.http           caddy answers HTTP on 127.0.0.1:<public http port> (any status line), and
+//                          GET / over HTTPS on the public https port is ztnet's 3xx to /auth/login
 //   runtime.zerotier-udp   the "zerotier" UDP port is bound (/proc/net/udp, /proc/net/udp6)
 //   runtime.podman-info    `podman info` as the user: rootless, and the pod's network backend is the
 //                          one its unit style uses (pasta / slirp4netns)
@@ -21,6 +22,7 @@
 
 #include "checks/check.hpp"
 #include "host/net.hpp"
+#include "host/tls_probe.hpp"
 #include "profile/spec.hpp"
 
 #include <chrono>
@@ -64,11 +66,18 @@ struct ContainerStatus {
 
 // --- runtime.http ------------------------------------------------------------------------------
 
+/// runtime.http's judgement of the web UI: `http_answer` is the status line caddy gave on the
+/// public http port; `https` what `GET /` on the public https port with the stack's domain got.
+/// Passes when that is ztnet's redirect to /auth/login (ztnet image contract: next.config.mjs);
+/// a 502/503/504 from caddy fails with a fix naming HOSTNAME=0.0.0.0 and ztnet's journal.
+[[nodiscard]] CheckResult judge_web_ui(const profile::Config& config, const std::string& http_answer,
+                                       const Result<host::HttpsAnswer>& https);
 /// How long runtime.http waits for an answer.
 inline constexpr std::chrono::milliseconds k_http_timeout{5000};
 /// Probes 127.0.0.1 on the public port of the stack port named "http" (the firewall forward must
 /// work too); when that fails with ports.strategy = forward it also probes forward_to, to tell a
-/// broken forward from a silent caddy.
+/// broken forward from a silent caddy. When it answers, GET / over HTTPS on the public port of the
+/// port named "https" (SNI and Host: the stack's domain) must be ztnet's page (judge_web_ui).
 [[nodiscard]] CheckResult probe_http(const profile::Config& config,
                                      std::chrono::milliseconds timeout = k_http_timeout);
 

@@ -263,10 +263,13 @@ const std::vector<CheckDoc> k_catalog = {
      "runuser -u ztnet -- podman ps -a and journalctl --user -u ztnet-<name>.service for the failing "
      "container"},
     {"runtime.http",
-     "caddy must answer on the public HTTP port, or the web UI is unreachable (ports strategy, pod "
-     "PublishPort and caddy all have to agree).",
-     "podman troubleshooting #48 (binding ports < 1024 rootless); ztagent HOST-SPEC (runtime checks)",
-     "ztagent verify --only ports,start; runuser -u ztnet -- podman logs ztnet-caddy"},
+     "caddy must answer on the public HTTP port, and `GET /` over HTTPS on the public port (with the "
+     "stack's domain) must be ztnet's redirect to /auth/login, what the admin's browser gets: a 502 "
+     "means caddy cannot reach ztnet on 127.0.0.1:3000 (ztnet not listening on 0.0.0.0, or not up).",
+     "ztnet image contract (tests/e2e/images/ztnet/CONTRACT.md: next.config.mjs redirects, the "
+     "standalone server binding $HOSTNAME); podman troubleshooting #48 (binding ports < 1024 rootless)",
+     "ztagent verify --only ports,start; runuser -u ztnet -- podman logs ztnet-caddy; "
+     "runuser -u ztnet -- podman logs ztnet-ztnet (its command needs env HOSTNAME=0.0.0.0 in front)"},
     {"runtime.zerotier-udp",
      "ZeroTier peers reach the controller on UDP 9993; if the port is not bound on the host, members cannot "
      "join networks.",

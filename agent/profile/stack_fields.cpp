@@ -8,6 +8,7 @@
 // site_fields.cpp.
 
 #include "profile/profile_fields.hpp"
+#include "profile/stack_contract.hpp"
 
 namespace zt::profile {
 namespace detail {
@@ -737,6 +738,8 @@ Loaded<Stack> resolve_stack(const ProfileSpec& profile, const SiteConfig& site) 
                    " and " + squote(stack.ports[other].name) + "; choose another port");
     }
   }
+
+  check_postgres_uid(stack, site, out); // the postgres image contract's uid (profile/stack_contract.hpp)
 
   // The volumes need their data dirs; a site config that replaced [[data.dirs]] may have dropped one.
   const SourcePos dirs_where =

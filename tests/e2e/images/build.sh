@@ -6,9 +6,13 @@
 #   postgres  real PostgreSQL 15 from Debian bookworm; uid 70 like postgres:alpine; entrypoint in
 #             postgres/docker-entrypoint.sh (POSTGRES_PASSWORD/USER/DB, PGDATA, initdb on first start)
 #   caddy     real Caddy from Debian bookworm; CMD caddy run --config /etc/caddy/Caddyfile
-#   zerotier  stand-in (zerotier/): UDP 9993, API TCP 127.0.0.1:9993, zerotier-cli
-#   ztnet     stand-in (ztnet/): HTTP on 3000
-# Every image has busybox (sh, wget, nc, httpd, ...) for health-check commands.
+#   zerotier  stand-in (zerotier/, contract in zerotier/CONTRACT.md): root, identity and
+#             authtoken.secret 0600, a TAP device via /dev/net/tun, UDP 9993, token-checked API on
+#             TCP 127.0.0.1:9993, zerotier-cli
+#   ztnet     stand-in (ztnet/, contract in ztnet/CONTRACT.md): waits for postgres with psql, writes,
+#             reads the controller token, listens on $HOSTNAME:$PORT; curl and psql, no wget
+# Every image has busybox (coreutils-like applets); all but ztnet use it as /bin/sh (with wget).
+# ztnet's /bin/sh is dash and it has no wget at all, like node:*-bookworm-slim.
 #
 #   tests/e2e/images/build.sh --base ROOTFS
 #
@@ -33,7 +37,7 @@ readonly SELF IMAGES_DIR
 CACHE_DIR=${ZTAGENT_E2E_CACHE:-/var/cache/ztagent-e2e}
 MIRROR=${ZTAGENT_E2E_MIRROR:-http://deb.debian.org/debian}
 readonly SUITE=bookworm
-readonly BUILD_PACKAGES=(postgresql-15 postgresql-client-15 caddy socat busybox-static util-linux tzdata ca-certificates)
+readonly BUILD_PACKAGES=(postgresql-15 postgresql-client-15 caddy socat busybox-static util-linux tzdata ca-certificates curl iproute2 dash)
 readonly NAMES=(postgres caddy zerotier ztnet)
 readonly PG=/usr/lib/postgresql/15
 
@@ -67,12 +71,17 @@ changes() {
       printf '%s\n' \
         'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
         'ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]' \
+        'CMD ["-U"]' \
         'EXPOSE 9993/udp'
       ;;
     ztnet)
       printf '%s\n' \
         'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+        'ENV NODE_ENV=production' \
+        'ENV PORT=3000' \
+        'WORKDIR /app' \
         'ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]' \
+        'CMD ["node", "server.js"]' \
         'EXPOSE 3000'
       ;;
   esac
@@ -202,8 +211,9 @@ tree_caddy() {
 
 tree_zerotier() {
   local t=$1
-  add_files "${t}" /usr/bin/socat
+  add_files "${t}" /usr/bin/socat /usr/bin/ip
   install -m 0755 "${IMAGES_DIR}/zerotier/entrypoint.sh" "${t}/usr/local/bin/entrypoint.sh"
+  install -m 0755 "${IMAGES_DIR}/zerotier/api.sh" "${t}/usr/local/bin/api.sh"
   install -m 0755 "${IMAGES_DIR}/zerotier/zerotier-cli" "${t}/usr/local/bin/zerotier-cli"
   ln -s zerotier-cli "${t}/usr/local/bin/zerotier-one"
   mkdir -p "${t}/var/lib/zerotier-one"
@@ -211,7 +221,15 @@ tree_zerotier() {
 
 tree_ztnet() {
   local t=$1
+  # node:*-bookworm-slim: dash as /bin/sh, curl and psql (postgresql-client), no wget.
+  rm -f "${t}/usr/bin/wget" "${t}/usr/bin/sh"
+  add_files "${t}" /usr/bin/dash /usr/bin/socat /usr/bin/curl "${PG}/bin/psql"
+  ln -s dash "${t}/usr/bin/sh"
+  ln -s "${PG}/bin/psql" "${t}/usr/local/bin/psql"
+  add_dir "${t}" /etc/ssl/certs
   install -m 0755 "${IMAGES_DIR}/ztnet/entrypoint.sh" "${t}/usr/local/bin/entrypoint.sh"
+  install -m 0755 "${IMAGES_DIR}/ztnet/server.sh" "${t}/usr/local/bin/server.sh"
+  install -m 0755 "${IMAGES_DIR}/ztnet/node.sh" "${t}/usr/local/bin/node"
   mkdir -p "${t}/app"
 }
 

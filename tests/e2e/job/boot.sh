@@ -158,9 +158,33 @@ plan_stack_boot1() {
 plan_stack_boot2() {
   step clean-shutdown previous_shutdown_clean || true
   step verify verify verify.xml retry || true
+  step page page_through_caddy || true
   step provision2 provision provision2.json || true
   diagnose
   power_off
+}
+
+# What the admin sees: HTTPS on the public port 443 through caddy (its internal CA for localhost,
+# hence -k), with the name the admin uses. Records / (headers: ztnet's 308 to /auth/login) and the
+# ztnet stand-in's /e2e/status (database and controller as the stand-in reached them) into out/;
+# the host judges them (run.sh assert_page). Retries for a while: caddy issues its certificate in
+# the background after a start.
+page_through_caddy() {
+  local i url=https://localhost
+  for ((i = 0; i < 30; i++)); do
+    if curl -sSk --max-time 10 --resolve localhost:443:127.0.0.1 -o "${JOB}/out/page-root.body" \
+        -D "${JOB}/out/page-root.headers" "${url}/" &&
+      curl -sSk --max-time 10 --resolve localhost:443:127.0.0.1 -o "${JOB}/out/page-status.json" \
+        -w '%{http_code}\n' "${url}/e2e/status" >"${JOB}/out/page-status.code"; then
+      break
+    fi
+    sleep 2
+  done
+  say "GET ${url}/ through caddy:"
+  cat "${JOB}/out/page-root.headers" 2>/dev/null
+  say "GET ${url}/e2e/status through caddy: HTTP $(cat "${JOB}/out/page-status.code" 2>/dev/null)"
+  cat "${JOB}/out/page-status.json" 2>/dev/null
+  ((i < 30))
 }
 
 # The same up to verify; then tamper with a postcondition (a data dir's mode) -> verify must fail
@@ -354,6 +378,20 @@ plan_cron_boot1() {
   exit 0
 }
 
+# The stack rendered from a profile that breaks an image contract (run.sh generates it): provision
+# and verify must fail, naming the broken runtime checks; no reboot needed.
+plan_stack_broken_boot1() {
+  step provision-base provision_base provision-base.json || true
+  step import-images import_images || true
+  # A shorter wait for the runtime checks than provision's default 2 min: they cannot settle.
+  step provision1 ztagent provision --profile "${PROFILE}" "${SET_OPTS[@]}" --retry-timeout 60s \
+    --format json --output "${JOB}/out/provision1.json" || true
+  step verify verify verify.xml || true
+  step page page_through_caddy || true
+  diagnose
+  power_off
+}
+
 # The harness's own test of the images (no stack steps needed): base steps, import, then a pod
 # run by hand with podman as the service user; every container must become healthy and caddy
 # must answer HTTP on the pod's published port.
@@ -385,9 +423,16 @@ CADDY
     -e POSTGRES_PASSWORD=e2e-manual -e POSTGRES_DB=ztnet -e PGDATA=/var/lib/postgresql/data/pgdata \
     -v "${data}/postgres-data:/var/lib/postgresql/data" localhost/postgres:e2e || return 1
   P run -d --log-driver k8s-file --pod e2e-manual --name e2e-zerotier --health-cmd 'zerotier-cli info' \
-    -v "${data}/zerotier:/var/lib/zerotier-one" localhost/zerotier:e2e || return 1
-  P run -d --log-driver k8s-file --pod e2e-manual --name e2e-ztnet --health-cmd 'wget -q -O /dev/null http://127.0.0.1:3000/' \
-    localhost/ztnet:e2e || return 1
+    --device /dev/net/tun --cap-add NET_ADMIN -v "${data}/zerotier:/var/lib/zerotier-one" localhost/zerotier:e2e || return 1
+  # As the ztnet contract needs it (tests/e2e/images/ztnet/CONTRACT.md): the server behind
+  # `env HOSTNAME=0.0.0.0` (podman overrides -e HOSTNAME in a pod), the POSTGRES_* and NEXTAUTH_*
+  # variables, ZT_ADDR and the shared zerotier volume; curl, not wget.
+  P run -d --log-driver k8s-file --pod e2e-manual --name e2e-ztnet \
+    --health-cmd 'curl -fsS -o /dev/null http://127.0.0.1:3000/' \
+    -e POSTGRES_HOST=127.0.0.1 -e POSTGRES_PORT=5432 -e POSTGRES_USER=postgres \
+    -e POSTGRES_PASSWORD=e2e-manual -e POSTGRES_DB=ztnet -e NEXTAUTH_URL=https://localhost:8443 \
+    -e NEXTAUTH_SECRET=e2e-manual -e ZT_ADDR=http://127.0.0.1:9993 \
+    -v "${data}/zerotier:/var/lib/zerotier-one" localhost/ztnet:e2e env HOSTNAME=0.0.0.0 node server.js || return 1
   P run -d --log-driver k8s-file --pod e2e-manual --name e2e-caddy --health-cmd 'wget -q -O /dev/null http://127.0.0.1:2019/config/' \
     -v /run/e2e-Caddyfile:/etc/caddy/Caddyfile:ro -v "${data}/caddy_data:/data" localhost/caddy:e2e || return 1
   local exited=""
@@ -416,10 +461,17 @@ CADDY
   say "HTTPS on 8443 (caddy's internal CA) -> ztnet stand-in:"
   # Caddy issues its internal certificate in the background: give it a few seconds.
   for ((i = 0; i < 10; i++)); do
-    curl -sSk https://localhost:8443/ && break
+    curl -sSk -o /dev/null -w '%{http_code} %{redirect_url}\n' https://localhost:8443/ && break
     sleep 1
   done
   ((i < 10)) || return 1
+  say "the ztnet stand-in's status through caddy (database and controller must be ok):"
+  curl -sSk https://localhost:8443/e2e/status | tee /run/e2e-status.json
+  grep -q '"database":"ok"' /run/e2e-status.json && grep -q '"controller":"ok"' /run/e2e-status.json || return 1
+  say "the contract's negative side: no wget in ztnet, the API refuses a request without the token:"
+  if P exec e2e-ztnet sh -c 'command -v wget'; then say "ztnet has wget"; return 1; fi
+  P exec e2e-ztnet curl -sS -o /dev/null -w '%{http_code}\n' http://127.0.0.1:9993/status | tee /run/e2e-401
+  [[ $(cat /run/e2e-401) == 401 ]] || return 1
   ss -ulnp | grep ':9993' || { say "UDP 9993 is not bound"; return 1; }
 }
 plan_images_boot1() {

@@ -615,15 +615,29 @@ TEST_CASE("runtime.containers: passes on a healthy stack, fails on each bad cont
 
 TEST_CASE("runtime.http: a real listener answering 308 passes, a refused port fails", "[checks][runtime]") {
   auto config = fixture_config();
-  SECTION("caddy redirects to https") {
+  SECTION("caddy redirects to https, but nothing serves the https port") {
     Listener caddy;
     config.stack.ports[0].port = caddy.port();
+    const std::uint16_t https = closed_port();
+    config.stack.ports[1].port = https;
+    std::thread server([&] { caddy.serve_once(k_redirect); });
+    CheckResult r = zt::checks::probe_http(config, 5000ms);
+    server.join();
+    CHECK(r.outcome == Outcome::fail);
+    CHECK(r.actual == "http: HTTP/1.1 308 Permanent Redirect; https: 127.0.0.1:" + std::to_string(https) +
+                          ": connection refused");
+    CHECK(r.fix == "caddy does not serve HTTPS on the public port: runuser -u ztnet -- journalctl --user -u "
+                   "ztnet-caddy.service");
+  }
+  SECTION("no https port in the stack: the http answer is all there is to check") {
+    Listener caddy;
+    config.stack.ports[0].port = caddy.port();
+    config.stack.ports.erase(config.stack.ports.begin() + 1);
     std::thread server([&] { caddy.serve_once(k_redirect); });
     CheckResult r = zt::checks::probe_http(config, 5000ms);
     server.join();
     CHECK(r.outcome == Outcome::pass);
-    CHECK(r.expected == "HTTP answer on 127.0.0.1:" + std::to_string(caddy.port()));
-    CHECK(r.actual == "HTTP/1.1 308 Permanent Redirect");
+    CHECK(r.actual == "HTTP/1.1 308 Permanent Redirect (the stack publishes no port named \"https\")");
   }
   SECTION("nothing listens") {
     std::uint16_t port = closed_port();

@@ -3,6 +3,7 @@
 // resolve_stack(), which turns both into Config::stack.
 #include "profile/embedded.hpp"
 #include "profile/loader.hpp"
+#include "profile/stack_contract.hpp"
 #include "support/catch.hpp"
 #include "unit/profile/describe_stack.hpp"
 
@@ -69,6 +70,12 @@ std::vector<std::string> site_errors(const std::string& text,
   return lines_of(loaded.error());
 }
 
+/// The value of env variable `key` of container `c` ("<unset>" when it has none).
+std::string env_of(const zt::profile::Container& c, const std::string& key) {
+  const auto it = std::ranges::find(c.env, key, &std::pair<std::string, std::string>::first);
+  return it == c.env.end() ? std::string("<unset>") : it->second;
+}
+
 /// Six lines that make a profile loadable; [stack] parts follow from line 7.
 const std::string k_head = "steps = [\"preflight\"]\n"
                            "[profile]\n"
@@ -112,6 +119,7 @@ container zerotier docker.io/zyclonite/zerotier:latest
 container ztnet docker.io/sinamics/ztnet:latest
   env NEXTAUTH_URL=https://localhost
   env NEXTAUTH_URL_INTERNAL=http://127.0.0.1:3000
+  env PORT=3000
   env POSTGRES_DB=ztnet
   env POSTGRES_HOST=127.0.0.1
   env POSTGRES_PORT=5432
@@ -120,10 +128,14 @@ container ztnet docker.io/sinamics/ztnet:latest
   secret POSTGRES_PASSWORD as POSTGRES_PASSWORD
   secret NEXTAUTH_SECRET as NEXTAUTH_SECRET
   volume zerotier -> /var/lib/zerotier-one
+  exec env
+  exec HOSTNAME=0.0.0.0
+  exec node
+  exec server.js
   after postgres
   after zerotier
   init yes, stop_timeout 10
-  health 'wget -q -O /dev/null http://127.0.0.1:3000 || exit 1' every 30s, timeout 10s, 3 retries, start period 60s
+  health 'curl -fsS -o /dev/null http://127.0.0.1:3000/ || exit 1' every 30s, timeout 10s, 3 retries, start period 120s
 container caddy docker.io/library/caddy:2
   volume caddy_data -> /data
   volume caddy/Caddyfile -> /etc/caddy/Caddyfile read-only
@@ -153,7 +165,15 @@ TEST_CASE("every shipped profile carries the whole ZTNet stack", "[profile][stac
 }
 
 TEST_CASE("site overrides: domain, images, public and forwarded ports", "[profile][stack]") {
-  const SiteConfig site = site_ok(R"([stack]
+  const SiteConfig site = site_ok(R"([data]
+[[data.dirs]]
+name = "postgres-data"
+container_uids = [70]
+[[data.dirs]]
+name = "zerotier"
+[[data.dirs]]
+name = "caddy_data"
+[stack]
 domain = "ztnet.example.com"
 [stack.images]
 postgres = "localhost/postgres:15"
@@ -171,8 +191,7 @@ http = 0
   CHECK(stack.containers[1].image == "docker.io/zyclonite/zerotier:latest");
   CHECK(stack.containers[2].image == "docker.io/sinamics/ztnet:latest");
   CHECK(stack.containers[3].image == "registry.example.com:5000/caddy:2.8");
-  CHECK(stack.containers[2].env[0] ==
-        std::pair<std::string, std::string>{"NEXTAUTH_URL", "https://ztnet.example.com"});
+  CHECK(env_of(stack.containers[2], "NEXTAUTH_URL") == "https://ztnet.example.com");
   REQUIRE(stack.files.size() == 1);
   CHECK(stack.files[0].content == "ztnet.example.com {\n\treverse_proxy 127.0.0.1:3000\n}\n");
   REQUIRE(stack.ports.size() == 3);
@@ -185,14 +204,16 @@ http = 0
 
   // --set wins over the file, a later --set over an earlier one; --set reaches into the tables.
   const SiteConfig set =
-      site_ok("[stack]\ndomain = \"a.example.com\"\n[stack.images]\npostgres = \"localhost/pg:1\"\n",
+      site_ok("[[data.dirs]]\nname = \"postgres-data\"\ncontainer_uids = [70]\n[[data.dirs]]\nname = "
+              "\"zerotier\"\n[[data.dirs]]\nname = \"caddy_data\"\n"
+              "[stack]\ndomain = \"a.example.com\"\n[stack.images]\npostgres = \"localhost/pg:1\"\n",
               {"stack.domain=10.0.0.5", "stack.images.postgres=localhost/postgres:15",
                "stack.images.postgres=\"quay.io/pg/postgres:16\"", "stack.ports.https=8443",
                "stack.forward_ports.http=18080"});
   const Stack overridden = resolved(debian12(), set);
   CHECK(overridden.domain == "10.0.0.5");
   CHECK(overridden.containers[0].image == "quay.io/pg/postgres:16");
-  CHECK(overridden.containers[2].env[0].second == "https://10.0.0.5");
+  CHECK(env_of(overridden.containers[2], "NEXTAUTH_URL") == "https://10.0.0.5");
   CHECK(overridden.files[0].content == "10.0.0.5 {\n\treverse_proxy 127.0.0.1:3000\n}\n");
   CHECK(overridden.ports[0].forward_to == 18080);
   CHECK(overridden.ports[1].port == 8443);
@@ -618,5 +639,43 @@ domain = "zt.example.com"
   const Stack stack = resolved(*renamed, SiteConfig{});
   CHECK(stack.pod == "zt");
   CHECK(stack.containers.size() == 4);
-  CHECK(stack.containers[2].env[0].second == "https://zt.example.com");
+  CHECK(env_of(stack.containers[2], "NEXTAUTH_URL") == "https://zt.example.com");
+}
+
+TEST_CASE("site overrides of the postgres image keep the data dir's uid (postgres contract 2)", "[profile][stack][contract]") {
+  CHECK(zt::profile::known_postgres_uid("docker.io/library/postgres:15-alpine") == 70U);
+  CHECK(zt::profile::known_postgres_uid("docker.io/library/postgres:16.4-alpine3.20") == 70U);
+  CHECK(zt::profile::known_postgres_uid("docker.io/library/postgres:15") == 999U);
+  CHECK(zt::profile::known_postgres_uid("docker.io/library/postgres:15-bookworm") == 999U);
+  CHECK_FALSE(zt::profile::known_postgres_uid("localhost/postgres:15-alpine").has_value());
+  CHECK_FALSE(zt::profile::known_postgres_uid("quay.io/pg/postgres:16").has_value());
+
+  // The official Alpine image with the default data dirs (uid 70): accepted.
+  CHECK(resolved(debian12(), site_ok("[stack.images]\npostgres = \"docker.io/library/postgres:16-alpine\"\n"))
+            .containers[0]
+            .image == "docker.io/library/postgres:16-alpine");
+  // A Debian tag with the default data dirs: refused, with what to set.
+  CHECK(resolve_errors("[stack.images]\npostgres = \"docker.io/library/postgres:15\"\n") ==
+        std::vector<std::string>{
+            "site.toml:2:1: stack.images.postgres: 'docker.io/library/postgres:15': the Debian-based postgres "
+            "images run postgres as uid 999, but the default ACL of data dir 'postgres-data' is for uid 70 "
+            "(postgres:*-alpine); use an -alpine tag, or set [[data.dirs]] in [data] (the whole list: "
+            "postgres-data, zerotier, caddy_data) with container_uids = [UID] for postgres-data, UID being the "
+            "uid the image runs postgres as (999)"});
+  // An image ztagent cannot tell, with the default data dirs: refused; by --set too.
+  const auto unknown = resolve_errors("", {"stack.images.postgres=localhost/postgres:15"});
+  REQUIRE(unknown.size() == 1);
+  CHECK(unknown[0].starts_with("--set:1:1: stack.images.postgres: 'localhost/postgres:15': ztagent cannot tell "
+                               "which uid this image runs postgres as"));
+  // Own data dirs: an unknown image is the site's word; a known uid must be listed.
+  const std::string own = "[[data.dirs]]\nname = \"postgres-data\"\ncontainer_uids = [70]\n[[data.dirs]]\n"
+                          "name = \"zerotier\"\n[[data.dirs]]\nname = \"caddy_data\"\n";
+  CHECK(resolved(debian12(), site_ok(own + "[stack.images]\npostgres = \"localhost/postgres:15\"\n"))
+            .containers[0]
+            .image == "localhost/postgres:15");
+  const auto debian_with_70 = resolve_errors(own + "[stack.images]\npostgres = \"docker.io/library/postgres:15\"\n");
+  REQUIRE(debian_with_70.size() == 1);
+  CHECK(debian_with_70[0] == "site.toml:1:1: data.dirs: 'postgres-data' has no container_uids entry for uid 999, "
+                             "the uid 'docker.io/library/postgres:15' runs postgres as (stack.images.postgres); "
+                             "add it to container_uids");
 }
