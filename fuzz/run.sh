@@ -58,6 +58,8 @@ fi
 launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Let clones in other directories (CI) reuse the cache, as scripts/test.sh does.
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 fi
 echo "fuzz: building with $cxx in $build"
 mkdir -p "$build"
