@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "provisioners/user.hpp"
 
+#include "host/writable.hpp"
 #include "util/strings.hpp"
 
 #include <spdlog/spdlog.h>
@@ -30,6 +31,8 @@ std::optional<std::string> prefix_of(const host::Fs& fs) {
 
 /// Runs a shadow tool; with --prefix it only edits the --root tree (Scope::target_root).
 Result<void> run_tool(host::Host& host, std::vector<std::string> argv) {
+  // A read-only or full /etc: say so now, not after shadow's 14 s of "cannot lock /etc/passwd".
+  ZT_TRY(in_step(host::ensure_shadow_writable(host.fs())));
   host::Command cmd;
   cmd.effect = host::Effect::mutating;
   cmd.scope = host.live() ? host::Scope::host : host::Scope::target_root;
@@ -184,7 +187,17 @@ Result<void> User::apply(host::Host& host, const Plan& /*plan*/) {
       ZT_TRY(run_tool(host, render_groupadd_argv(m_spec, prefix)));
     }
     if (drift->primary_group) {
-      ZT_TRY(run_tool(host, render_usermod_argv(m_spec.name, "--gid", m_spec.name, prefix)));
+      // The group's number, read back from the target's /etc/group: shadow 4.13's
+      // `usermod --prefix R --gid NAME` resolves NAME on the host, outside the prefix ("group 'ztnet'
+      // does not exist", exit 6), so after a useradd killed between passwd and group a by-name
+      // usermod could never converge in one run.
+      ZT_TRY_ASSIGN(group, in_step(host.accounts().group(m_spec.name)));
+      if (!group) {
+        return make_error(Errc::not_converged, "user: group " + m_spec.name + " is not in " +
+                                                   host.fs().real_path("/etc/group").string() +
+                                                   " after groupadd; check the groupadd setup");
+      }
+      ZT_TRY(run_tool(host, render_usermod_argv(m_spec.name, "--gid", std::to_string(group->gid), prefix)));
     }
   }
 

@@ -84,7 +84,7 @@ Exit codes:
   64  usage error (explain: unknown check id)
   66  drift: no provision recorded (no /var/lib/ztagent/state.json) or it is unreadable
   70  internal error
-  75  another ztagent run holds the lock (scheduled runs treat this as success)
+  75  another ztagent run holds ROOT/run/ztagent.lock (scheduled runs treat this as success)
   78  profile or site config invalid (nothing was changed)
   130 interrupted
 With --format nagios, a run that gets as far as running exits with the Nagios status instead:
