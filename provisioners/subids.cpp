@@ -103,6 +103,14 @@ Result<Plan> SubIds::plan(const host::HostView& host) const {
   return plan;
 }
 
+Result<void> SubIds::validate_inputs(const host::HostView& host) const {
+  auto state = checks::read_subid_state(host, m_spec.user);
+  if (!state) {
+    return std::unexpected(prefixed("subids", state.error()));
+  }
+  return {};
+}
+
 Result<void> SubIds::apply(host::Host& host, const Plan& /*plan*/) {
   // Decide again from what is on disk now: the user step may have run since plan() (and a regular
   // user's useradd already wrote a range, which is then kept).

@@ -89,11 +89,21 @@ Result<Plan> User::plan(const host::HostView& host) const {
                                              " (home " + m_spec.home + ", shell " + m_spec.shell + ")"});
   } else {
     const auto& a = **account;
-    auto uid_min = checks::read_uid_min(host);
-    if (!uid_min) {
-      return std::unexpected(prefixed("user", std::move(uid_min).error()));
+    auto ids = checks::read_login_defs_ids(host);
+    if (!ids) {
+      return std::unexpected(prefixed("user", std::move(ids).error()));
     }
-    auto kind = checks::account_kind(a.uid, *uid_min);
+    // An account that would make the stack run as root (or as an id another user's containers can
+    // map) is refused, never "corrected": its files and processes already carry those ids.
+    auto problems = checks::read_account_id_problems(host, a, m_spec.system);
+    if (!problems) {
+      return std::unexpected(prefixed("user", std::move(problems).error()));
+    }
+    if (!problems->empty()) {
+      return make_error(Errc::refused, "user: the existing account " + m_spec.name + " cannot run the stack: " +
+                                           util::join(*problems, "; ") + "; " + checks::account_id_fix(m_spec.name));
+    }
+    auto kind = checks::account_kind(a.uid, ids->uid_min);
     if (kind != kind_of(m_spec.system)) {
       return make_error(Errc::invalid_config,
                         "user: " + m_spec.name + " exists as a " + std::string(kind) + " account (uid " +
@@ -145,6 +155,14 @@ Result<Plan> User::plan(const host::HostView& host) const {
                                              util::format_mode(st->mode) + "; no group/other write)"});
   }
   return plan;
+}
+
+Result<void> User::validate_inputs(const host::HostView& host) const {
+  ZT_TRY(in_step(host.accounts().users()));
+  ZT_TRY(in_step(host.accounts().group(m_spec.name)));
+  // Judged as if an account existed: this parses login.defs, /etc/subuid and /etc/subgid.
+  ZT_TRY(in_step(checks::read_account_id_problems(host, host::Account{m_spec.name, 1, 1, {}, {}}, m_spec.system)));
+  return {};
 }
 
 Result<void> User::apply(host::Host& host, const Plan& /*plan*/) {

@@ -45,7 +45,8 @@ Options:
       --only STEP[,STEP..]      run only these steps (and only their checks)
       --skip STEP[,STEP..]      skip these steps (and their checks)
       --dry-run                 with provision: plan only, like `ztagent plan`
-      --keep-going              go on with later steps after a step fails
+      --keep-going              go on with later steps after a step fails, and provision even
+                                when a host file is corrupt or a blocking preflight check fails
       --allow-host-commands     under --root, allow commands that act on this machine
   -f, --format FORMAT           report format: text (default), json, junit, tap (TAP 14),
                                 prometheus (node_exporter textfile) or nagios (one status
