@@ -199,8 +199,12 @@ report::Report execute(std::vector<provisioners::Step>& steps,
         spdlog::warn("{}: {} (--keep-going: provisioning anyway)", b.step, b.reason);
       } else {
         spdlog::error("{}: {}", b.step, b.reason);
-        blocked.emplace(b.step, b.reason + "; nothing was changed (fix it, or --keep-going to provision anyway)");
+        auto& why = blocked[b.step];
+        why += (why.empty() ? "" : "; ") + b.reason;
       }
+    }
+    for (auto& [id, why] : blocked) {
+      why += "; nothing was changed (fix it, or --keep-going to provision anyway)";
     }
     if (!blocked.empty()) {
       stop_reason = "skipped because step '" + blockers.front().step +

@@ -156,3 +156,42 @@ TEST_CASE("root: a run on one tree does not block a run on another tree or on th
   CHECK(blocked.err.find("holds " + lock + "; wait for it to finish") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(other_tree.real("/run/ztagent.lock"))); // plan creates no /run
 }
+
+TEST_CASE("root: a read-only or full /etc is named before shadow runs, in seconds, not after its retries",
+          "[root][reliability]") {
+  if (::geteuid() != 0) {
+    ZT_SKIP("needs root (unshare -m, mount)");
+  }
+  const std::string user = "ztro" + std::to_string(::getpid() % 100000);
+  struct Case {
+    std::string name, setup, message;
+  };
+  const std::vector<Case> cases = {
+      {"read-only", "mount --bind \"$1/etc\" \"$1/etc\" && mount -o remount,bind,ro \"$1/etc\"",
+       "/etc: read-only file system; remount it read-write"},
+      {"full", "cp -a \"$1/etc\" \"$1/etc.orig\" && mount -t tmpfs -o size=256k ztagent-full \"$1/etc\" && "
+               "cp -a \"$1/etc.orig/.\" \"$1/etc/\" && { dd if=/dev/zero of=\"$1/etc/fill\" bs=4k 2>/dev/null; true; }",
+       "/etc: no space left on the file system"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    TempRoot root;
+    zt::test::make_debian12_tree(root);
+    root.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+    root.write("/etc/group", "root:x:0:\n");
+    std::vector<std::string> argv = {"unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                                     c.setup + " && shift && exec \"$@\"", "sh", root.str(), agent_binary(),
+                                     "provision", "--profile", "debian-12", "--root", root.str(), "--only", "user",
+                                     "--set", "service.user=" + user, "--format", "json"};
+    const auto start = std::chrono::steady_clock::now();
+    auto run = run_plain(argv);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    INFO(run.out);
+    INFO(run.err);
+    CHECK(run.exit_code == 2);
+    CHECK(run.out.find(c.message) != std::string::npos);
+    CHECK(run.err.find("cannot lock") == std::string::npos);
+    CHECK(elapsed < std::chrono::seconds(5)); // shadow alone retries for about 14 s
+    CHECK(root.read("/etc/passwd").find(user) == std::string::npos);
+  }
+}
