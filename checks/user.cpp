@@ -205,24 +205,24 @@ Result<LoginDefsIds> read_login_defs_ids(const host::HostView& host) {
 }
 
 std::vector<std::string> account_id_problems(const host::Account& account,
+                                             std::optional<std::uint32_t> own_gid,
                                              bool system,
                                              const LoginDefsIds& ids,
                                              const std::vector<SubIdEntry>& subuid,
                                              const std::vector<SubIdEntry>& subgid) {
   std::vector<std::string> out;
   const std::string uid = std::to_string(account.uid);
-  const std::string gid = std::to_string(account.gid);
   if (account.uid == 0) {
     out.push_back("uid 0 is root's: the \"rootless\" stack would run as root");
   } else if (system && account.uid < ids.sys_uid_min) {
     out.push_back("uid " + uid + " is below SYS_UID_MIN " + std::to_string(ids.sys_uid_min) +
                   " (ids the distribution reserves for its static accounts)");
   }
-  if (account.gid == 0) {
-    out.push_back("primary gid 0 is root's group: every file of the stack would belong to it");
-  } else if (system && account.gid < ids.sys_gid_min) {
-    out.push_back("primary gid " + gid + " is below SYS_GID_MIN " + std::to_string(ids.sys_gid_min) +
-                  " (ids the distribution reserves for its static groups)");
+  if (own_gid && *own_gid == 0) {
+    out.push_back("its group " + account.name + " has gid 0, root's group: every file of the stack would belong to it");
+  } else if (own_gid && system && *own_gid < ids.sys_gid_min) {
+    out.push_back("its group " + account.name + " has gid " + std::to_string(*own_gid) + ", below SYS_GID_MIN " +
+                  std::to_string(ids.sys_gid_min) + " (ids the distribution reserves for its static groups)");
   }
   auto in_foreign_range = [&](const std::vector<SubIdEntry>& entries, std::uint32_t id, std::string_view file,
                               std::string_view what) {
@@ -238,13 +238,20 @@ std::vector<std::string> account_id_problems(const host::Account& account,
     }
   };
   in_foreign_range(subuid, account.uid, "/etc/subuid", "uid");
-  in_foreign_range(subgid, account.gid, "/etc/subgid", "gid");
+  if (own_gid) {
+    in_foreign_range(subgid, *own_gid, "/etc/subgid", "gid");
+  }
   return out;
 }
 
 Result<std::vector<std::string>>
 read_account_id_problems(const host::HostView& host, const host::Account& account, bool system) {
   ZT_TRY_ASSIGN(ids, read_login_defs_ids(host));
+  ZT_TRY_ASSIGN(group, host.accounts().group(account.name));
+  std::optional<std::uint32_t> own_gid;
+  if (group) {
+    own_gid = group->gid;
+  }
   std::vector<SubIdEntry> files[2];
   for (const auto kind : {SubIdKind::uid, SubIdKind::gid}) {
     const std::string path(subid_path(kind));
@@ -258,7 +265,7 @@ read_account_id_problems(const host::HostView& host, const host::Account& accoun
     ZT_TRY_ASSIGN(entries, parse_subid_file(*text, path));
     files[kind == SubIdKind::uid ? 0 : 1] = std::move(entries);
   }
-  return account_id_problems(account, system, ids, files[0], files[1]);
+  return account_id_problems(account, own_gid, system, ids, files[0], files[1]);
 }
 
 std::string_view account_kind(std::uint32_t uid, std::uint32_t uid_min) {

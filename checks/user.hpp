@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,11 +47,14 @@ struct LoginDefsIds {
 [[nodiscard]] Result<LoginDefsIds> read_login_defs_ids(const host::HostView& host);
 
 /// What makes an existing account unusable as the rootless service account, one phrase each (empty:
-/// fine): uid 0 or primary gid 0 (the "rootless" stack would run as root), a system account's uid
-/// or gid below SYS_UID_MIN/SYS_GID_MIN (the distribution's static ids), and a uid/gid inside
-/// another owner's range of /etc/subuid or /etc/subgid (that user's containers could act as it).
-/// Pure; `subuid`/`subgid` are the parsed files.
+/// fine): uid 0 (the "rootless" stack would run as root), a system account's uid below
+/// SYS_UID_MIN (the distribution's static ids), a uid inside another owner's range of /etc/subuid
+/// (that user's containers could act as it), and the same for the gid of the account's own group
+/// (`own_gid`, the group of its name; nullopt when there is none yet: groupadd makes one). The
+/// account's current primary gid is not judged here: the user step sets it to the own group and
+/// user.group reports it. Pure; `subuid`/`subgid` are the parsed files.
 [[nodiscard]] std::vector<std::string> account_id_problems(const host::Account& account,
+                                                           std::optional<std::uint32_t> own_gid,
                                                            bool system,
                                                            const LoginDefsIds& ids,
                                                            const std::vector<SubIdEntry>& subuid,

@@ -92,7 +92,8 @@ TEST_CASE("reliability: an existing service account with root's uid is refused b
   CHECK(provision.exit_code == 2);
   CHECK(step_status(provision.out, "user") == "failed");
   CHECK(provision.out.find("user: the existing account " + user + " cannot run the stack: uid 0 is root's: "
-                           "the \\\"rootless\\\" stack would run as root; primary gid 0 is root's group") !=
+                           "the \\\"rootless\\\" stack would run as root; its group " + user +
+                           " has gid 0, root's group") !=
         std::string::npos);
   CHECK(step_status(provision.out, "data") == "skipped");
   CHECK(zt::test::snapshot(root) == before);

@@ -96,29 +96,31 @@ TEST_CASE("account_id_problems: root ids, reserved ids and ids inside another us
     return zt::host::Account{"ztnet", uid, gid, "/home/ztnet", "/usr/sbin/nologin"};
   };
   const std::vector<SubIdEntry> none;
-  CHECK(zt::checks::account_id_problems(account(999, 999), true, ids, none, none).empty());
-  CHECK(zt::checks::account_id_problems(account(0, 0), true, ids, none, none) ==
-        std::vector<std::string>{"uid 0 is root's: the \"rootless\" stack would run as root",
-                                 "primary gid 0 is root's group: every file of the stack would belong to it"});
-  CHECK(zt::checks::account_id_problems(account(1001, 0), false, ids, none, none) ==
-        std::vector<std::string>{"primary gid 0 is root's group: every file of the stack would belong to it"});
-  CHECK(zt::checks::account_id_problems(account(42, 999), true, ids, none, none) ==
+  CHECK(zt::checks::account_id_problems(account(999, 999), 999, true, ids, none, none).empty());
+  CHECK(zt::checks::account_id_problems(account(0, 0), 0, true, ids, none, none) ==
+        std::vector<std::string>{
+            "uid 0 is root's: the \"rootless\" stack would run as root",
+            "its group ztnet has gid 0, root's group: every file of the stack would belong to it"});
+  // A wrong primary gid is the user step's to correct (usermod --gid) and user.group's to report.
+  CHECK(zt::checks::account_id_problems(account(999, 0), 998, true, ids, none, none).empty());
+  // No own group yet: groupadd will make one.
+  CHECK(zt::checks::account_id_problems(account(999, 100), std::nullopt, true, ids, none, none).empty());
+  CHECK(zt::checks::account_id_problems(account(42, 999), 999, true, ids, none, none) ==
         std::vector<std::string>{
             "uid 42 is below SYS_UID_MIN 101 (ids the distribution reserves for its static accounts)"});
-  CHECK(zt::checks::account_id_problems(account(999, 7), true, ids, none, none) ==
-        std::vector<std::string>{
-            "primary gid 7 is below SYS_GID_MIN 101 (ids the distribution reserves for its static groups)"});
-  // A regular account is not held to SYS_UID_MIN (it is >= UID_MIN anyway, or user.account fails on
-  // its kind).
-  CHECK(zt::checks::account_id_problems(account(42, 42), false, ids, none, none).empty());
+  CHECK(zt::checks::account_id_problems(account(999, 7), 7, true, ids, none, none) ==
+        std::vector<std::string>{"its group ztnet has gid 7, below SYS_GID_MIN 101 (ids the distribution "
+                                 "reserves for its static groups)"});
+  // A regular account is not held to SYS_UID_MIN.
+  CHECK(zt::checks::account_id_problems(account(42, 42), 42, false, ids, none, none).empty());
   const std::vector<SubIdEntry> subuid = {{"alice", 100000, 65536, 1}, {"ztnet", 165536, 65536, 2}};
   const std::vector<SubIdEntry> subgid = {{"1000", 100000, 65536, 1}};
-  CHECK(zt::checks::account_id_problems(account(100999, 100999), false, ids, subuid, subgid) ==
+  CHECK(zt::checks::account_id_problems(account(100999, 100999), 100999, false, ids, subuid, subgid) ==
         std::vector<std::string>{
             "uid 100999 lies in alice:100000:65536 of /etc/subuid: alice's containers could act as ztnet",
             "gid 100999 lies in 1000:100000:65536 of /etc/subgid: 1000's containers could act as ztnet"});
   // Its own range is subids.no-real-uid's business, not this check's.
-  CHECK(zt::checks::account_id_problems(account(170000, 999), false, ids, subuid, none).empty());
+  CHECK(zt::checks::account_id_problems(account(170000, 999), 999, false, ids, subuid, none).empty());
 }
 
 TEST_CASE("user checks: pass on a converged account", "[checks][user]") {
