@@ -56,7 +56,8 @@ std::map<std::string, std::map<std::string, std::string>> env_files(const TempRo
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     auto& vars = out[entry.path().filename().string()];
-    for (auto line : zt::util::lines(root.read(home + "/.config/ztagent/secrets/" + entry.path().filename().string()))) {
+    const std::string text = root.read(home + "/.config/ztagent/secrets/" + entry.path().filename().string());
+    for (auto line : zt::util::lines(text)) {
       auto eq = line.find('=');
       if (eq != std::string_view::npos) {
         vars[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
