@@ -192,7 +192,10 @@ report::Report execute(std::vector<provisioners::Step>& steps,
   // Before provision's first change: unusable host inputs and failing preflight checks that make
   // provisioning pointless stop the run while nothing has changed (run/preapply.hpp).
   std::map<std::string, std::string> blocked; // step id -> why
-  if (options.command == Command::provision) {
+  const bool provisions = std::any_of(steps.begin(), steps.end(), [&](const provisioners::Step& s) {
+    return s.provisioner && selected(options, s.id);
+  });
+  if (options.command == Command::provision && provisions) {
     auto blockers = find_blockers(steps, host.view(), [&](std::string_view id) { return selected(options, id); });
     for (const auto& b : blockers) {
       if (options.keep_going) {
