@@ -192,3 +192,27 @@ TEST_CASE("reliability: a failing free-space preflight stops provision; --keep-g
   CHECK(keep.err.find("preflight.free-space failed") != std::string::npos);
   CHECK(root.read("/etc/passwd").find(user + ":") != std::string::npos);
 }
+
+TEST_CASE("reliability: a system directory as service.data_root is a located config error, nothing changes",
+          "[integration][reliability]") {
+  TempRoot root;
+  zt::test::make_debian12_tree(root);
+  root.write("/etc/ztagent/ztagent.toml", "[service]\ndata_root = \"/etc\"\n");
+  const auto before = zt::test::snapshot(root);
+  auto run = run_agent({"provision", "--profile", "debian-12", "--root", root.str()});
+  CHECK(run.exit_code == 78);
+  CHECK(run.err.find(root.real("/etc/ztagent/ztagent.toml").string() +
+                     ":2:13: service.data_root: '/etc' is a system directory (the data step would chown it to "
+                     "the service user and set mode 0750)") != std::string::npos);
+  CHECK(zt::test::snapshot(root) == before);
+  for (const char* bad : {"/usr", "/home", "/var", "/var/lib", "/boot", "/etc/ztnet", "/home/ztnet"}) {
+    INFO(bad);
+    auto set = run_agent({"plan", "--profile", "debian-12", "--root", root.str(), "--set",
+                          std::string("service.data_root=") + bad});
+    CHECK(set.exit_code == 78);
+    CHECK(set.err.find(std::string("service.data_root: '") + bad + "'") != std::string::npos);
+  }
+  auto fine = run_agent({"plan", "--profile", "debian-12", "--root", root.str(), "--set",
+                         "service.data_root=/srv/ztnet"});
+  CHECK(fine.exit_code == 0);
+}
