@@ -8,19 +8,19 @@ namespace zt::profile {
 namespace {
 
 // Whole subtrees (FHS 3.0 ch. 3, 5, 6 and the Linux annex; systemd's file-hierarchy(7)).
-constexpr std::array<std::string_view, 25> k_system_trees = {
+constexpr std::array<std::string_view, 24> k_system_trees = {
     "/bin",  "/boot",     "/dev",      "/efi",      "/etc",          "/lib",       "/lib32",
     "/lib64", "/libx32",  "/lost+found", "/proc",   "/run",          "/sbin",      "/snap",
     "/sys",  "/tmp",      "/usr",      "/var/cache", "/var/lib/ztagent", "/var/lock", "/var/log",
-    "/var/run", "/var/tmp", "/cdrom",  "/sysroot",
+    "/var/run", "/cdrom",   "/sysroot",
 };
 
 // Exactly these (and their ancestors): where other software and users keep their own files.
-constexpr std::array<std::string_view, 36> k_system_dirs = {
+constexpr std::array<std::string_view, 37> k_system_dirs = {
     "/home", "/root", "/opt", "/srv", "/mnt", "/media", "/var", "/nix",
     // FHS 3.0 ch. 5: /var's subdirectories.
     "/var/lib", "/var/local", "/var/opt", "/var/spool", "/var/mail", "/var/backups", "/var/crash",
-    "/var/games", "/var/account", "/var/yp",
+    "/var/games", "/var/account", "/var/yp", "/var/tmp",
     // Package-owned state under /var/lib that a chown/chmod 0750 would break.
     "/var/lib/dpkg", "/var/lib/apt", "/var/lib/systemd", "/var/lib/containers", "/var/lib/dbus",
     "/var/lib/polkit-1", "/var/lib/sudo", "/var/lib/ucf", "/var/lib/rpm", "/var/lib/dnf",

@@ -6,7 +6,7 @@
 // /etc/passwd. data_root_problem() refuses, at config time (file:line:col, exit 78):
 //   * the whole subtree of the OS and of the kernel's and runtime's file systems: the FHS 3.0
 //     top-level directories that hold the system (/bin /boot /etc /lib* /sbin /usr), the pseudo
-//     and volatile ones (/dev /proc /sys /run /tmp /var/tmp /var/run /var/lock), boot/EFI
+//     and volatile ones (/dev /proc /sys /run /tmp /var/run /var/lock), boot/EFI
 //     partitions, /var/cache and /var/log (cleaned by other tools), /lost+found, /snap and
 //     ztagent's own state (/var/lib/ztagent: the service user must never own it);
 //   * exactly, the directories other things live in: the remaining FHS top-level directories
@@ -14,7 +14,8 @@
 //     /var/opt, /var/spool, ...), well-known package-owned /var/lib directories, and the service
 //     user's home (and every ancestor of it, e.g. /home);
 //   * every ancestor of one of those ("/var" contains /var/lib).
-// A path below an exact-only directory is fine: /opt/ztnet-data, /srv/ztnet, /var/lib/ztnet.
+// A path below an exact-only directory is fine: /opt/ztnet-data, /srv/ztnet, /var/lib/ztnet. (/var/tmp
+// is kept across reboots by FHS, so a directory below it is allowed, e.g. for tests.)
 
 #include <optional>
 #include <string>

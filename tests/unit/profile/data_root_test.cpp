@@ -26,7 +26,7 @@ TEST_CASE("data_root_problem: system directories, their subtrees and ancestors a
       {"/usr/local/ztnet", "'/usr/local/ztnet' is inside the system directory /usr"},
       {"/run/ztnet", "'/run/ztnet' is inside the system directory /run"},
       {"/tmp/data", "'/tmp/data' is inside the system directory /tmp"},
-      {"/var/tmp/x", "'/var/tmp/x' is inside the system directory /var/tmp"},
+      {"/var/tmp", "'/var/tmp' is a system directory"},
       {"/var/lib/ztagent", "'/var/lib/ztagent' is a system directory"},
       {"/var/lib/ztagent/data", "'/var/lib/ztagent/data' is inside the system directory /var/lib/ztagent"},
       {"/proc/1", "'/proc/1' is inside the system directory /proc"},
@@ -44,7 +44,8 @@ TEST_CASE("data_root_problem: system directories, their subtrees and ancestors a
   CHECK(*ancestor == "'/srv/users' contains the service user's home /srv/users/ztnet" + why);
 
   for (const char* fine : {"/opt/ztnet-data", "/srv/ztnet", "/var/lib/ztnet", "/data", "/mnt/disk1/ztnet",
-                           "/etcetera", "/home2/ztnet", "/home/ztnet-data", "/var/libx"}) {
+                           "/etcetera", "/home2/ztnet", "/home/ztnet-data", "/var/libx",
+                           "/var/tmp/ztagent-root-test-1/data"}) {
     INFO(fine);
     CHECK_FALSE(data_root_problem(fine, "/home/ztnet"));
   }
