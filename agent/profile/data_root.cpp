@@ -2,6 +2,8 @@
 #include "profile/data_root.hpp"
 
 #include <array>
+#include <initializer_list>
+#include <span>
 
 namespace zt::profile {
 
@@ -43,23 +45,26 @@ constexpr std::string_view k_why = " (the data step would chown it to the servic
 } // namespace
 
 std::optional<std::string> data_root_problem(std::string_view data_root, std::string_view home) {
-  for (const auto tree : k_system_trees) {
-    if (data_root == tree) {
+  for (const auto dir : k_system_trees) {
+    if (data_root == dir) {
       return quoted(data_root) + " is a system directory" + std::string(k_why);
-    }
-    if (within(data_root, tree)) {
-      return quoted(data_root) + " is inside the system directory " + std::string(tree) + std::string(k_why);
-    }
-    if (within(tree, data_root)) {
-      return quoted(data_root) + " contains the system directory " + std::string(tree) + std::string(k_why);
     }
   }
   for (const auto dir : k_system_dirs) {
     if (data_root == dir) {
       return quoted(data_root) + " is a system directory" + std::string(k_why);
     }
-    if (within(dir, data_root)) {
-      return quoted(data_root) + " contains the system directory " + std::string(dir) + std::string(k_why);
+  }
+  for (const auto tree : k_system_trees) {
+    if (within(data_root, tree)) {
+      return quoted(data_root) + " is inside the system directory " + std::string(tree) + std::string(k_why);
+    }
+  }
+  for (const auto& list : {std::span<const std::string_view>(k_system_trees), std::span<const std::string_view>(k_system_dirs)}) {
+    for (const auto dir : list) {
+      if (within(dir, data_root)) {
+        return quoted(data_root) + " contains the system directory " + std::string(dir) + std::string(k_why);
+      }
     }
   }
   if (!home.empty() && within(home, data_root)) {

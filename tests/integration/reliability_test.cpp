@@ -157,7 +157,7 @@ TEST_CASE("reliability: a corrupt host file stops provision before its first cha
   CHECK(root.read("/etc/passwd").find(user + ":") != std::string::npos);
 }
 
-TEST_CASE("reliability: a failing free-space preflight stops provision; --keep-going provisions anyway",
+TEST_CASE("reliability: a failing free-space preflight stops provision, --keep-going provisions anyway",
           "[integration][reliability]") {
   TempRoot root;
   zt::test::make_debian12_tree(root);
