@@ -40,6 +40,14 @@ std::string step_status(const std::string& json, const std::string& id) {
   return json.substr(pos, json.find('"', pos) - pos);
 }
 
+/// The tree's snapshot without ztagent's own provision record (state.json, which every provision
+/// writes, also a refused one): what must not change is the host the steps manage. (The run lock,
+/// ROOT/run/ztagent.lock, is created before `before` is taken.)
+std::string host_snapshot(const TempRoot& root) {
+  std::filesystem::remove_all(root.real("/var/lib/ztagent"));
+  return zt::test::snapshot(root);
+}
+
 } // namespace
 
 TEST_CASE("reliability: after a useradd killed between passwd and group, one run converges",
@@ -84,7 +92,7 @@ TEST_CASE("reliability: an existing service account with root's uid is refused b
   root.write("/etc/group", "root:x:0:\n" + user + ":x:0:\n");
   root.mkdir("/home/" + user);
   root.write("/run/ztagent.lock", "");
-  const auto before = zt::test::snapshot(root);
+  const auto before = host_snapshot(root);
 
   auto provision = run_agent(args("provision", root, user, {"--only", "user,subids,data"}));
   INFO(provision.out);
@@ -96,7 +104,7 @@ TEST_CASE("reliability: an existing service account with root's uid is refused b
                            " has gid 0, root's group") !=
         std::string::npos);
   CHECK(step_status(provision.out, "data") == "skipped");
-  CHECK(zt::test::snapshot(root) == before);
+  CHECK(host_snapshot(root) == before);
 
   auto verify = run_agent(args("verify", root, user, {"--only", "user"}));
   CHECK(verify.exit_code == 1);
@@ -126,7 +134,7 @@ TEST_CASE("reliability: a corrupt host file stops provision before its first cha
     zt::test::make_debian12_tree(root);
     root.write(c.file, c.content);
     root.write("/run/ztagent.lock", ""); // the run lock is the one file a refused run may create
-    const auto before = zt::test::snapshot(root);
+    const auto before = host_snapshot(root);
     auto run = run_agent(args("provision", root, user));
     INFO(run.out);
     INFO(run.err);
@@ -141,7 +149,7 @@ TEST_CASE("reliability: a corrupt host file stops provision before its first cha
       }
     }
     CHECK(run.err.find("run: ") == std::string::npos); // no mutating command ran
-    CHECK(zt::test::snapshot(root) == before);         // the user was not created, nothing written
+    CHECK(host_snapshot(root) == before);         // the user was not created, nothing written
   }
 
   // --keep-going goes past it: the steps that do not need the file converge, its own step fails.
@@ -164,7 +172,7 @@ TEST_CASE("reliability: a failing free-space preflight stops provision, --keep-g
   const std::string user = unique_user("ztfs");
   const std::string huge = "preflight.min_free_mib=4000000000"; // ~3.7 PiB
   root.write("/run/ztagent.lock", "");
-  const auto before = zt::test::snapshot(root);
+  const auto before = host_snapshot(root);
   auto run = run_agent(args("provision", root, user, {"--set", huge}));
   INFO(run.out);
   INFO(run.err);
@@ -176,7 +184,7 @@ TEST_CASE("reliability: a failing free-space preflight stops provision, --keep-g
   if (is_root()) { // as non-root, preflight.root-privileges fails too
     CHECK(check_ids_with(run.out, "fail") == std::vector<std::string>{"preflight.free-space"});
   }
-  CHECK(zt::test::snapshot(root) == before);
+  CHECK(host_snapshot(root) == before);
 
   // plan is not stopped: it only says what would change.
   auto plan = run_agent(args("plan", root, user, {"--set", huge}));
@@ -199,13 +207,13 @@ TEST_CASE("reliability: a system directory as service.data_root is a located con
   TempRoot root;
   zt::test::make_debian12_tree(root);
   root.write("/etc/ztagent/ztagent.toml", "[service]\ndata_root = \"/etc\"\n");
-  const auto before = zt::test::snapshot(root);
+  const auto before = host_snapshot(root);
   auto run = run_agent({"provision", "--profile", "debian-12", "--root", root.str()});
   CHECK(run.exit_code == 78);
   CHECK(run.err.find(root.real("/etc/ztagent/ztagent.toml").string() +
                      ":2:13: service.data_root: '/etc' is a system directory (the data step would chown it to "
                      "the service user and set mode 0750)") != std::string::npos);
-  CHECK(zt::test::snapshot(root) == before);
+  CHECK(host_snapshot(root) == before);
   for (const char* bad : {"/usr", "/home", "/var", "/var/lib", "/boot", "/etc/ztnet", "/home/ztnet"}) {
     INFO(bad);
     auto set = run_agent({"plan", "--profile", "debian-12", "--root", root.str(), "--set",
