@@ -48,6 +48,14 @@ public:
   [[nodiscard]] virtual CheckResult run(const host::HostView& host) const = 0;
   /// Runtime checks depend on services coming up after boot; verify --retry-timeout retries them.
   [[nodiscard]] virtual bool runtime() const { return false; }
+  /// True when this failing result makes provisioning pointless (no free space, no user
+  /// namespaces, an unusable newuidmap): `provision` then stops before its first change unless
+  /// --keep-going. Default: never.
+  [[nodiscard]] virtual bool blocks_provision(const host::HostView& host, const CheckResult& result) const {
+    (void)host;
+    (void)result;
+    return false;
+  }
 };
 
 /// A check whose id, step and description are fixed when it is made; subclasses implement run().

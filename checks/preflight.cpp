@@ -22,14 +22,26 @@ constexpr std::uint64_t k_mib = 1024 * 1024;
 class PreflightCheck final : public BasicCheck {
 public:
   using Body = std::function<CheckResult(const host::HostView&)>;
-  PreflightCheck(std::string id, std::string description, Body body)
-      : BasicCheck(std::move(id), "preflight", std::move(description)), m_body(std::move(body)) {}
+  /// When a failing result stops `provision` (see Check::blocks_provision); empty: never.
+  using Blocks = std::function<bool(const host::HostView&, const CheckResult&)>;
+  PreflightCheck(std::string id, std::string description, Body body, Blocks blocks = {})
+      : BasicCheck(std::move(id), "preflight", std::move(description)), m_body(std::move(body)),
+        m_blocks(std::move(blocks)) {}
 
   [[nodiscard]] CheckResult run(const host::HostView& host) const override { return m_body(host); }
+  [[nodiscard]] bool blocks_provision(const host::HostView& host, const CheckResult& result) const override {
+    return m_blocks && m_blocks(host, result);
+  }
 
 private:
   Body m_body;
+  Blocks m_blocks;
 };
+
+/// A failing result blocks provisioning.
+bool blocks_on_fail(const host::HostView& /*host*/, const CheckResult& result) {
+  return result.outcome == Outcome::fail;
+}
 
 std::string not_live(const host::HostView& host) {
   return "not live: --root " + host.fs().root().string();
@@ -109,6 +121,15 @@ make_idmap_check(std::string id, std::string path, unsigned cap, std::string ins
           caps = std::move(*x);
         }
         return evaluate_idmap_helper(path, *st, caps, cap, install_fix);
+      },
+      // A missing helper is what the packages step installs (uidmap); one that is there but
+      // neither setuid nor capable stays broken, so provisioning would be pointless.
+      [path](const host::HostView& host, const CheckResult& result) {
+        if (result.outcome != Outcome::fail) {
+          return false;
+        }
+        auto st = host.fs().stat(path);
+        return st && st->exists();
       });
 }
 
@@ -357,7 +378,8 @@ std::vector<std::unique_ptr<Check>> make_preflight_checks(const profile::Config&
           return error(expected, clone.error().message);
         }
         return evaluate_userns(*max, *clone);
-      }));
+      },
+      blocks_on_fail));
 
   const bool apparmor = config.profile.apparmor_userns;
   out.push_back(std::make_unique<PreflightCheck>(
@@ -484,7 +506,8 @@ std::vector<std::unique_ptr<Check>> make_preflight_checks(const profile::Config&
                        available.error().message);
         }
         return evaluate_free_space(*available, min_free_mib, data_root);
-      }));
+      },
+      blocks_on_fail));
 
   out.push_back(std::make_unique<PreflightCheck>("preflight.root-privileges",
                                                  "ztagent provision runs as root",

@@ -27,7 +27,9 @@ struct PreflightContext {
 
 /// preflight.userns, preflight.apparmor-userns, preflight.newuidmap, preflight.newgidmap,
 /// preflight.cgroup-v2, preflight.cgroup-delegation, preflight.tun-device, preflight.free-space,
-/// preflight.root-privileges.
+/// preflight.root-privileges. A failing preflight.userns or preflight.free-space, and a
+/// preflight.newuidmap/newgidmap failing on a helper that exists (a missing one is what the
+/// packages step installs), block provisioning (Check::blocks_provision).
 [[nodiscard]] std::vector<std::unique_ptr<Check>> make_preflight_checks(const profile::Config& config,
                                                                         const PreflightContext& context);
 

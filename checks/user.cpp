@@ -8,12 +8,21 @@ namespace zt::checks {
 
 namespace {
 
-constexpr std::uint32_t k_default_uid_min = 1000;
+constexpr std::string_view k_login_defs = "/etc/login.defs";
 constexpr std::string_view k_fix_user = "ztagent provision --only user";
 
 std::string kind_of(bool system) {
   return system ? "system" : "regular";
 }
+
+} // namespace
+
+std::string account_id_fix(const std::string& name) {
+  return "ztagent never changes the ids of an existing account: remove it (userdel " + name +
+         ") and run ztagent provision --only user, or set service.user to a new name";
+}
+
+namespace {
 
 class UserAccount final : public BasicCheck {
 public:
@@ -28,14 +37,21 @@ public:
     if (!account) {
       return account.error();
     }
-    auto uid_min = read_uid_min(host);
-    if (!uid_min) {
-      return error(m_expected, uid_min.error().message);
+    auto ids = read_login_defs_ids(host);
+    if (!ids) {
+      return error(m_expected, ids.error().message);
     }
     const auto& a = *account;
-    std::string kind(account_kind(a.uid, *uid_min));
+    std::string kind(account_kind(a.uid, ids->uid_min));
     std::string actual = a.name + ": " + kind + " account (uid " + std::to_string(a.uid) + "), home " +
                          a.home + ", shell " + a.shell;
+    auto problems = read_account_id_problems(host, a, m_spec.system);
+    if (!problems) {
+      return error(m_expected, problems.error().message);
+    }
+    if (!problems->empty()) {
+      return fail(m_expected, actual + "; " + util::join(*problems, "; "), account_id_fix(a.name));
+    }
     if (kind != kind_of(m_spec.system)) {
       return fail(m_expected, actual,
                   "remove the account or set service.system_user = " +
@@ -138,34 +154,118 @@ UserSpec user_spec(const profile::SiteConfig& site) {
   return spec;
 }
 
-std::uint32_t parse_uid_min(std::string_view login_defs) {
+Result<LoginDefsIds> parse_login_defs_ids(std::string_view login_defs) {
+  LoginDefsIds ids;
+  std::size_t number = 0;
   for (auto raw : util::lines(login_defs)) {
+    ++number;
     auto line = util::trim(raw);
     if (line.empty() || line.front() == '#') {
       continue;
     }
     auto ws = line.find_first_of(" \t");
-    if (ws == std::string_view::npos || line.substr(0, ws) != "UID_MIN") {
+    if (ws == std::string_view::npos) {
       continue;
     }
-    auto value = util::parse_uint(util::trim(line.substr(ws)));
-    if (value && *value > 0 && *value <= 0xffffffffULL) {
-      return static_cast<std::uint32_t>(*value);
+    const auto key = line.substr(0, ws);
+    std::uint32_t* target = nullptr;
+    if (key == "UID_MIN") {
+      target = &ids.uid_min;
+    } else if (key == "SYS_UID_MIN") {
+      target = &ids.sys_uid_min;
+    } else if (key == "GID_MIN") {
+      target = &ids.gid_min;
+    } else if (key == "SYS_GID_MIN") {
+      target = &ids.sys_gid_min;
+    } else {
+      continue;
     }
-    return k_default_uid_min;
+    const auto text = util::trim(line.substr(ws));
+    auto value = util::parse_uint(text);
+    if (!value || *value == 0 || *value > 0xffffffffULL) {
+      return make_error(Errc::parse, std::string(k_login_defs) + ":" + std::to_string(number) + ": " +
+                                         std::string(key) + " '" + std::string(text) +
+                                         "' is not a decimal id above 0; fix it (shadow falls back to "
+                                         "its default and only warns)");
+    }
+    *target = static_cast<std::uint32_t>(*value);
   }
-  return k_default_uid_min;
+  return ids;
 }
 
-Result<std::uint32_t> read_uid_min(const host::HostView& host) {
-  auto text = host.fs().read_file("/etc/login.defs");
+Result<LoginDefsIds> read_login_defs_ids(const host::HostView& host) {
+  auto text = host.fs().read_file(std::string(k_login_defs));
   if (!text) {
     if (text.error().code == Errc::not_found) {
-      return k_default_uid_min;
+      return LoginDefsIds{};
     }
     return std::unexpected(text.error());
   }
-  return parse_uid_min(*text);
+  return parse_login_defs_ids(*text);
+}
+
+std::vector<std::string> account_id_problems(const host::Account& account,
+                                             std::optional<std::uint32_t> own_gid,
+                                             bool system,
+                                             const LoginDefsIds& ids,
+                                             const std::vector<SubIdEntry>& subuid,
+                                             const std::vector<SubIdEntry>& subgid) {
+  std::vector<std::string> out;
+  const std::string uid = std::to_string(account.uid);
+  if (account.uid == 0) {
+    out.push_back("uid 0 is root's: the \"rootless\" stack would run as root");
+  } else if (system && account.uid < ids.sys_uid_min) {
+    out.push_back("uid " + uid + " is below SYS_UID_MIN " + std::to_string(ids.sys_uid_min) +
+                  " (ids the distribution reserves for its static accounts)");
+  }
+  if (own_gid && *own_gid == 0) {
+    out.push_back("its group " + account.name + " has gid 0, root's group: every file of the stack would belong to it");
+  } else if (own_gid && system && *own_gid < ids.sys_gid_min) {
+    out.push_back("its group " + account.name + " has gid " + std::to_string(*own_gid) + ", below SYS_GID_MIN " +
+                  std::to_string(ids.sys_gid_min) + " (ids the distribution reserves for its static groups)");
+  }
+  auto in_foreign_range = [&](const std::vector<SubIdEntry>& entries, std::uint32_t id, std::string_view file,
+                              std::string_view what) {
+    for (const auto& e : entries) {
+      if (owned_by(e, account.name, account.uid)) {
+        continue; // the user's own range is judged by subids.no-real-uid
+      }
+      if (id >= e.start && id <= e.last()) {
+        out.push_back(std::string(what) + " " + std::to_string(id) + " lies in " + e.to_text() + " of " +
+                      std::string(file) + ": " + e.owner + "'s containers could act as " + account.name);
+        return;
+      }
+    }
+  };
+  in_foreign_range(subuid, account.uid, "/etc/subuid", "uid");
+  if (own_gid) {
+    in_foreign_range(subgid, *own_gid, "/etc/subgid", "gid");
+  }
+  return out;
+}
+
+Result<std::vector<std::string>>
+read_account_id_problems(const host::HostView& host, const host::Account& account, bool system) {
+  ZT_TRY_ASSIGN(ids, read_login_defs_ids(host));
+  ZT_TRY_ASSIGN(group, host.accounts().group(account.name));
+  std::optional<std::uint32_t> own_gid;
+  if (group) {
+    own_gid = group->gid;
+  }
+  std::vector<SubIdEntry> files[2];
+  for (const auto kind : {SubIdKind::uid, SubIdKind::gid}) {
+    const std::string path(subid_path(kind));
+    auto text = host.fs().read_file(path);
+    if (!text) {
+      if (text.error().code == Errc::not_found) {
+        continue;
+      }
+      return std::unexpected(text.error());
+    }
+    ZT_TRY_ASSIGN(entries, parse_subid_file(*text, path));
+    files[kind == SubIdKind::uid ? 0 : 1] = std::move(entries);
+  }
+  return account_id_problems(account, own_gid, system, ids, files[0], files[1]);
 }
 
 std::string_view account_kind(std::uint32_t uid, std::uint32_t uid_min) {

@@ -82,6 +82,17 @@ Error with_universe_hint(Error error) {
 
 Packages::Packages(PackagesOptions options) : m_options(std::move(options)) {}
 
+Result<void> Packages::validate_inputs(const host::HostView& host) const {
+  if (m_options.package_manager != "apt") {
+    return {};
+  }
+  auto installed = checks::query_installed(host, m_options.package_manager, m_options.packages);
+  if (!installed) {
+    return std::unexpected(prefixed("packages", std::move(installed).error()));
+  }
+  return {};
+}
+
 Result<Plan> Packages::plan(const host::HostView& host) const {
   auto installed = checks::query_installed(host, m_options.package_manager, m_options.packages);
   if (!installed) {

@@ -39,6 +39,9 @@ public:
   /// `apt-get install` of the planned packages. Errc::command_failed on a non-zero exit (message
   /// ends with apt's last stderr line), Errc::timeout when it ran out of time (often a held lock).
   [[nodiscard]] Result<void> apply(host::Host& host, const Plan& plan) override;
+  /// apt: parses /var/lib/dpkg/status (a corrupt one stops provision before its first change).
+  /// dnf: nothing (the rpm database is only read through rpm).
+  [[nodiscard]] Result<void> validate_inputs(const host::HostView& host) const override;
 
 private:
   PackagesOptions m_options;

@@ -41,6 +41,15 @@ public:
     (void)host;
     return {};
   }
+  /// Reads and validates every host file this step parses (account databases, /etc/subuid,
+  /// login.defs, the package database, ...) without deciding anything. The orchestrator calls it for
+  /// every selected step before provision's first change, so a corrupt input stops the run while
+  /// the host is still untouched. Errc::parse "<file>:<line>: ..." (or io) for a file that cannot
+  /// be used. Never mutates. Default: nothing to validate.
+  [[nodiscard]] virtual Result<void> validate_inputs(const host::HostView& host) const {
+    (void)host;
+    return {};
+  }
 };
 
 } // namespace zt::provisioners

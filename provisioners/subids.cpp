@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "provisioners/subids.hpp"
 
+#include "host/writable.hpp"
 #include "util/strings.hpp"
 
 #include <memory>
@@ -102,6 +103,14 @@ Result<Plan> SubIds::plan(const host::HostView& host) const {
   return plan;
 }
 
+Result<void> SubIds::validate_inputs(const host::HostView& host) const {
+  auto state = checks::read_subid_state(host, m_spec.user);
+  if (!state) {
+    return std::unexpected(prefixed("subids", state.error()));
+  }
+  return {};
+}
+
 Result<void> SubIds::apply(host::Host& host, const Plan& /*plan*/) {
   // Decide again from what is on disk now: the user step may have run since plan() (and a regular
   // user's useradd already wrote a range, which is then kept).
@@ -116,6 +125,10 @@ Result<void> SubIds::apply(host::Host& host, const Plan& /*plan*/) {
   ZT_TRY_ASSIGN(decision, checks::decide_subids(*state, m_spec));
   if (decision.empty()) {
     return {};
+  }
+  // A read-only or full /etc: say so now, not after usermod's 14 s of "cannot lock".
+  if (auto writable = host::ensure_shadow_writable(host.fs()); !writable) {
+    return std::unexpected(prefixed("subids", writable.error()));
   }
   for (const auto kind : {SubIdKind::uid, SubIdKind::gid}) {
     if (start_for(decision, kind) && !state->file_exists(kind)) {

@@ -25,6 +25,8 @@ public:
   /// migrate` as the user (a failure there is only a warning). Errc::not_found when the user does not
   /// exist, Errc::command_failed when usermod exits non-zero.
   [[nodiscard]] Result<void> apply(host::Host& host, const Plan& plan) override;
+  /// Parses /etc/subuid, /etc/subgid, /etc/login.defs and the accounts (read_subid_state).
+  [[nodiscard]] Result<void> validate_inputs(const host::HostView& host) const override;
   /// /etc/subuid and /etc/subgid.
   [[nodiscard]] std::vector<std::string> managed_paths(const host::HostView& /*host*/) const override {
     return {"/etc/subuid", "/etc/subgid"};

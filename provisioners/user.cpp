@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "provisioners/user.hpp"
 
+#include "host/writable.hpp"
 #include "util/strings.hpp"
 
 #include <spdlog/spdlog.h>
@@ -30,6 +31,8 @@ std::optional<std::string> prefix_of(const host::Fs& fs) {
 
 /// Runs a shadow tool; with --prefix it only edits the --root tree (Scope::target_root).
 Result<void> run_tool(host::Host& host, std::vector<std::string> argv) {
+  // A read-only or full /etc: say so now, not after shadow's 14 s of "cannot lock /etc/passwd".
+  ZT_TRY(in_step(host::ensure_shadow_writable(host.fs())));
   host::Command cmd;
   cmd.effect = host::Effect::mutating;
   cmd.scope = host.live() ? host::Scope::host : host::Scope::target_root;
@@ -114,11 +117,21 @@ Result<Plan> User::plan(const host::HostView& host) const {
                                              " (home " + m_spec.home + ", shell " + m_spec.shell + ")"});
   } else {
     const auto& a = **account;
-    auto uid_min = checks::read_uid_min(host);
-    if (!uid_min) {
-      return std::unexpected(prefixed("user", std::move(uid_min).error()));
+    auto ids = checks::read_login_defs_ids(host);
+    if (!ids) {
+      return std::unexpected(prefixed("user", std::move(ids).error()));
     }
-    auto kind = checks::account_kind(a.uid, *uid_min);
+    // An account that would make the stack run as root (or as an id another user's containers can
+    // map) is refused, never "corrected": its files and processes already carry those ids.
+    auto problems = checks::read_account_id_problems(host, a, m_spec.system);
+    if (!problems) {
+      return std::unexpected(prefixed("user", std::move(problems).error()));
+    }
+    if (!problems->empty()) {
+      return make_error(Errc::refused, "user: the existing account " + m_spec.name + " cannot run the stack: " +
+                                           util::join(*problems, "; ") + "; " + checks::account_id_fix(m_spec.name));
+    }
+    auto kind = checks::account_kind(a.uid, ids->uid_min);
     if (kind != kind_of(m_spec.system)) {
       return make_error(Errc::invalid_config,
                         "user: " + m_spec.name + " exists as a " + std::string(kind) + " account (uid " +
@@ -172,6 +185,14 @@ Result<Plan> User::plan(const host::HostView& host) const {
   return plan;
 }
 
+Result<void> User::validate_inputs(const host::HostView& host) const {
+  ZT_TRY(in_step(host.accounts().users()));
+  ZT_TRY(in_step(host.accounts().group(m_spec.name)));
+  // Judged as if an account existed: this parses login.defs, /etc/subuid and /etc/subgid.
+  ZT_TRY(in_step(checks::read_account_id_problems(host, host::Account{m_spec.name, 1, 1, {}, {}}, m_spec.system)));
+  return {};
+}
+
 Result<void> User::apply(host::Host& host, const Plan& /*plan*/) {
   // Re-reads the state plan() just saw and converges it in order: account, group, home directory.
   const auto prefix = prefix_of(host.fs());
@@ -213,7 +234,17 @@ Result<void> User::apply(host::Host& host, const Plan& /*plan*/) {
       ZT_TRY(run_tool(host, render_groupadd_argv(m_spec, prefix)));
     }
     if (drift->primary_group) {
-      ZT_TRY(run_tool(host, render_usermod_argv(m_spec.name, "--gid", m_spec.name, prefix)));
+      // The group's number, read back from the target's /etc/group: shadow 4.13's
+      // `usermod --prefix R --gid NAME` resolves NAME on the host, outside the prefix ("group 'ztnet'
+      // does not exist", exit 6), so after a useradd killed between passwd and group a by-name
+      // usermod could never converge in one run.
+      ZT_TRY_ASSIGN(group, in_step(host.accounts().group(m_spec.name)));
+      if (!group) {
+        return make_error(Errc::not_converged, "user: group " + m_spec.name + " is not in " +
+                                                   host.fs().real_path("/etc/group").string() +
+                                                   " after groupadd; check the groupadd setup");
+      }
+      ZT_TRY(run_tool(host, render_usermod_argv(m_spec.name, "--gid", std::to_string(group->gid), prefix)));
     }
   }
 

@@ -31,6 +31,9 @@ public:
   /// owner and group/other write bits. Errc::command_failed names the tool, its exit code and its
   /// last stderr line.
   [[nodiscard]] Result<void> apply(host::Host& host, const Plan& plan) override;
+  /// Parses /etc/passwd, /etc/group, /etc/login.defs (strictly: the id limits), /etc/subuid and
+  /// /etc/subgid.
+  [[nodiscard]] Result<void> validate_inputs(const host::HostView& host) const override;
 
 private:
   checks::UserSpec m_spec;

@@ -674,18 +674,23 @@ int run_main(const Options& o) {
   }
 
   // --- lock: two ztagent runs never interleave ----------------------------------------------------
+  // The lock lives in the target (ROOT/run/ztagent.lock): runs on different trees and the host's
+  // scheduled verify never block each other, and two runs on one tree from different mount
+  // namespaces open the same inode (a /run of their own would not serialize them).
   std::optional<host::RunLock> lock;
   {
-    auto l = host::RunLock::acquire("/run/ztagent.lock",
-                                   o.format == Format::nagios ? k_lock_wait_nagios : k_lock_wait);
+    auto l = host::RunLock::acquire(target.real_path(host::k_run_lock_path),
+                                    o.format == Format::nagios ? k_lock_wait_nagios : k_lock_wait,
+                                    changes_host ? host::CreateParent::yes : host::CreateParent::no);
     if (l) {
       lock.emplace(std::move(*l));
     } else if (l.error().code == Errc::busy) {
       report_error(o, l.error().message);
       // Every format, text on stdout too: the caller must see that nothing was verified.
       return stop_run(outs, k_exit_busy, "lock_busy", l.error().message, true);
-    } else if (!changes_host && !euid_root) {
-      // An unprivileged verify cannot create /run/ztagent.lock; it only reads, so it goes on.
+    } else if (!changes_host) {
+      // A read-only run that cannot create the lock (unprivileged, a read-only tree, a tree without
+      // /run) only reads, so it goes on.
       spdlog::debug("no lock: {}", l.error().message);
     } else {
       std::fprintf(stderr, "ztagent: error: %s\n", l.error().message.c_str());

@@ -48,7 +48,8 @@ Options:
       --only STEP[,STEP..]      run only these steps (and only their checks)
       --skip STEP[,STEP..]      skip these steps (and their checks)
       --dry-run                 with provision: plan only, like `ztagent plan`
-      --keep-going              go on with later steps after a step fails
+      --keep-going              go on with later steps after a step fails, and provision even
+                                when a host file is corrupt or a blocking preflight check fails
       --allow-host-commands     under --root, allow commands that act on this machine
   -f, --format FORMAT           report format: text (default), json, junit, tap (TAP 13),
                                 prometheus (node_exporter textfile) or nagios (one status
@@ -88,8 +89,8 @@ Exit codes:
   64  usage error (explain: unknown check id)
   66  drift: no provision recorded (no /var/lib/ztagent/state.json) or it is unreadable
   70  internal error
-  75  another ztagent run holds the lock after 10 s (5 s with --format nagios;
-      scheduled runs treat this as success)
+  75  another ztagent run holds ROOT/run/ztagent.lock after 10 s (5 s with --format
+      nagios; scheduled runs treat this as success)
   78  profile or site config invalid (nothing was changed)
   130 interrupted
 With --format nagios every run prints one plugin line and exits with the Nagios status:

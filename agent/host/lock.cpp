@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "host/lock.hpp"
 
-#include "util/strings.hpp"
-
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <string>
@@ -23,50 +20,57 @@ Error io_error(const std::filesystem::path& path, std::string_view what, int err
   return Error{Errc::io, path.string() + ": " + std::string(what) + ": " + std::strerror(err)};
 }
 
-/// mkdir -p with mode 0755 for the directories it creates.
-Result<void> make_parents(const std::filesystem::path& dir) {
-  std::filesystem::path current;
-  for (const auto& part : dir) {
-    current /= part;
-    if (::mkdir(current.c_str(), 0755) != 0 && errno != EEXIST) {
-      return std::unexpected(io_error(current, "cannot create directory", errno));
-    }
-  }
-  return {};
+/// A whole-file write lock record: the same range for F_SETLK and F_GETLK.
+struct flock whole_file(short type) {
+  struct flock fl {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 0;
+  fl.l_len = 0;
+  return fl;
 }
 
-/// The pid the holder wrote, if readable.
-std::optional<std::uint64_t> read_pid(int fd) {
-  char buf[32] = {};
-  ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
-  if (n <= 0) {
-    return std::nullopt;
+/// "another ztagent run (pid N)" from the kernel's record of who holds the POSIX lock. F_GETLK
+/// translates the pid into our PID namespace; 0 means the holder is outside it.
+std::string holder_of(int fd) {
+  struct flock fl = whole_file(F_WRLCK);
+  if (::fcntl(fd, F_GETLK, &fl) != 0 || fl.l_type == F_UNLCK) {
+    return "another ztagent run";
   }
-  return util::parse_uint(util::trim(std::string_view(buf, static_cast<std::size_t>(n))));
-}
-
-Result<void> write_pid(int fd, const std::filesystem::path& path) {
-  if (::ftruncate(fd, 0) != 0) {
-    return std::unexpected(io_error(path, "cannot truncate lock file", errno));
+  if (fl.l_pid <= 0) {
+    return "another ztagent run (in another PID namespace)";
   }
-  std::string text = std::to_string(::getpid()) + "\n";
-  if (::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
-    return std::unexpected(io_error(path, "cannot write lock file", errno));
-  }
-  return {};
+  return "another ztagent run (pid " + std::to_string(fl.l_pid) + ")";
 }
 
 } // namespace
 
-Result<RunLock> RunLock::acquire(const std::filesystem::path& real_path, std::chrono::milliseconds wait) {
-  if (real_path.has_parent_path()) {
-    ZT_TRY(make_parents(real_path.parent_path()));
+Result<RunLock> RunLock::acquire(const std::filesystem::path& real_path,
+                                 std::chrono::milliseconds wait,
+                                 CreateParent create_parent) {
+  if (create_parent == CreateParent::yes && real_path.has_parent_path()) {
+    if (::mkdir(real_path.parent_path().c_str(), 0755) != 0 && errno != EEXIST) {
+      return std::unexpected(io_error(real_path.parent_path(), "cannot create directory", errno));
+    }
   }
-  int fd = ::open(real_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // O_NOFOLLOW | O_NONBLOCK: a planted symlink or FIFO is refused, never followed or waited on.
+  int fd = ::open(real_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
   if (fd < 0) {
-    return std::unexpected(io_error(real_path, "cannot open lock file", errno));
+    const int err = errno;
+    if (err == ELOOP) {
+      return make_error(Errc::refused, real_path.string() + ": is a symlink; remove it (a lock file is never "
+                                                            "followed)");
+    }
+    return std::unexpected(io_error(real_path, "cannot open lock file", err));
   }
-  RunLock lock(fd);  // closes fd on every return path below
+  RunLock lock(fd); // closes fd on every return path below
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return std::unexpected(io_error(real_path, "cannot stat lock file", errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return make_error(Errc::refused, real_path.string() + ": not a regular file; remove it");
+  }
 
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -78,22 +82,16 @@ Result<RunLock> RunLock::acquire(const std::filesystem::path& real_path, std::ch
     }
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
-      // The pid in the file is the one the last ztagent that took the lock wrote: it names the
-      // holder only while that process still runs (another program may hold the flock).
-      auto pid = read_pid(fd);
-      const bool alive = pid && *pid > 0 && *pid <= 0x7fffffffU &&
-                         (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno == EPERM);
-      std::string holder = "another ztagent run";
-      if (alive) {
-        holder += " (pid " + std::to_string(*pid) + ")";
-      } else if (pid) {
-        holder = "another process (pid " + std::to_string(*pid) + ", which wrote the file last, has exited)";
-      }
-      return make_error(Errc::busy, holder + " holds " + real_path.string() + "; wait for it to finish");
+      return make_error(Errc::busy, holder_of(fd) + " holds " + real_path.string() + "; wait for it to finish");
     }
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(k_poll, deadline - now));
   }
-  ZT_TRY(write_pid(fd, real_path));
+  // We hold the flock, so no other ztagent holds the record lock (it takes it after the flock and
+  // drops both together): this succeeds at once. Only a holder outside ztagent could block it.
+  struct flock fl = whole_file(F_WRLCK);
+  if (::fcntl(fd, F_SETLK, &fl) != 0) {
+    return std::unexpected(io_error(real_path, "cannot take the record lock", errno));
+  }
   return lock;
 }
 
@@ -112,7 +110,7 @@ RunLock& RunLock::operator=(RunLock&& other) noexcept {
 
 RunLock::~RunLock() {
   if (m_fd >= 0) {
-    ::close(m_fd);  // drops the flock
+    ::close(m_fd); // drops the flock and the record lock
   }
 }
 

@@ -5,6 +5,7 @@
 // against the profile by resolve_stack() in stack_fields.cpp). One file layer, then one layer per
 // override; cross-field rules run after all layers.
 
+#include "profile/data_root.hpp"
 #include "profile/schema.hpp"
 
 namespace zt::profile {
@@ -24,6 +25,7 @@ struct SiteBuilder {
   SiteConfig config;
   bool home_set = false;
   std::optional<Origin> port_start_origin;
+  std::optional<Origin> data_root_origin;
 };
 
 void set_user(SiteBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
@@ -65,6 +67,7 @@ void set_shell(SiteBuilder& b, Layer& layer, const toml::node& node, const std::
 void set_data_root(SiteBuilder& b, Layer& layer, const toml::node& node, const std::string& path) {
   if (auto value = get_path(layer, node, path)) {
     b.config.data_root = std::move(*value);
+    b.data_root_origin = layer.origin(node);
   }
 }
 
@@ -431,6 +434,11 @@ Loaded<SiteConfig> load_site_config(std::string_view text,
   }
   if (!b.home_set) {
     b.config.home = "/home/" + b.config.user;
+  }
+  // service.data_root is chowned to the service user, mode 0750: never a system directory.
+  if (auto problem = data_root_problem(b.config.data_root, b.config.home)) {
+    const Origin where = b.data_root_origin.value_or(Origin{source, {1, 1}});
+    out.push_back({where.file, where.pos.line, where.pos.col, "service.data_root: " + *problem});
   }
   if (b.config.port_strategy == PortStrategy::sysctl && b.config.unprivileged_port_start > k_http_port) {
     // The default start (80) passes, so an explicit value broke the rule: point at it.

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "run/orchestrator.hpp"
 
+#include "run/preapply.hpp"
 #include "util/strings.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <ctime>
 #include <mutex>
 #include <thread>
@@ -201,6 +203,31 @@ report::Report execute(std::vector<provisioners::Step>& steps,
 
   std::vector<const checks::Check*> to_check;
   std::string stop_reason;
+  // Before provision's first change: unusable host inputs and failing preflight checks that make
+  // provisioning pointless stop the run while nothing has changed (run/preapply.hpp).
+  std::map<std::string, std::string> blocked; // step id -> why
+  const bool provisions = std::any_of(steps.begin(), steps.end(), [&](const provisioners::Step& s) {
+    return s.provisioner && selected(options, s.id);
+  });
+  if (options.command == Command::provision && provisions) {
+    auto blockers = find_blockers(steps, host.view(), [&](std::string_view id) { return selected(options, id); });
+    for (const auto& b : blockers) {
+      if (options.keep_going) {
+        spdlog::warn("{}: {} (--keep-going: provisioning anyway)", b.step, b.reason);
+      } else {
+        spdlog::error("{}: {}", b.step, b.reason);
+        auto& why = blocked[b.step];
+        why += (why.empty() ? "" : "; ") + b.reason;
+      }
+    }
+    for (auto& [id, why] : blocked) {
+      why += "; nothing was changed (fix it, or --keep-going to provision anyway)";
+    }
+    if (!blocked.empty()) {
+      stop_reason = "skipped because step '" + blockers.front().step +
+                    "' cannot start; nothing was changed (use --keep-going to provision anyway)";
+    }
+  }
   for (auto& step : steps) {
     if (!selected(options, step.id)) {
       if (step.provisioner && options.command != Command::verify) {
@@ -211,7 +238,9 @@ report::Report execute(std::vector<provisioners::Step>& steps,
     if (options.interrupted != nullptr && options.interrupted->load() && stop_reason.empty()) {
       stop_reason = "interrupted";
     }
-    if (step.provisioner && options.command != Command::verify) {
+    if (auto it = blocked.find(step.id); it != blocked.end()) {
+      rep.steps.push_back({step.id, report::StepStatus::failed, {}, 0, it->second});
+    } else if (step.provisioner && options.command != Command::verify) {
       if (!stop_reason.empty()) {
         rep.steps.push_back({step.id, report::StepStatus::skipped, {}, 0, stop_reason});
       } else {

@@ -4,7 +4,9 @@
 // The orchestrator runs the steps of a profile in order: plan -> apply -> plan again, which must
 // come back empty or the step fails as not converged (the runtime idempotency check). Under `plan`
 // it stops after the first plan() and reports would_change. After a failed step the remaining
-// steps are skipped unless keep_going. Then the checks of the selected steps run, read-only and
+// steps are skipped unless keep_going. Before provision's first change, run/preapply.hpp validates
+// every host input the selected steps parse and runs the preflight checks that make provisioning
+// pointless; a problem fails that step and skips all others (nothing changes) unless keep_going. Then the checks of the selected steps run, read-only and
 // concurrently (they only get a HostView); `verify` runs only the checks.
 
 #include "host/host.hpp"

@@ -418,6 +418,7 @@ TEST_CASE("cli: schedule install/remove writes exactly its files, idempotently",
     zt::test::make_debian12_tree(root);
     root.write("/etc/machine-id", "0123456789abcdef0123456789abcdef\n");
     root.write("/usr/bin/ztagent", "");  // the package is installed in the image
+    root.write("/run/ztagent.lock", ""); // the run lock lives in the tree (ROOT/run/ztagent.lock)
     const auto before = zt::test::snapshot(root);
     auto install = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--every", "30m"});
     INFO(install.err);
@@ -458,6 +459,7 @@ TEST_CASE("cli: schedule install/remove writes exactly its files, idempotently",
           std::string::npos);
     CHECK_FALSE(root.exists("/etc/systemd/system/ztagent-verify.timer"));
     root.mkdir("/var/lib/prometheus/node-exporter");
+    root.write("/run/ztagent.lock", ""); // the run lock lives in the tree (ROOT/run/ztagent.lock)
     const auto before = zt::test::snapshot(root);
     auto install = run_agent({"schedule", "install", "--profile", "debian-12", "--root", root.str(), "--remediate",
                               "--report", "prometheus:/var/lib/prometheus/node-exporter/ztagent.prom"});

@@ -329,6 +329,7 @@ TEST_CASE("preflight checks: newuidmap/newgidmap pass when setuid root, fail whe
   CHECK(r.outcome == Outcome::fail);
   CHECK(r.actual == "missing");
   CHECK(r.fix == "apt-get install uidmap");
+  CHECK_FALSE(uid.blocks_provision(host.view(), r)); // missing: the packages step installs uidmap
 
   for (const char* p : {"/usr/bin/newuidmap", "/usr/bin/newgidmap"}) {
     root.write(p, "binary");
@@ -341,6 +342,8 @@ TEST_CASE("preflight checks: newuidmap/newgidmap pass when setuid root, fail whe
   r = gid.run(host.view());
   CHECK(r.outcome == Outcome::fail);
   CHECK(r.actual == "mode 0755, owner uid 0, no file capabilities");
+  CHECK(gid.blocks_provision(host.view(), r)); // installed but unusable: provisioning is pointless
+  CHECK_FALSE(uid.blocks_provision(host.view(), uid.run(host.view())));
 
   // File capabilities instead of setuid (Fedora's shadow-utils).
   auto caps = caps_xattr(0x02000001, {1U << 6, 0, 0, 0});
@@ -362,10 +365,16 @@ TEST_CASE("preflight checks: free space under --root", "[checks][preflight]") {
   config.site.min_free_mib = 1;
   auto r = by_id(zt::checks::make_preflight_checks(config, {})).at("preflight.free-space")->run(host.view());
   CHECK(r.outcome == Outcome::pass);
+  CHECK_FALSE(by_id(zt::checks::make_preflight_checks(config, {})).at("preflight.free-space")->blocks_provision(host.view(), r));
   config.site.min_free_mib = 1ULL << 40; // an exbibyte
-  r = by_id(zt::checks::make_preflight_checks(config, {})).at("preflight.free-space")->run(host.view());
+  auto checks = by_id(zt::checks::make_preflight_checks(config, {}));
+  r = checks.at("preflight.free-space")->run(host.view());
   CHECK(r.outcome == Outcome::fail);
   CHECK(r.expected == ">= 1099511627776 MiB free for /opt/ztnet-data");
+  CHECK(checks.at("preflight.free-space")->blocks_provision(host.view(), r));
+  // Checks that never block: a failing tun device or cgroup does not make provisioning pointless.
+  CHECK_FALSE(checks.at("preflight.tun-device")->blocks_provision(host.view(), zt::checks::fail("x", "y", "z")));
+  CHECK_FALSE(checks.at("preflight.root-privileges")->blocks_provision(host.view(), zt::checks::fail("x", "y", "z")));
 }
 
 TEST_CASE("preflight checks: sanity on this machine (never error)", "[checks][preflight][live]") {

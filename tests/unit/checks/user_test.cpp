@@ -51,22 +51,76 @@ TEST_CASE("user_spec: defaults the home to /home/<user>", "[checks][user]") {
   CHECK(s.shell == "/bin/bash");
 }
 
-TEST_CASE("parse_uid_min: reads UID_MIN from login.defs", "[checks][user]") {
-  const std::vector<std::pair<std::string, std::uint32_t>> rows = {
-      {"", 1000},
-      {"UID_MIN\t\t\t 1000\nUID_MAX 60000\n", 1000},
-      {"# UID_MIN 5\nUID_MIN 500\n", 500},
-      {"UID_MINIMUM 5\nSYS_UID_MIN 100\n", 1000},
-      {"UID_MIN garbage\n", 1000},
-      {"UID_MIN 0\n", 1000},
-      {"   UID_MIN   2000   \n", 2000},
+TEST_CASE("parse_login_defs_ids: reads the id limits, refuses a corrupt value", "[checks][user]") {
+  struct Row {
+    std::string text;
+    std::uint32_t uid_min, sys_uid_min, gid_min, sys_gid_min;
   };
-  for (const auto& [text, expected] : rows) {
+  const std::vector<Row> rows = {
+      {"", 1000, 101, 1000, 101},
+      {"UID_MIN\t\t\t 1000\nUID_MAX 60000\n", 1000, 101, 1000, 101},
+      {"# UID_MIN 5\nUID_MIN 500\n", 500, 101, 1000, 101},
+      {"UID_MINIMUM 5\nSYS_UID_MIN 100\nSYS_GID_MIN 200\nGID_MIN 2000\n", 1000, 100, 2000, 200},
+      {"   UID_MIN   2000   \n", 2000, 101, 1000, 101},
+  };
+  for (const auto& row : rows) {
+    INFO(row.text);
+    auto ids = zt::checks::parse_login_defs_ids(row.text);
+    REQUIRE(ids);
+    CHECK(ids->uid_min == row.uid_min);
+    CHECK(ids->sys_uid_min == row.sys_uid_min);
+    CHECK(ids->gid_min == row.gid_min);
+    CHECK(ids->sys_gid_min == row.sys_gid_min);
+  }
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"UID_MIN garbage\n", "/etc/login.defs:1: UID_MIN 'garbage' is not a decimal id above 0"},
+      {"# x\nUID_MIN 0\n", "/etc/login.defs:2: UID_MIN '0' is not a decimal id above 0"},
+      {"SYS_UID_MIN 99999999999\n", "/etc/login.defs:1: SYS_UID_MIN '99999999999' is not a decimal id above 0"},
+  };
+  for (const auto& [text, message] : bad) {
     INFO(text);
-    CHECK(zt::checks::parse_uid_min(text) == expected);
+    auto ids = zt::checks::parse_login_defs_ids(text);
+    REQUIRE_FALSE(ids);
+    CHECK(ids.error().code == zt::Errc::parse);
+    CHECK(ids.error().message == message + "; fix it (shadow falls back to its default and only warns)");
   }
   CHECK(zt::checks::account_kind(999, 1000) == "system");
   CHECK(zt::checks::account_kind(1000, 1000) == "regular");
+}
+
+TEST_CASE("account_id_problems: root ids, reserved ids and ids inside another user's subordinate range",
+          "[checks][user]") {
+  using zt::checks::SubIdEntry;
+  const zt::checks::LoginDefsIds ids{};
+  auto account = [](std::uint32_t uid, std::uint32_t gid) {
+    return zt::host::Account{"ztnet", uid, gid, "/home/ztnet", "/usr/sbin/nologin"};
+  };
+  const std::vector<SubIdEntry> none;
+  CHECK(zt::checks::account_id_problems(account(999, 999), 999, true, ids, none, none).empty());
+  CHECK(zt::checks::account_id_problems(account(0, 0), 0, true, ids, none, none) ==
+        std::vector<std::string>{
+            "uid 0 is root's: the \"rootless\" stack would run as root",
+            "its group ztnet has gid 0, root's group: every file of the stack would belong to it"});
+  // A wrong primary gid is the user step's to correct (usermod --gid) and user.group's to report.
+  CHECK(zt::checks::account_id_problems(account(999, 0), 998, true, ids, none, none).empty());
+  // No own group yet: groupadd will make one.
+  CHECK(zt::checks::account_id_problems(account(999, 100), std::nullopt, true, ids, none, none).empty());
+  CHECK(zt::checks::account_id_problems(account(42, 999), 999, true, ids, none, none) ==
+        std::vector<std::string>{
+            "uid 42 is below SYS_UID_MIN 101 (ids the distribution reserves for its static accounts)"});
+  CHECK(zt::checks::account_id_problems(account(999, 7), 7, true, ids, none, none) ==
+        std::vector<std::string>{"its group ztnet has gid 7, below SYS_GID_MIN 101 (ids the distribution "
+                                 "reserves for its static groups)"});
+  // A regular account is not held to SYS_UID_MIN.
+  CHECK(zt::checks::account_id_problems(account(42, 42), 42, false, ids, none, none).empty());
+  const std::vector<SubIdEntry> subuid = {{"alice", 100000, 65536, 1}, {"ztnet", 165536, 65536, 2}};
+  const std::vector<SubIdEntry> subgid = {{"1000", 100000, 65536, 1}};
+  CHECK(zt::checks::account_id_problems(account(100999, 100999), 100999, false, ids, subuid, subgid) ==
+        std::vector<std::string>{
+            "uid 100999 lies in alice:100000:65536 of /etc/subuid: alice's containers could act as ztnet",
+            "gid 100999 lies in 1000:100000:65536 of /etc/subgid: 1000's containers could act as ztnet"});
+  // Its own range is subids.no-real-uid's business, not this check's.
+  CHECK(zt::checks::account_id_problems(account(170000, 999), 999, false, ids, subuid, none).empty());
 }
 
 TEST_CASE("user checks: pass on a converged account", "[checks][user]") {

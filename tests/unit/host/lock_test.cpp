@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using zt::Errc;
@@ -43,13 +44,14 @@ std::string slurp(const std::filesystem::path& p) {
 
 } // namespace
 
-TEST_CASE("RunLock: creates parents, writes our pid, excludes a second holder", "[host][lock]") {
+TEST_CASE("RunLock: creates its parent, writes nothing into the file, excludes a second holder", "[host][lock]") {
   ScratchDir dir("basic");
-  const auto path = dir.path / "run" / "ztagent" / "lock";
+  std::filesystem::create_directories(dir.path);
+  const auto path = dir.path / "run" / "ztagent.lock";
 
   auto first = RunLock::acquire(path, std::chrono::milliseconds(0));
   REQUIRE(first);
-  CHECK(slurp(path) == std::to_string(::getpid()) + "\n");
+  CHECK(slurp(path).empty()); // the holder is named by the kernel, not by file content
   struct stat st {};
   REQUIRE(::stat((dir.path / "run").c_str(), &st) == 0);
   const mode_t mask = ::umask(0);
@@ -61,12 +63,85 @@ TEST_CASE("RunLock: creates parents, writes our pid, excludes a second holder", 
   const auto elapsed = std::chrono::steady_clock::now() - start;
   REQUIRE_FALSE(second);
   CHECK(second.error().code == Errc::busy);
-  CHECK(second.error().message == "another ztagent run (pid " + std::to_string(::getpid()) + ") holds " +
-                                      path.string() + "; wait for it to finish");
+  // Same process: POSIX record locks never conflict with their own process, so no pid to name.
+  CHECK(second.error().message == "another ztagent run holds " + path.string() + "; wait for it to finish");
   CHECK(elapsed >= std::chrono::milliseconds(200));
   CHECK(elapsed < std::chrono::milliseconds(1000));
-  // The failed attempt must not have clobbered the holder's pid.
-  CHECK(slurp(path) == std::to_string(::getpid()) + "\n");
+}
+
+TEST_CASE("RunLock: the busy message names the holder's pid, not what a run wrote into the file",
+          "[host][lock]") {
+  ScratchDir dir("holder");
+  std::filesystem::create_directories(dir.path);
+  const auto path = dir.path / "ztagent.lock";
+  {
+    std::ofstream stale(path);
+    stale << "4242\n"; // what an earlier ztagent (that wrote its pid) left behind
+  }
+  int ready[2];
+  int release[2];
+  REQUIRE(::pipe(ready) == 0);
+  REQUIRE(::pipe(release) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    auto held = RunLock::acquire(path, std::chrono::milliseconds(0));
+    char c = held ? 'y' : 'n';
+    (void)::write(ready[1], &c, 1);
+    (void)::read(release[0], &c, 1); // hold until the parent has looked
+    ::_exit(0);
+  }
+  char c = 0;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  REQUIRE(c == 'y');
+  auto busy = RunLock::acquire(path, std::chrono::milliseconds(0));
+  (void)::write(release[1], "x", 1);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  for (int fd : {ready[0], ready[1], release[0], release[1]}) {
+    ::close(fd);
+  }
+  REQUIRE_FALSE(busy);
+  CHECK(busy.error().code == Errc::busy);
+  CHECK(busy.error().message == "another ztagent run (pid " + std::to_string(child) + ") holds " +
+                                    path.string() + "; wait for it to finish");
+  // The holder is gone: the lock is free again.
+  CHECK(RunLock::acquire(path, std::chrono::milliseconds(0)));
+}
+
+TEST_CASE("RunLock: a symlink or FIFO at the lock path is refused, never followed or waited on",
+          "[host][lock]") {
+  ScratchDir dir("planted");
+  std::filesystem::create_directories(dir.path);
+  {
+    std::ofstream victim(dir.path / "victim");
+    victim << "keep\n";
+  }
+  std::filesystem::create_symlink(dir.path / "victim", dir.path / "link.lock");
+  auto link = RunLock::acquire(dir.path / "link.lock", std::chrono::milliseconds(0));
+  REQUIRE_FALSE(link);
+  CHECK(link.error().code == Errc::refused);
+  CHECK(link.error().message == (dir.path / "link.lock").string() +
+                                    ": is a symlink; remove it (a lock file is never followed)");
+  CHECK(slurp(dir.path / "victim") == "keep\n");
+
+  REQUIRE(::mkfifo((dir.path / "fifo.lock").c_str(), 0600) == 0);
+  const auto start = std::chrono::steady_clock::now();
+  auto fifo = RunLock::acquire(dir.path / "fifo.lock", std::chrono::milliseconds(0));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  REQUIRE_FALSE(fifo);
+  CHECK(fifo.error().code == Errc::refused);
+  CHECK(fifo.error().message == (dir.path / "fifo.lock").string() + ": not a regular file; remove it");
+}
+
+TEST_CASE("RunLock: CreateParent::no leaves a missing directory missing", "[host][lock]") {
+  ScratchDir dir("noparent");
+  std::filesystem::create_directories(dir.path);
+  auto r = RunLock::acquire(dir.path / "run" / "ztagent.lock", std::chrono::milliseconds(0),
+                            zt::host::CreateParent::no);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == Errc::io);
+  CHECK_FALSE(std::filesystem::exists(dir.path / "run"));
 }
 
 TEST_CASE("RunLock: released by destruction, kept across moves", "[host][lock]") {
@@ -106,34 +181,6 @@ TEST_CASE("RunLock: waits for the holder to go away", "[host][lock]") {
   auto second = RunLock::acquire(path, std::chrono::seconds(5));
   releaser.join();
   CHECK(second);
-}
-
-TEST_CASE("RunLock: busy message without a readable pid", "[host][lock]") {
-  ScratchDir dir("nopid");
-  const auto path = dir.path / "lock";
-  auto first = RunLock::acquire(path, std::chrono::milliseconds(0));
-  REQUIRE(first);
-  std::filesystem::resize_file(path, 0);  // as if the holder had not written its pid yet
-  auto second = RunLock::acquire(path, std::chrono::milliseconds(0));
-  REQUIRE_FALSE(second);
-  CHECK(second.error().code == Errc::busy);
-  CHECK(second.error().message == "another ztagent run holds " + path.string() + "; wait for it to finish");
-}
-
-TEST_CASE("RunLock: a stale pid in the file is not named as the holder", "[host][lock]") {
-  ScratchDir dir("stalepid");
-  const auto path = dir.path / "lock";
-  auto first = RunLock::acquire(path, std::chrono::milliseconds(0));
-  REQUIRE(first);
-  {
-    std::ofstream out(path, std::ios::trunc);
-    out << "99999999\n";  // above any pid_max: no such process
-  }
-  auto second = RunLock::acquire(path, std::chrono::milliseconds(0));
-  REQUIRE_FALSE(second);
-  CHECK(second.error().code == Errc::busy);
-  CHECK(second.error().message == "another process (pid 99999999, which wrote the file last, has exited) holds " +
-                                      path.string() + "; wait for it to finish");
 }
 
 TEST_CASE("RunLock: an unusable path is an io error", "[host][lock]") {

@@ -211,7 +211,8 @@ TEST_CASE("User: corrects shell, home and group of an existing account", "[provi
             [&] { rewrite_passwd("ztnet:x:999:100::/home/ztnet:/usr/sbin/nologin\n"); });
   runner.on({"groupadd", "--prefix", r, "--system", "ztnet"}, {},
             [&] { root.append("/etc/group", "ztnet:x:997:\n"); });
-  runner.on({"usermod", "--prefix", r, "--gid", "ztnet", "ztnet"}, {},
+  // By number: shadow 4.13's usermod --prefix resolves a group name outside the prefix.
+  runner.on({"usermod", "--prefix", r, "--gid", "997", "ztnet"}, {},
             [&] { rewrite_passwd("ztnet:x:999:997::/home/ztnet:/usr/sbin/nologin\n"); });
   auto host = root.host(runner);
   User step{default_spec()};
