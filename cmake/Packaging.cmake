@@ -88,6 +88,7 @@ set(CPACK_RPM_PACKAGE_SUGGESTS "podman, passt, shadow-utils, acl")
 # Directories the filesystem (and bash-completion) packages own; the package owns only its own.
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
     /usr/share/man/man8 /usr/share/bash-completion /usr/share/bash-completion/completions
+    /usr/share/doc)
 set(_zt_rpm_changelog "${CMAKE_CURRENT_BINARY_DIR}/packaging/rpm-changelog")
 file(WRITE "${_zt_rpm_changelog}"
      "* ${_zt_rpm_changelog_date} ${_zt_changelog_maintainer} - ${PROJECT_VERSION}-${ZTAGENT_PACKAGE_REVISION}\n"
