@@ -44,6 +44,8 @@ install(FILES packaging/ztagent.bash-completion DESTINATION share/bash-completio
 # Only the documented example: no /etc/ztagent/ztagent.toml is installed (no file = all defaults).
 install(FILES profiles/ztagent.toml.example DESTINATION share/doc/ztagent/examples RENAME ztagent.toml)
 install(FILES packaging/copyright "${ZT_CHANGELOG_GZ}" DESTINATION share/doc/ztagent)
+# Debian only: the .rpm leaves this component out (cmake/PackagingPerGenerator.cmake).
+install(FILES packaging/lintian-overrides DESTINATION share/lintian/overrides RENAME ztagent COMPONENT deb_only)
 
 set(ZTAGENT_PACKAGE_MAINTAINER "${_zt_changelog_maintainer}" CACHE STRING "Maintainer field of the packages")
 set(CPACK_GENERATOR "DEB;RPM")
@@ -94,4 +96,5 @@ file(WRITE "${_zt_rpm_changelog}"
      "* ${_zt_rpm_changelog_date} ${_zt_changelog_maintainer} - ${PROJECT_VERSION}-${ZTAGENT_PACKAGE_REVISION}\n"
      "- See /usr/share/doc/ztagent/changelog.Debian.gz\n")
 set(CPACK_RPM_CHANGELOG_FILE "${_zt_rpm_changelog}")
+set(CPACK_PROJECT_CONFIG_FILE "${CMAKE_CURRENT_LIST_DIR}/PackagingPerGenerator.cmake")
 include(CPack)
