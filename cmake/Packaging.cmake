@@ -44,8 +44,8 @@ install(FILES packaging/ztagent.bash-completion DESTINATION share/bash-completio
 # Only the documented example: no /etc/ztagent/ztagent.toml is installed (no file = all defaults).
 install(FILES profiles/ztagent.toml.example DESTINATION share/doc/ztagent/examples RENAME ztagent.toml)
 install(FILES packaging/copyright "${ZT_CHANGELOG_GZ}" DESTINATION share/doc/ztagent)
-# Debian only: the .rpm leaves this component out (cmake/PackagingPerGenerator.cmake).
-install(FILES packaging/lintian-overrides DESTINATION share/lintian/overrides RENAME ztagent COMPONENT deb_only)
+# Debian only: the .rpm leaves it out (%exclude below).
+install(FILES packaging/lintian-overrides DESTINATION share/lintian/overrides RENAME ztagent)
 
 set(ZTAGENT_PACKAGE_MAINTAINER "${_zt_changelog_maintainer}" CACHE STRING "Maintainer field of the packages")
 set(CPACK_GENERATOR "DEB;RPM")
@@ -89,12 +89,14 @@ set(CPACK_RPM_PACKAGE_AUTOPROV OFF)
 set(CPACK_RPM_PACKAGE_SUGGESTS "podman, passt, shadow-utils, acl")
 # Directories the filesystem (and bash-completion) packages own; the package owns only its own.
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
-    /usr/share/man/man8 /usr/share/bash-completion /usr/share/bash-completion/completions
-    /usr/share/doc)
+    /usr/share/man /usr/share/man/man8 /usr/share/bash-completion /usr/share/bash-completion/completions
+    /usr/share/doc /usr/share/lintian /usr/share/lintian/overrides)
+set(CPACK_RPM_USER_FILELIST "%exclude /usr/share/lintian/overrides/ztagent")
+# No /usr/lib/.build-id links: the .deb has none either, and no debuginfo package ships with it.
+set(CPACK_RPM_SPEC_MORE_DEFINE "%define _build_id_links none")
 set(_zt_rpm_changelog "${CMAKE_CURRENT_BINARY_DIR}/packaging/rpm-changelog")
 file(WRITE "${_zt_rpm_changelog}"
      "* ${_zt_rpm_changelog_date} ${_zt_changelog_maintainer} - ${PROJECT_VERSION}-${ZTAGENT_PACKAGE_REVISION}\n"
      "- See /usr/share/doc/ztagent/changelog.Debian.gz\n")
 set(CPACK_RPM_CHANGELOG_FILE "${_zt_rpm_changelog}")
-set(CPACK_PROJECT_CONFIG_FILE "${CMAKE_CURRENT_LIST_DIR}/PackagingPerGenerator.cmake")
 include(CPack)
