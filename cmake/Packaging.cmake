@@ -83,17 +83,17 @@ set(CPACK_RPM_PACKAGE_LICENSE "Apache-2.0")
 set(CPACK_RPM_PACKAGE_GROUP "Applications/System")
 set(CPACK_RPM_PACKAGE_SUMMARY "${PROJECT_DESCRIPTION}")
 # Requires come from rpmbuild's automatic dependency generator (libc.so.6(GLIBC_x)(64bit),
-# libacl.so.1()(64bit)); Fedora's podman, passt, shadow-utils (newuidmap) and acl are weak deps.
+# libacl.so.1()(64bit)); Fedora's podman, passt, shadow-utils (newuidmap) and acl are Recommends,
+# written into the preamble (CPack 3.25 has no RPM Recommends and drops its Suggests with Debian's rpmbuild).
 set(CPACK_RPM_PACKAGE_AUTOREQ ON)
 set(CPACK_RPM_PACKAGE_AUTOPROV OFF)
-set(CPACK_RPM_PACKAGE_SUGGESTS "podman, passt, shadow-utils, acl")
 # Directories the filesystem (and bash-completion) packages own; the package owns only its own.
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
     /usr/share/man /usr/share/man/man8 /usr/share/bash-completion /usr/share/bash-completion/completions
     /usr/share/doc /usr/share/lintian /usr/share/lintian/overrides)
 set(CPACK_RPM_USER_FILELIST "%exclude /usr/share/lintian/overrides/ztagent")
 # No /usr/lib/.build-id links: the .deb has none either, and no debuginfo package ships with it.
-set(CPACK_RPM_SPEC_MORE_DEFINE "%define _build_id_links none")
+set(CPACK_RPM_SPEC_MORE_DEFINE "%define _build_id_links none\nRecommends: podman, passt, shadow-utils, acl")
 set(_zt_rpm_changelog "${CMAKE_CURRENT_BINARY_DIR}/packaging/rpm-changelog")
 file(WRITE "${_zt_rpm_changelog}"
      "* ${_zt_rpm_changelog_date} ${_zt_changelog_maintainer} - ${PROJECT_VERSION}-${ZTAGENT_PACKAGE_REVISION}\n"

@@ -101,6 +101,9 @@ else
   else
     fail "rpm's highest GLIBC requirement '$rpm_glibc' is missing or newer than 2.36"
   fi
+  recommends=$(rpm -qp --recommends "$rpm" 2>/dev/null | tr '\n' ' ')
+  [[ $recommends == *podman* && $recommends == *shadow-utils* ]] && pass "rpm Recommends: $recommends" ||
+    fail "rpm Recommends '$recommends' lacks podman or shadow-utils"
   rpm -qp --changelog "$rpm" 2>/dev/null | grep -q "$version" && pass "rpm changelog names $version" ||
     fail "rpm has no changelog entry for $version"
 fi
