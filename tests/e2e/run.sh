@@ -4,7 +4,7 @@
 # End-to-end test: `ztagent provision` -> reboot -> `ztagent verify` inside booted Debian 12 and
 # Debian 13 systems (systemd-nspawn --boot). See tests/e2e/README.md.
 #
-#   tests/e2e/run.sh [--binary PATH] [--keep] [--prepare-only] [--list] [SCENARIO...]
+#   tests/e2e/run.sh [--deb PATH | --binary PATH] [--keep] [--prepare-only] [--list] [SCENARIO...]
 #
 # Needs root and Debian's archive (deb.debian.org) for the first run; later runs use the cache in
 # /var/cache/ztagent-e2e and need no network. Per-scenario state lives in /var/tmp/ztagent-e2e/<scenario>.
@@ -51,9 +51,12 @@ section() { printf '\n===== %s =====\n' "$*"; }
 
 usage() {
   cat <<EOF
-usage: tests/e2e/run.sh [--binary PATH] [--keep] [--prepare-only] [--list] [SCENARIO...]
+usage: tests/e2e/run.sh [--deb PATH | --binary PATH] [--keep] [--prepare-only] [--list] [SCENARIO...]
 
-  --binary PATH   ztagent binary to test (default: ${REPO_ROOT}/build/ztagent)
+  --deb PATH      the ztagent .deb to test (packaging/build-release.sh): each booted image installs
+                  it with apt-get install ./ztagent_*.deb and runs /usr/bin/ztagent (what CI does)
+  --binary PATH   a ztagent binary to copy into each image instead, with the host's libraries the
+                  image lacks (default without --deb: ${REPO_ROOT}/build/ztagent)
   --keep          keep every scenario's root filesystem in ${STATE_DIR}/<scenario> (failed ones are always kept)
   --prepare-only  install host packages and build the cached images, run nothing
   --list          print the scenario names
@@ -65,8 +68,11 @@ EOF
 ensure_host_deps() {
   local -A need=(
     [debootstrap]=debootstrap [systemd-nspawn]=systemd-container [apt-ftparchive]=apt-utils
-    [patchelf]=patchelf [jq]=jq [python3]=python3 [flock]=util-linux [timeout]=coreutils
+    [jq]=jq [python3]=python3 [flock]=util-linux [timeout]=coreutils
   )
+  if [[ -z ${DEB} ]]; then
+    need+=([patchelf]=patchelf)  # install_binary
+  fi
   if [[ ${QEMU} == yes ]]; then
     need+=([qemu-system-x86_64]=qemu-system-x86 [qemu-img]=qemu-utils [mkfs.ext4]=e2fsprogs)
   fi
@@ -221,6 +227,8 @@ build_images() {
 }
 
 # ---- the ztagent binary inside the image ---------------------------------------------------------
+# --deb PATH: the package goes to JOBDIR/pkg; the job installs it at boot 1 (job/boot.sh install_deb).
+# Otherwise (--binary, developers):
 # Copies the binary to JOBDIR/bin and bundles the shared libraries the image lacks (the binary is
 # built on the Debian 12 host; Debian 13 has other sonames for boost/spdlog/fmt). The copy gets an
 # RPATH (inherited by its libraries, not by the commands it runs) instead of LD_LIBRARY_PATH.
@@ -888,7 +896,10 @@ run_scenario() {
       "${name}" "${SC_PROFILE}" "${SC_PLAN}" "${VERIFY_RETRY_SECONDS}" "${REPO_PACKAGES[*]}"
     declare -p SC_SET | sed 's/^declare -a SC_SET=/SET_ARGS=/'
   } >"${JOBDIR}/scenario.env"
-  if [[ ${SC_PLAN} != selftest ]]; then
+  if [[ ${SC_PLAN} != selftest && -n ${DEB} ]]; then
+    install -D -m 0644 "${DEB}" "${JOBDIR}/pkg/$(basename "${DEB}")"
+    log "${name}: installs $(basename "${DEB}") at boot 1 (apt-get install ./$(basename "${DEB}"))"
+  elif [[ ${SC_PLAN} != selftest ]]; then
     install_binary "${BINARY}" "${rootfs}" "${JOBDIR}"
     # Fail fast (and clearly) when the binary cannot even start in this image.
     local version
@@ -913,6 +924,9 @@ run_scenario() {
     boot_until_poweroff "${name}" "${rootfs}" "${JOBDIR}" "${image}/repo" "${images}" || true
   fi
   if [[ -z ${BOOT_FAILURE} ]]; then
+    if [[ -n ${DEB} && ${SC_PLAN} != selftest ]]; then
+      expect_rc install-deb 0
+    fi
     "assert_${SC_PLAN}"
   else
     fail "${BOOT_FAILURE}"
@@ -985,7 +999,7 @@ main() {
     __scenario) run_scenario "$2"; return 0 ;;
     __build-image) build_image "$2"; return 0 ;;
   esac
-  export BINARY=${REPO_ROOT}/build/ztagent KEEP=no
+  export BINARY=${REPO_ROOT}/build/ztagent DEB="" KEEP=no
   export STRICT=no
   if [[ ${ZTAGENT_E2E_STRICT:-0} == 1 ]]; then
     STRICT=yes
@@ -994,6 +1008,8 @@ main() {
     case $1 in
       --binary) BINARY=${2:?--binary needs a path}; shift 2 ;;
       --binary=*) BINARY=${1#--binary=}; shift ;;
+      --deb) DEB=${2:?--deb needs a path}; shift 2 ;;
+      --deb=*) DEB=${1#--deb=}; shift ;;
       --keep) KEEP=yes; shift ;;
       --prepare-only) prepare_only=yes; shift ;;
       --list) list_scenarios; return 0 ;;
@@ -1029,6 +1045,11 @@ main() {
   if [[ ${prepare_only} == yes ]]; then
     suites=(bookworm trixie)
     needs_images=yes
+  elif [[ ${needs_binary} == yes && -n ${DEB} ]]; then
+    [[ -f ${DEB} ]] || die "no .deb at ${DEB}: build it (packaging/build-release.sh OUT_DIR)"
+    [[ $(dpkg-deb -f "${DEB}" Package 2>/dev/null) == ztagent ]] || die "${DEB} is not a ztagent .deb"
+    DEB=$(realpath "${DEB}")
+    log "testing ${DEB} ($(dpkg-deb -f "${DEB}" Version), Depends: $(dpkg-deb -f "${DEB}" Depends))"
   elif [[ ${needs_binary} == yes ]]; then
     [[ -x ${BINARY} ]] || die "no ztagent binary at ${BINARY}: build it (ninja -C build ztagent) or pass --binary PATH"
     BINARY=$(realpath "${BINARY}")

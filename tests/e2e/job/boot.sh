@@ -6,7 +6,10 @@
 #   /job/scenario.env   SCENARIO, PROFILE, PLAN, SET_ARGS, VERIFY_RETRY_SECONDS, REPO_PACKAGES,
 #   /srv/ztagent-e2e-images  (read-only, container scenarios) the image tarballs and import.sh
 #                       from tests/e2e/images/build.sh
-#   /job/bin/ztagent    the binary under test (plus /job/lib for libraries the image lacks)
+#   /job/pkg/*.deb      the package under test (run.sh --deb): installed at boot 1 with
+#                       `apt-get install ./ztagent_*.deb` (step install-deb), then /usr/bin/ztagent runs
+#   /job/bin/ztagent    or the binary under test (run.sh --binary, a developer's build tree; plus
+#                       /job/lib for libraries the image lacks)
 #   /job/out/           reports and, per step, <step>.rc (exit code) and <step>.time (seconds)
 #   /job/logs/          boot<N>.log (this script) and journal-boot<N>.log
 #   /job/state/boots    the boot counter
@@ -18,7 +21,13 @@
 set -uo pipefail
 
 readonly JOB=/job
-readonly ZTAGENT=${JOB}/bin/ztagent
+DEBS=("${JOB}"/pkg/*.deb)
+if [[ -f ${DEBS[0]} ]]; then
+  readonly ZTAGENT=/usr/bin/ztagent
+else
+  DEBS=()
+  readonly ZTAGENT=${JOB}/bin/ztagent
+fi
 # shellcheck source=/dev/null
 source "${JOB}/scenario.env"
 
@@ -122,6 +131,17 @@ finish_boot() {
 mark_shutdown() { date +%s.%N >"${JOB}/out/shutdown-boot${BOOT}.start"; sync; }
 next_boot() { say "rebooting"; finish_boot; mark_shutdown; systemctl --no-block reboot; exit 0; }
 power_off() { say "powering off"; finish_boot; mark_shutdown; systemctl --no-block poweroff; exit 0; }
+
+# What a user does: apt installs the package and whatever of its Depends the image lacks (offline:
+# it has to be there already). No Recommends: podman & co. are the packages step's job.
+install_deb() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${DEBS[@]}" &&
+    dpkg-query -W -f='${Package} ${Version} ${Status}\n' ztagent && dpkg -L ztagent | grep -x /usr/bin/ztagent &&
+    "${ZTAGENT}" --version
+}
+if ((${#DEBS[@]} > 0 && BOOT == 1)); then
+  step install-deb install_deb || { say "installing ${DEBS[*]} failed"; power_off; }
+fi
 
 SET_OPTS=()
 for kv in "${SET_ARGS[@]}"; do
