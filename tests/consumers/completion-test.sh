@@ -74,7 +74,9 @@ grep -qx 'data.dirs=' <<<"$(complete_line verify --set d)" && ok "--set d -> dat
 # Formats: exactly the ones the binary accepts.
 formats=""
 for f in text json junit tap prometheus nagios xml yaml; do
-  if "$bin" verify --format "$f" --bogus-option >/dev/null 2>"$work/err"; [[ $(cat "$work/err") != *"unknown format"* && $(cat "$work/err") != *"format"*"'$f'"* ]]; then
+  # A missing site config stops the run right after the command line is parsed (exit 78), so
+  # nothing runs; an unknown format is a usage error about the format (exit 64).
+  if "$bin" verify --format "$f" --config "$work/missing.toml" >/dev/null 2>"$work/err"; [[ $(cat "$work/err") != *"unknown format"* && $(cat "$work/err") != *"format"*"'$f'"* ]]; then
     formats+="$f"$'\n'
   fi
 done
