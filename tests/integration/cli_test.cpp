@@ -13,22 +13,14 @@
 #include <unistd.h>
 
 using zt::test::AgentRun;
+using zt::test::base_args;
 using zt::test::check_ids_with;
+using zt::test::is_root;
 using zt::test::run_agent;
 using zt::test::TempRoot;
+using zt::test::with;
 
 namespace {
-
-bool is_root() { return ::geteuid() == 0; }
-
-std::vector<std::string> base_args(const std::string& verb, const TempRoot& root) {
-  return {verb, "--profile", "debian-12", "--root", root.str(), "--format", "json"};
-}
-
-std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
-  a.insert(a.end(), more);
-  return a;
-}
 
 std::string summary_steps(const std::string& json) {
   auto pos = json.find("\"summary\":");

@@ -11,22 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+using zt::test::base_args;
 using zt::test::check_ids_with;
+using zt::test::is_root;
 using zt::test::run_agent;
 using zt::test::TempRoot;
+using zt::test::with;
 
 namespace {
-
-bool is_root() { return ::geteuid() == 0; }
-
-std::vector<std::string> base_args(const std::string& verb, const TempRoot& root) {
-  return {verb, "--profile", "debian-12", "--root", root.str(), "--format", "json"};
-}
-
-std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
-  a.insert(a.end(), more);
-  return a;
-}
 
 /// Runs ztagent and returns it with the seconds it took.
 std::pair<zt::test::AgentRun, double> timed(std::vector<std::string> args) {

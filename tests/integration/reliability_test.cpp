@@ -11,12 +11,11 @@
 
 using zt::test::AgentRun;
 using zt::test::check_ids_with;
+using zt::test::is_root;
 using zt::test::run_agent;
 using zt::test::TempRoot;
 
 namespace {
-
-bool is_root() { return ::geteuid() == 0; }
 
 std::vector<std::string> args(const std::string& verb, const TempRoot& root, const std::string& user,
                               std::initializer_list<std::string> more = {}) {

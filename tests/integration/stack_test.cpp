@@ -14,10 +14,9 @@
 
 namespace {
 
+using zt::test::is_root;
 using zt::test::run_agent;
 using zt::test::TempRoot;
-
-bool is_root() { return ::geteuid() == 0; }
 
 std::vector<std::string> args(const std::string& verb, const TempRoot& root, const std::string& user,
                               std::initializer_list<std::string> more = {}) {

@@ -10,10 +10,28 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace zt::test {
+
+/// Tests that need the real shadow tools (useradd --prefix) skip without root.
+inline bool is_root() {
+  return ::geteuid() == 0;
+}
+
+/// VERB --profile debian-12 --root ROOT --format json: the common start of an integration run.
+inline std::vector<std::string> base_args(const std::string& verb, const TempRoot& root) {
+  return {verb, "--profile", "debian-12", "--root", root.str(), "--format", "json"};
+}
+
+/// `a` with `more` appended.
+inline std::vector<std::string> with(std::vector<std::string> a, std::initializer_list<std::string> more) {
+  a.insert(a.end(), more);
+  return a;
+}
 
 struct AgentRun {
   int exit_code = -1;
