@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "host/net.hpp"
 
-#include <arpa/inet.h>
+#include "host/loopback.hpp"
+
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 namespace zt::host {
 
@@ -16,51 +15,9 @@ namespace {
 
 constexpr std::size_t k_max_status_line = 512;
 
-class SocketFd {
-public:
-  explicit SocketFd(int fd) : m_fd(fd) {}
-  ~SocketFd() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  SocketFd(const SocketFd&) = delete;
-  SocketFd& operator=(const SocketFd&) = delete;
-  [[nodiscard]] int get() const { return m_fd; }
-
-private:
-  int m_fd;
-};
-
-using Clock = std::chrono::steady_clock;
-
-/// Waits for `events` on fd until `deadline`: true when ready, false on timeout.
-Result<bool> wait_for(int fd, short events, Clock::time_point deadline, const std::string& subject) {
-  while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) {
-      return false;
-    }
-    pollfd p{fd, events, 0};
-    int rc = ::poll(&p, 1, static_cast<int>(left));
-    if (rc > 0) {
-      return true;
-    }
-    if (rc == 0) {
-      return false;
-    }
-    if (errno != EINTR) {
-      return make_error(Errc::io, subject + ": poll: " + std::strerror(errno));
-    }
-  }
-}
-
-std::string reason(int err) {
-  if (err == ECONNREFUSED) {
-    return "connection refused";
-  }
-  return std::strerror(err);
-}
+using loopback::Clock;
+using loopback::reason;
+using loopback::wait_for;
 
 /// The first line, printable ASCII only, at most 60 characters (for messages).
 std::string printable_line(std::string_view text) {
@@ -107,31 +64,11 @@ http_probe(std::uint16_t port, std::string_view host_header, std::chrono::millis
                       subject + ": no answer within " + std::to_string(timeout.count()) + " ms");
   };
 
-  SocketFd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (sock.get() < 0) {
-    return make_error(Errc::io, subject + ": socket: " + std::strerror(errno));
+  ZT_TRY_ASSIGN(connected, loopback::connect(port, deadline, subject));
+  if (!connected) {
+    return timed_out();
   }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    if (errno != EINPROGRESS) {
-      return make_error(Errc::io, subject + ": " + reason(errno));
-    }
-    ZT_TRY_ASSIGN(ready, wait_for(sock.get(), POLLOUT, deadline, subject));
-    if (!ready) {
-      return timed_out();
-    }
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (::getsockopt(sock.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
-      return make_error(Errc::io, subject + ": getsockopt: " + std::strerror(errno));
-    }
-    if (err != 0) {
-      return make_error(Errc::io, subject + ": " + reason(err));
-    }
-  }
+  const loopback::SocketFd& sock = *connected;
 
   const std::string request = "HEAD / HTTP/1.1\r\nHost: " + std::string(host_header) +
                               "\r\nUser-Agent: ztagent\r\nConnection: close\r\n\r\n";

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "host/tls_probe.hpp"
 
+#include "host/loopback.hpp"
 #include "host/net.hpp"
 
 #include <arpa/inet.h>
@@ -21,19 +22,7 @@ namespace {
 
 constexpr std::size_t k_max_head = 16 * 1024;
 
-using Clock = std::chrono::steady_clock;
-
-struct FdCloser {
-  int fd = -1;
-  FdCloser(const FdCloser&) = delete;
-  FdCloser& operator=(const FdCloser&) = delete;
-  explicit FdCloser(int f) : fd(f) {}
-  ~FdCloser() {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-  }
-};
+using loopback::Clock;
 
 struct CtxFree {
   void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
@@ -56,24 +45,7 @@ std::string ssl_error_text() {
 /// Waits until fd is ready for what OpenSSL asked for (SSL_ERROR_WANT_READ/WRITE): true when
 /// ready, false at the deadline.
 Result<bool> wait_ssl(int fd, int ssl_error, Clock::time_point deadline, const std::string& subject) {
-  const short events = ssl_error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
-  while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) {
-      return false;
-    }
-    pollfd p{fd, events, 0};
-    int rc = ::poll(&p, 1, static_cast<int>(left));
-    if (rc > 0) {
-      return true;
-    }
-    if (rc == 0) {
-      return false;
-    }
-    if (errno != EINTR) {
-      return make_error(Errc::io, subject + ": poll: " + std::strerror(errno));
-    }
-  }
+  return loopback::wait_for(fd, ssl_error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, deadline, subject);
 }
 
 bool is_ipv4(std::string_view name) {
@@ -111,31 +83,11 @@ Result<HttpsAnswer> https_get(std::uint16_t port, std::string_view server_name, 
     return make_error(Errc::timeout, subject + ": no HTTPS answer within " + std::to_string(timeout.count()) + " ms");
   };
 
-  FdCloser sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (sock.fd < 0) {
-    return make_error(Errc::io, subject + ": socket: " + std::strerror(errno));
+  ZT_TRY_ASSIGN(connected, loopback::connect(port, deadline, subject));
+  if (!connected) {
+    return timed_out();
   }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(sock.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    if (errno != EINPROGRESS) {
-      return make_error(Errc::io, subject + ": " + (errno == ECONNREFUSED ? "connection refused" : std::strerror(errno)));
-    }
-    ZT_TRY_ASSIGN(ready, wait_ssl(sock.fd, SSL_ERROR_WANT_WRITE, deadline, subject));
-    if (!ready) {
-      return timed_out();
-    }
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (::getsockopt(sock.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
-      return make_error(Errc::io, subject + ": getsockopt: " + std::strerror(errno));
-    }
-    if (err != 0) {
-      return make_error(Errc::io, subject + ": " + (err == ECONNREFUSED ? "connection refused" : std::strerror(err)));
-    }
-  }
+  const int fd = connected->get();
 
   ERR_clear_error();
   std::unique_ptr<SSL_CTX, CtxFree> ctx(SSL_CTX_new(TLS_client_method()));
@@ -145,7 +97,7 @@ Result<HttpsAnswer> https_get(std::uint16_t port, std::string_view server_name, 
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
-  if (!ssl || SSL_set_fd(ssl.get(), sock.fd) != 1) {
+  if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) {
     return make_error(Errc::io, subject + ": TLS setup: " + ssl_error_text());
   }
   const std::string name(server_name);
@@ -162,7 +114,7 @@ Result<HttpsAnswer> https_get(std::uint16_t port, std::string_view server_name, 
     if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
       return make_error(Errc::io, subject + ": TLS handshake failed: " + ssl_error_text());
     }
-    ZT_TRY_ASSIGN(ready, wait_ssl(sock.fd, e, deadline, subject));
+    ZT_TRY_ASSIGN(ready, wait_ssl(fd, e, deadline, subject));
     if (!ready) {
       return timed_out();
     }
@@ -182,7 +134,7 @@ Result<HttpsAnswer> https_get(std::uint16_t port, std::string_view server_name, 
     if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
       return make_error(Errc::io, subject + ": TLS write: " + ssl_error_text());
     }
-    ZT_TRY_ASSIGN(ready, wait_ssl(sock.fd, e, deadline, subject));
+    ZT_TRY_ASSIGN(ready, wait_ssl(fd, e, deadline, subject));
     if (!ready) {
       return timed_out();
     }
@@ -207,7 +159,7 @@ Result<HttpsAnswer> https_get(std::uint16_t port, std::string_view server_name, 
       }
       return make_error(Errc::io, subject + ": TLS read: " + ssl_error_text());
     }
-    ZT_TRY_ASSIGN(ready, wait_ssl(sock.fd, e, deadline, subject));
+    ZT_TRY_ASSIGN(ready, wait_ssl(fd, e, deadline, subject));
     if (!ready) {
       return timed_out();
     }
