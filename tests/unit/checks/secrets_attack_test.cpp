@@ -78,10 +78,22 @@ TEST_CASE("secrets: the RENAME_EXCHANGE symlink race never copies a root-only fi
   std::atomic<long> swaps{0};
   const std::string a = root.real(k_pg).string();
   const std::string b = root.real(swap).string();
+  // When the step's atomic write (rename onto the name) lands while the name holds the symlink,
+  // the symlink is gone and both names are regular files: the attacker plants it again, as a real
+  // one would, so the race stays on however the runs interleave (under load or ASan they often
+  // did so before any check had seen the symlink).
+  const auto is_symlink = [](const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+  };
   std::thread attacker([&] {
     while (!stop.load()) {
       if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0) {
         ++swaps;
+      }
+      if ((swaps.load() & 0xff) == 0 && !is_symlink(a) && !is_symlink(b)) {
+        ::unlink(b.c_str());
+        (void)::symlink("/root/decoy", b.c_str());
       }
     }
   });
