@@ -701,6 +701,10 @@ int run_main(const Options& o) {
   // --- run ----------------------------------------------------------------------------------------
   host::RunnerPolicy policy{changes_host, root == "/", o.allow_host_commands};
   host::RealCommandRunner runner(policy);
+  // The root is opened once; every path of the run is walked from that fd.
+  if (auto pinned = target.pin_root(); !pinned) {
+    spdlog::debug("root not pinned: {}", pinned.error().message);
+  }
   host::Host host(std::move(target), runner);
   // Each host file (package database, passwd, group, subuid, subgid) is parsed once per run.
   host.enable_cache();

@@ -2,6 +2,7 @@
 #include "host/fs.hpp"
 
 #include "host/atomic_file.hpp"
+#include "host/fs_walk.hpp"
 #include "util/assert.hpp"
 #include "util/strings.hpp"
 
@@ -10,7 +11,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <deque>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -26,44 +26,21 @@ namespace zt::host {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr int k_max_symlink_hops = 40;
-
-Error sys_error(const fs::path& host_path, int err) {
-  const Errc code = (err == ENOENT || err == ENOTDIR) ? Errc::not_found : Errc::io;
-  return Error{code, host_path.string() + ": " + std::strerror(err)};
-}
+using detail::DirFd;
+using detail::RootRef;
+using detail::Walked;
+using detail::components;
+using detail::host_prefix;
+using detail::open_dir_nofollow;
+using detail::open_root;
+using detail::refuse_symlink;
+using detail::resolve_in_root;
+using detail::sys_error;
+using detail::walk_parent;
 
 Error sys_error(const fs::path& host_path, std::string_view what, int err) {
   const Errc code = (err == ENOENT || err == ENOTDIR) ? Errc::not_found : Errc::io;
   return Error{code, host_path.string() + ": " + std::string(what) + ": " + std::strerror(err)};
-}
-
-std::unexpected<Error> refuse_symlink(const fs::path& host_path, const std::string& link_host_path) {
-  return make_error(Errc::refused, host_path.string() + ": refusing to follow symlink at " + link_host_path);
-}
-
-/// Path components of an absolute host path, after lexical normalization ("/a/./b/../c" -> a, c).
-std::vector<std::string> components(const fs::path& host_path) {
-  std::vector<std::string> out;
-  for (const fs::path& part : host_path.lexically_normal().relative_path()) {
-    std::string s = part.string();
-    if (s.empty() || s == "." || s == "..") {
-      continue;
-    }
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
-/// "/" + comps[0..count) joined.
-std::string host_prefix(const std::vector<std::string>& comps, std::size_t count) {
-  std::string out;
-  for (std::size_t i = 0; i < count; ++i) {
-    out += '/';
-    out += comps[i];
-  }
-  return out.empty() ? "/" : out;
 }
 
 FileType file_type(mode_t mode) {
@@ -122,50 +99,6 @@ FileStat to_file_stat(const struct stat& st) {
   return out;
 }
 
-Result<UniqueFd> open_root(const fs::path& root) {
-  UniqueFd fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) {
-    const int err = errno;
-    return make_error(Errc::io, root.string() + ": cannot open the root directory: " + std::strerror(err));
-  }
-  return fd;
-}
-
-/// Opens directory `comp` in `parent` without following a symlink (O_PATH: no read permission needed,
-/// usable as the dirfd of *at calls).
-Result<UniqueFd> open_dir_nofollow(int parent, const std::string& comp, const fs::path& host_path,
-                                   const std::string& comp_host_path) {
-  UniqueFd fd(::openat(parent, comp.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (fd) {
-    return fd;
-  }
-  const int err = errno;
-  if (err == ELOOP || err == ENOTDIR) {
-    struct stat st {};
-    if (::fstatat(parent, comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-      return refuse_symlink(host_path, comp_host_path);
-    }
-  }
-  return std::unexpected(sys_error(host_path, err));
-}
-
-/// The parent directory of host_path (walked from the root without following any symlink) and the
-/// last component's name; name is empty for "/" itself (then dir is the root).
-struct Walked {
-  UniqueFd dir;
-  std::string name;
-};
-
-Result<Walked> walk_parent(const fs::path& root, const fs::path& host_path) {
-  const std::vector<std::string> comps = components(host_path);
-  ZT_TRY_ASSIGN(cur, open_root(root));
-  for (std::size_t i = 0; i + 1 < comps.size(); ++i) {
-    ZT_TRY_ASSIGN(next, open_dir_nofollow(cur.get(), comps[i], host_path, host_prefix(comps, i + 1)));
-    cur = std::move(next);
-  }
-  return Walked{std::move(cur), comps.empty() ? std::string() : comps.back()};
-}
-
 /// The final object of host_path, never following symlinks. Access::path gives an O_PATH fd to
 /// anything but a symlink; Access::read reopens a directory (O_RDONLY|O_DIRECTORY) or regular file
 /// (O_RDONLY) so fchmod/fchown/acl_*_fd work, and refuses other types.
@@ -184,7 +117,7 @@ Error too_many_links(const fs::path& host_path, nlink_t links) {
                                   "this name and run again)"};
 }
 
-Result<Target> open_target(const fs::path& root, const fs::path& host_path, Access access,
+Result<Target> open_target(const RootRef& root, const fs::path& host_path, Access access,
                            Links links = Links::any) {
   ZT_TRY_ASSIGN(walked, walk_parent(root, host_path));
   const char* name = walked.name.empty() ? "." : walked.name.c_str();
@@ -282,78 +215,6 @@ Result<UniqueFd> reopen_for_read(int dir, const char* name, const struct stat& s
   return fd;
 }
 
-/// Resolves host_path like a chroot at `root` would: symlinks are followed, absolute targets are
-/// re-rooted, ".." stops at the root. Returns the directory holding the final object and its name
-/// (empty when the path resolves to a directory reached through ".." or to the root).
-Result<Walked> resolve_in_root(const fs::path& root, const fs::path& host_path) {
-  std::vector<UniqueFd> dirs;
-  {
-    ZT_TRY_ASSIGN(root_fd, open_root(root));
-    dirs.push_back(std::move(root_fd));
-  }
-  std::deque<std::string> todo;
-  for (std::string& comp : components(host_path)) {
-    todo.push_back(std::move(comp));
-  }
-  int hops = 0;
-  while (!todo.empty()) {
-    std::string comp = std::move(todo.front());
-    todo.pop_front();
-    if (comp.empty() || comp == ".") {
-      continue;
-    }
-    if (comp == "..") {
-      if (dirs.size() > 1) {
-        dirs.pop_back();
-      }
-      continue;
-    }
-    const int dir = dirs.back().get();
-    struct stat st {};
-    if (::fstatat(dir, comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      const int err = errno;
-      if (err == ENOENT && todo.empty()) {
-        return Walked{std::move(dirs.back()), std::move(comp)};
-      }
-      return std::unexpected(sys_error(host_path, err));
-    }
-    if (S_ISLNK(st.st_mode)) {
-      if (++hops > k_max_symlink_hops) {
-        return make_error(Errc::io, host_path.string() + ": too many levels of symbolic links");
-      }
-      std::string target(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 256) + 1, '\0');
-      const ssize_t n = ::readlinkat(dir, comp.c_str(), target.data(), target.size());
-      if (n < 0) {
-        return std::unexpected(sys_error(host_path, errno));
-      }
-      if (static_cast<std::size_t>(n) >= target.size()) {
-        return make_error(Errc::io, host_path.string() + ": symlink changed while being read; try again");
-      }
-      target.resize(static_cast<std::size_t>(n));
-      if (!target.empty() && target.front() == '/') {
-        dirs.resize(1);
-      }
-      const std::vector<std::string_view> parts = util::split(target, '/');
-      for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
-        todo.emplace_front(*it);
-      }
-      continue;
-    }
-    if (todo.empty()) {
-      return Walked{std::move(dirs.back()), std::move(comp)};
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      return std::unexpected(sys_error(host_path, ENOTDIR));
-    }
-    UniqueFd next(::openat(dir, comp.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!next) {
-      return std::unexpected(sys_error(host_path, errno));
-    }
-    dirs.push_back(std::move(next));
-  }
-  return Walked{std::move(dirs.back()), std::string()};
-}
-
 Result<std::vector<std::string>> read_dir_fd(UniqueFd fd, const fs::path& host_path) {
   DIR* dir = ::fdopendir(fd.get());
   if (dir == nullptr) {
@@ -421,6 +282,16 @@ Fs::Fs(std::filesystem::path root) {
   m_live = m_root == m_root.root_path();
 }
 
+Result<void> Fs::pin_root() {
+  ZT_TRY_ASSIGN(fd, detail::open_root_fd(m_root));
+  m_root_fd = std::make_shared<const UniqueFd>(std::move(fd));
+  return {};
+}
+
+detail::RootRef Fs::root_ref() const {
+  return detail::RootRef{m_root, m_root_fd ? m_root_fd->get() : -1};
+}
+
 std::filesystem::path Fs::real_path(const std::filesystem::path& host_path) const {
   ZT_ASSERT(host_path.is_absolute());
   return m_root / host_path.relative_path();
@@ -430,7 +301,7 @@ std::filesystem::path Fs::real_path(const std::filesystem::path& host_path) cons
 
 Result<FileStat> Fs::lstat(const std::filesystem::path& host_path) const {
   ZT_ASSERT(host_path.is_absolute());
-  auto walked = walk_parent(m_root, host_path);
+  auto walked = walk_parent(root_ref(), host_path);
   if (!walked) {
     if (walked.error().code == Errc::not_found) {
       return FileStat{};
@@ -462,7 +333,7 @@ Result<FileStat> Fs::stat(const std::filesystem::path& host_path) const {
     }
     return to_file_stat(st);
   }
-  auto resolved = resolve_in_root(m_root, host_path);
+  auto resolved = resolve_in_root(root_ref(), host_path);
   if (!resolved) {
     if (resolved.error().code == Errc::not_found) {
       return FileStat{};
@@ -483,17 +354,18 @@ Result<FileStat> Fs::stat(const std::filesystem::path& host_path) const {
 Result<std::string> Fs::read_file(const std::filesystem::path& host_path, std::uint64_t max_bytes) const {
   ZT_ASSERT(host_path.is_absolute());
   // O_PATH first: a FIFO or device is identified by fstat and never opened for reading.
-  UniqueFd dir;
+  DirFd dir;
   std::string name;
   int follow = 0;
   if (m_live) {
-    dir = UniqueFd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    ZT_TRY_ASSIGN(root, open_root(root_ref()));
+    dir = std::move(root);
     name = host_path.lexically_normal().relative_path().string();
     if (name.empty()) {
       name = ".";
     }
   } else {
-    ZT_TRY_ASSIGN(resolved, resolve_in_root(m_root, host_path));
+    ZT_TRY_ASSIGN(resolved, resolve_in_root(root_ref(), host_path));
     dir = std::move(resolved.dir);
     name = resolved.name.empty() ? "." : resolved.name;
     follow = O_NOFOLLOW;
@@ -519,7 +391,7 @@ Result<std::string> Fs::read_file(const std::filesystem::path& host_path, std::u
 Result<UntrustedFile> Fs::read_untrusted(const std::filesystem::path& host_path, const UntrustedRead& rules) const {
   ZT_ASSERT(host_path.is_absolute());
   UntrustedFile out;
-  auto walked = walk_parent(m_root, host_path);
+  auto walked = walk_parent(root_ref(), host_path);
   if (!walked) {
     if (walked.error().code == Errc::not_found) {
       return out;
@@ -556,9 +428,48 @@ Result<UntrustedFile> Fs::read_untrusted(const std::filesystem::path& host_path,
   return out;
 }
 
+Result<FileSnapshot> Fs::inspect(const std::filesystem::path& host_path, std::uint64_t max_bytes) const {
+  ZT_ASSERT(host_path.is_absolute());
+  FileSnapshot out;
+  auto walked = walk_parent(root_ref(), host_path);
+  if (!walked) {
+    if (walked.error().code == Errc::not_found) {
+      return out;
+    }
+    return std::unexpected(std::move(walked).error());
+  }
+  const char* name = walked->name.empty() ? "." : walked->name.c_str();
+  UniqueFd path_fd(::openat(walked->dir.get(), name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st {};
+  if (!path_fd || ::fstat(path_fd.get(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      return out;
+    }
+    return std::unexpected(sys_error(host_path, err));
+  }
+  out.st = to_file_stat(st);
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    return out;
+  }
+  ZT_TRY_ASSIGN(fd, reopen_for_read(walked->dir.get(), name, st, host_path,
+                                    O_NOFOLLOW | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0)));
+  if (S_ISREG(st.st_mode)) {
+    ZT_TRY_ASSIGN(content, read_bounded(fd.get(), st, host_path, max_bytes));
+    out.content = std::move(content);
+  }
+  ZT_TRY_ASSIGN(access, detail::get_acl_fd(fd.get(), AclType::access, host_path.string()));
+  out.access_acl = std::move(access);
+  if (S_ISDIR(st.st_mode)) {
+    ZT_TRY_ASSIGN(def, detail::get_acl_fd(fd.get(), AclType::default_acl, host_path.string()));
+    out.default_acl = std::move(def);
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> Fs::list_leftovers(const std::filesystem::path& host_path) const {
   ZT_ASSERT(host_path.is_absolute());
-  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read));
+  ZT_TRY_ASSIGN(target, open_target(root_ref(), host_path, Access::read));
   if (!S_ISDIR(target.st.st_mode)) {
     return make_error(Errc::io, host_path.string() + ": not a directory");
   }
@@ -584,7 +495,7 @@ Result<std::vector<std::string>> Fs::list_dir(const std::filesystem::path& host_
   if (m_live) {
     fd = UniqueFd(::open(host_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   } else {
-    ZT_TRY_ASSIGN(resolved, resolve_in_root(m_root, host_path));
+    ZT_TRY_ASSIGN(resolved, resolve_in_root(root_ref(), host_path));
     const char* name = resolved.name.empty() ? "." : resolved.name.c_str();
     fd = UniqueFd(::openat(resolved.dir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   }
@@ -601,7 +512,7 @@ Result<std::vector<std::string>> Fs::list_dir(const std::filesystem::path& host_
 Result<std::optional<std::string>> Fs::read_xattr(const std::filesystem::path& host_path,
                                                   const std::string& name) const {
   ZT_ASSERT(host_path.is_absolute());
-  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::path));
+  ZT_TRY_ASSIGN(target, open_target(root_ref(), host_path, Access::path));
   // fgetxattr does not take O_PATH fds; the /proc magic link reaches the same inode.
   const std::string proc = "/proc/self/fd/" + std::to_string(target.fd.get());
   for (int attempt = 0; attempt < 4; ++attempt) {
@@ -632,7 +543,7 @@ Result<std::optional<std::string>> Fs::read_xattr(const std::filesystem::path& h
 
 Result<Acl> Fs::read_acl(const std::filesystem::path& host_path, AclType type) const {
   ZT_ASSERT(host_path.is_absolute());
-  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read));
+  ZT_TRY_ASSIGN(target, open_target(root_ref(), host_path, Access::read));
   if (type == AclType::default_acl && !S_ISDIR(target.st.st_mode)) {
     return make_error(Errc::io, host_path.string() + ": only directories have a default ACL");
   }
@@ -658,7 +569,7 @@ Result<std::uint64_t> Fs::available_bytes(const std::filesystem::path& host_path
 
 Result<std::string> Fs::read_link(const std::filesystem::path& host_path) const {
   ZT_ASSERT(host_path.is_absolute());
-  ZT_TRY_ASSIGN(walked, walk_parent(m_root, host_path));
+  ZT_TRY_ASSIGN(walked, walk_parent(root_ref(), host_path));
   if (walked.name.empty()) {
     return make_error(Errc::io, host_path.string() + ": not a symlink");
   }
@@ -684,7 +595,7 @@ Result<std::string> Fs::read_link(const std::filesystem::path& host_path) const 
 
 Result<void> Fs::write_file(const std::filesystem::path& host_path, std::string_view content, const WriteSpec& spec) {
   ZT_ASSERT(host_path.is_absolute());
-  ZT_TRY_ASSIGN(walked, walk_parent(m_root, host_path));
+  ZT_TRY_ASSIGN(walked, walk_parent(root_ref(), host_path));
   if (walked.name.empty()) {
     return make_error(Errc::io, host_path.string() + ": " + std::strerror(EISDIR));
   }
@@ -751,7 +662,7 @@ Result<void> Fs::write_file(const std::filesystem::path& host_path, std::string_
 
 Result<void> Fs::make_directory(const std::filesystem::path& host_path, std::uint32_t mode) {
   ZT_ASSERT(host_path.is_absolute());
-  ZT_TRY_ASSIGN(walked, walk_parent(m_root, host_path));
+  ZT_TRY_ASSIGN(walked, walk_parent(root_ref(), host_path));
   if (walked.name.empty()) {
     return make_error(Errc::io, host_path.string() + ": " + std::strerror(EEXIST));
   }
@@ -770,7 +681,8 @@ Result<void> Fs::make_directory(const std::filesystem::path& host_path, std::uin
 Result<void> Fs::make_directories(const std::filesystem::path& host_path, std::uint32_t mode) {
   ZT_ASSERT(host_path.is_absolute());
   const std::vector<std::string> comps = components(host_path);
-  ZT_TRY_ASSIGN(cur, open_root(m_root));
+  ZT_TRY_ASSIGN(root, open_root(root_ref()));
+  DirFd cur = std::move(root);
   for (std::size_t i = 0; i < comps.size(); ++i) {
     const std::string comp_host = host_prefix(comps, i + 1);
     const char* comp = comps[i].c_str();
@@ -798,14 +710,14 @@ Result<void> Fs::make_directories(const std::filesystem::path& host_path, std::u
       return make_error(Errc::io, host_path.string() + ": " + comp_host + " exists and is not a directory");
     }
     ZT_TRY_ASSIGN(next, open_dir_nofollow(cur.get(), comps[i], host_path, comp_host));
-    cur = std::move(next);
+    cur = DirFd(std::move(next));
   }
   return {};
 }
 
 Result<void> Fs::set_owner(const std::filesystem::path& host_path, std::uint32_t uid, std::uint32_t gid) {
   ZT_ASSERT(host_path.is_absolute());
-  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read, Links::single));
+  ZT_TRY_ASSIGN(target, open_target(root_ref(), host_path, Access::read, Links::single));
   if (::fchown(target.fd.get(), uid, gid) != 0) {
     return std::unexpected(
         sys_error(host_path, "cannot set owner " + std::to_string(uid) + ":" + std::to_string(gid), errno));
@@ -816,7 +728,7 @@ Result<void> Fs::set_owner(const std::filesystem::path& host_path, std::uint32_t
 
 Result<void> Fs::set_mode(const std::filesystem::path& host_path, std::uint32_t mode) {
   ZT_ASSERT(host_path.is_absolute());
-  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read, Links::single));
+  ZT_TRY_ASSIGN(target, open_target(root_ref(), host_path, Access::read, Links::single));
   if (::fchmod(target.fd.get(), static_cast<mode_t>(mode & 07777)) != 0) {
     return std::unexpected(sys_error(host_path, "cannot set mode " + util::format_mode(mode), errno));
   }
@@ -826,7 +738,7 @@ Result<void> Fs::set_mode(const std::filesystem::path& host_path, std::uint32_t 
 
 Result<void> Fs::set_acl(const std::filesystem::path& host_path, AclType type, const Acl& acl) {
   ZT_ASSERT(host_path.is_absolute());
-  ZT_TRY_ASSIGN(target, open_target(m_root, host_path, Access::read, Links::single));
+  ZT_TRY_ASSIGN(target, open_target(root_ref(), host_path, Access::read, Links::single));
   if (type == AclType::default_acl && !S_ISDIR(target.st.st_mode)) {
     return make_error(Errc::io, host_path.string() + ": only directories have a default ACL");
   }
@@ -838,7 +750,7 @@ Result<void> Fs::set_acl(const std::filesystem::path& host_path, AclType type, c
 
 Result<void> Fs::remove_file(const std::filesystem::path& host_path) {
   ZT_ASSERT(host_path.is_absolute());
-  auto walked = walk_parent(m_root, host_path);
+  auto walked = walk_parent(root_ref(), host_path);
   if (!walked) {
     if (walked.error().code == Errc::not_found) {
       return {};
@@ -873,7 +785,7 @@ Result<void> Fs::remove_file(const std::filesystem::path& host_path) {
 Result<void> Fs::make_symlink(const std::filesystem::path& host_path, const std::string& target, std::uint32_t uid,
                               std::uint32_t gid) {
   ZT_ASSERT(host_path.is_absolute());
-  ZT_TRY_ASSIGN(walked, walk_parent(m_root, host_path));
+  ZT_TRY_ASSIGN(walked, walk_parent(root_ref(), host_path));
   if (walked.name.empty()) {
     return make_error(Errc::refused, host_path.string() + ": refusing to replace a directory with a symlink");
   }

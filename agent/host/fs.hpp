@@ -28,12 +28,18 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace zt::host {
+
+class UniqueFd;
+namespace detail {
+struct RootRef;
+}
 
 enum class FileType { missing, regular, directory, symlink, char_device, block_device, fifo, socket };
 
@@ -75,6 +81,15 @@ struct UntrustedFile {
   std::string content;
 };
 
+/// What Fs::inspect() found at a path: the object itself (never a symlink's target), the content of
+/// a regular file, the access ACL of a regular file or directory and a directory's default ACL.
+struct FileSnapshot {
+  FileStat st;  // type missing when nothing is there
+  std::string content;
+  std::optional<Acl> access_acl;
+  std::optional<Acl> default_acl;
+};
+
 /// Metadata for write_file. Unset fields keep the current file's value (or the defaults for a new
 /// file: mode 0644, owner root:root).
 struct WriteSpec {
@@ -95,6 +110,10 @@ public:
   [[nodiscard]] bool is_live() const { return m_live; }
   /// root / host_path.relative_path(); host_path must be absolute.
   [[nodiscard]] std::filesystem::path real_path(const std::filesystem::path& host_path) const;
+  /// Opens the root directory once and walks every later path from that fd instead of opening
+  /// the root again per call (the CLI does this for a run; copies of this Fs share the fd). Without
+  /// it (tests that replace the tree under one Fs) each call opens the root by path.
+  [[nodiscard]] Result<void> pin_root();
 
   // --- read side ---------------------------------------------------------------------------
   /// Type missing (not an error) when nothing is there. Does not follow a final symlink.
@@ -113,6 +132,12 @@ public:
   /// than rules.max_bytes bytes.
   [[nodiscard]] Result<UntrustedFile> read_untrusted(const std::filesystem::path& host_path,
                                                      const UntrustedRead& rules) const;
+  /// lstat + read_file + read_acl in one open that never follows a symlink: the drift record's
+  /// fingerprint of a managed path. A symlink, FIFO, device or socket is reported by type only (never
+  /// opened for reading); a missing file (or parent) is type missing. Errc::refused for a symlink
+  /// among the parents, "larger than N bytes" over max_bytes.
+  [[nodiscard]] Result<FileSnapshot> inspect(const std::filesystem::path& host_path,
+                                             std::uint64_t max_bytes = k_max_read_bytes) const;
   /// Names of leftover temporary files of interrupted atomic writes in the directory host_path
   /// (".NAME.ztagent-XXXXXX" and the symlink temps of make_symlink), sorted. Never follows a
   /// symlink; Errc::not_found when the directory is missing.
@@ -160,8 +185,11 @@ public:
                                           std::uint32_t uid, std::uint32_t gid);
 
 private:
+  [[nodiscard]] detail::RootRef root_ref() const;
+
   std::filesystem::path m_root;
   bool m_live = false;
+  std::shared_ptr<const UniqueFd> m_root_fd;  // set by pin_root()
 };
 
 } // namespace zt::host
