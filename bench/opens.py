@@ -5,7 +5,9 @@ and counts the successful opens whose resolved path is one of the given files.
 
     opens.py STRACE_LOG ROOT /var/lib/dpkg/status /etc/passwd ...
 
-Prints "PATH COUNT" per file; exit 1 when one was opened more than once (issue 16: each host file is
+Prints "PATH READS+PATHS" per file: READS opens that can read data, PATHS O_PATH opens (an fd for
+fstat only: ztagent looks at a file's type before it opens it for reading, so a FIFO or device is
+never opened). Exit 1 when a file was opened for reading more than once (issue 16: each host file is
 read and parsed at most once per run). Paths with a directory fd (openat(5</r/etc>, "passwd", ...))
 are joined with that directory, as strace -y shows it.
 """
@@ -20,6 +22,7 @@ def main():
     log, root, files = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3:]
     wanted = {os.path.normpath(root + f): f for f in files}
     counts = {f: 0 for f in files}
+    looks = {f: 0 for f in files}
     with open(log, encoding="utf-8", errors="replace") as fh:
         for line in fh:
             m = LINE.search(line)
@@ -32,10 +35,13 @@ def main():
                 path = name if name.startswith("/") or not dirpath else os.path.join(dirpath, name)
             path = os.path.normpath(path)
             if path in wanted:
-                counts[wanted[path]] += 1
+                if "O_PATH" in line:
+                    looks[wanted[path]] += 1
+                else:
+                    counts[wanted[path]] += 1
     worst = 0
     for f in files:
-        print(f"{f} {counts[f]}")
+        print(f"{f} {counts[f]}+{looks[f]}")
         worst = max(worst, counts[f])
     return 0 if worst <= 1 else 1
 
