@@ -148,26 +148,23 @@ Result<FileDigest> digest_path(const host::Fs& fs, const std::string& path, cons
   FileDigest d;
   d.path = path;
   d.step = step;
-  ZT_TRY_ASSIGN(st, fs.lstat(path));
-  d.type = st.type;
-  if (!st.exists()) {
+  // One no-follow open: a symlink, FIFO or device is recorded by type, never followed, opened or read.
+  ZT_TRY_ASSIGN(snap, fs.inspect(path));
+  d.type = snap.st.type;
+  if (!snap.st.exists()) {
     return d;
   }
-  d.uid = st.uid;
-  d.gid = st.gid;
-  d.mode = st.mode;
-  if (st.type != host::FileType::regular && st.type != host::FileType::directory) {
-    return d; // a symlink, FIFO or device is recorded by type: never followed, opened or read
+  d.uid = snap.st.uid;
+  d.gid = snap.st.gid;
+  d.mode = snap.st.mode;
+  if (d.type == host::FileType::regular) {
+    d.sha256 = util::sha256_hex(snap.content);
   }
-  if (st.type == host::FileType::regular) {
-    ZT_TRY_ASSIGN(content, fs.read_file(path));
-    d.sha256 = util::sha256_hex(content);
+  if (snap.access_acl) {
+    d.acl = snap.access_acl->to_text();
   }
-  ZT_TRY_ASSIGN(acl, fs.read_acl(path, host::AclType::access));
-  d.acl = acl.to_text();
-  if (st.type == host::FileType::directory) {
-    ZT_TRY_ASSIGN(def, fs.read_acl(path, host::AclType::default_acl));
-    d.default_acl = def.to_text();
+  if (snap.default_acl) {
+    d.default_acl = snap.default_acl->to_text();
   }
   return d;
 }
