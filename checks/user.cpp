@@ -252,20 +252,23 @@ read_account_id_problems(const host::HostView& host, const host::Account& accoun
   if (group) {
     own_gid = group->gid;
   }
-  std::vector<SubIdEntry> files[2];
-  for (const auto kind : {SubIdKind::uid, SubIdKind::gid}) {
-    const std::string path(subid_path(kind));
-    auto text = host.fs().read_file(path);
-    if (!text) {
-      if (text.error().code == Errc::not_found) {
-        continue;
-      }
-      return std::unexpected(text.error());
+  // The run's parse of /etc/subuid and /etc/subgid (read_subid_file: once per run with the cache).
+  static const std::vector<SubIdEntry> k_none;
+  const std::vector<SubIdEntry>* files[2] = {&k_none, &k_none};
+  const auto subuid = read_subid_file(host, SubIdKind::uid);
+  const auto subgid = read_subid_file(host, SubIdKind::gid);
+  for (const auto* file : {subuid.get(), subgid.get()}) {
+    if (!*file) {
+      return std::unexpected(file->error());
     }
-    ZT_TRY_ASSIGN(entries, parse_subid_file(*text, path));
-    files[kind == SubIdKind::uid ? 0 : 1] = std::move(entries);
   }
-  return account_id_problems(account, own_gid, system, ids, files[0], files[1]);
+  if (**subuid) {
+    files[0] = &***subuid;
+  }
+  if (**subgid) {
+    files[1] = &***subgid;
+  }
+  return account_id_problems(account, own_gid, system, ids, *files[0], *files[1]);
 }
 
 std::string_view account_kind(std::uint32_t uid, std::uint32_t uid_min) {
