@@ -72,8 +72,10 @@ set(CPACK_DEBIAN_PACKAGE_RELEASE "${ZTAGENT_PACKAGE_REVISION}")
 set(CPACK_DEBIAN_PACKAGE_SECTION "admin")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 # dpkg-shlibdeps computes Depends from the binary's NEEDED entries: libc6 and libacl1 for the release
-# build (libssl3 when libcrypto.so.3 is linked; Debian 13's and Ubuntu 24.04's libssl3t64 Provide it).
+# build. libssl3 is named by hand: the HTTPS probe dlopens libssl.so.3 (agent/host/libssl.hpp), which
+# shlibdeps cannot see; Debian 13's and Ubuntu 24.04's libssl3t64 Provide libssl3.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libssl3")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "podman, passt, uidmap, acl")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
@@ -83,9 +85,11 @@ set(CPACK_RPM_PACKAGE_LICENSE "Apache-2.0")
 set(CPACK_RPM_PACKAGE_GROUP "Applications/System")
 set(CPACK_RPM_PACKAGE_SUMMARY "${PROJECT_DESCRIPTION}")
 # Requires come from rpmbuild's automatic dependency generator (libc.so.6(GLIBC_x)(64bit),
-# libacl.so.1()(64bit)); Fedora's podman, passt, shadow-utils (newuidmap) and acl are Recommends,
+# libacl.so.1()(64bit)) plus libssl.so.3 below; Fedora's podman, passt, shadow-utils (newuidmap) and acl are Recommends,
 # written into the preamble (CPack 3.25 has no RPM Recommends and drops its Suggests with Debian's rpmbuild).
 set(CPACK_RPM_PACKAGE_AUTOREQ ON)
+# The dlopened libssl.so.3 (openssl-libs provides it), which the generator cannot see either.
+set(CPACK_RPM_PACKAGE_REQUIRES "libssl.so.3()(64bit)")
 set(CPACK_RPM_PACKAGE_AUTOPROV OFF)
 # Directories the filesystem (and bash-completion) packages own; the package owns only its own.
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION

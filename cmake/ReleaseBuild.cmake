@@ -1,9 +1,10 @@
 # The release build (-DZTAGENT_RELEASE_STATIC=ON, used by packaging/build-release.sh): one binary
 # that installs on every supported distribution (Debian 12/13, Ubuntu 24.04, Fedora). It needs only
 # what all of them ship at a compatible version: glibc (built on Debian 12, so GLIBC_2.36 at most),
-# libm, libacl.so.1 (and libcrypto.so.3 where OpenSSL is used) plus the loader. The C++ runtime is
-# linked statically, Boost.Filesystem from Debian's libboost_filesystem.a, spdlog, fmt and toml++
-# header-only (Debian 12 ships no .a for them). The compiler and linker flags are Debian's:
+# libm, libacl.so.1 plus the loader; libssl.so.3 is dlopened by the HTTPS probe (agent/host/libssl.hpp),
+# so the packages name it by hand. The C++ runtime is linked statically, Boost.Filesystem from
+# Debian's libboost_filesystem.a and Nettle from libnettle.a, spdlog, fmt and toml++ header-only
+# (Debian 12 ships no .a for them). The compiler and linker flags are Debian's:
 # `dpkg-buildflags` with DEB_BUILD_MAINT_OPTIONS=hardening=+all (FORTIFY, stack protector,
 # RELRO + BIND_NOW), and PIE. tests/package/check-release-binary.sh checks the result (ctest -L package).
 #
@@ -45,7 +46,12 @@ endif()
 function(zt_release_targets)
   add_library(ztagent_spdlog INTERFACE)
   add_library(ztagent_toml INTERFACE)
+  add_library(ztagent_nettle INTERFACE)
   if(ZTAGENT_RELEASE_STATIC)
+    # Debian's nettle-dev ships libnettle.a: SHA-256 linked in, no libnettle8 dependency.
+    find_library(ZT_NETTLE_STATIC NAMES libnettle.a REQUIRED)
+    target_include_directories(ztagent_nettle SYSTEM INTERFACE ${NETTLE_INCLUDE_DIRS})
+    target_link_libraries(ztagent_nettle INTERFACE "${ZT_NETTLE_STATIC}")
     # spdlog::spdlog_header_only links the shared fmt::fmt; pair header-only spdlog with header-only fmt.
     get_target_property(_zt_spdlog_inc spdlog::spdlog INTERFACE_INCLUDE_DIRECTORIES)
     target_include_directories(ztagent_spdlog SYSTEM INTERFACE ${_zt_spdlog_inc})
@@ -55,6 +61,7 @@ function(zt_release_targets)
     target_include_directories(ztagent_toml SYSTEM INTERFACE ${_zt_toml_inc})
     target_compile_definitions(ztagent_toml INTERFACE TOML_HEADER_ONLY=1)
   else()
+    target_link_libraries(ztagent_nettle INTERFACE PkgConfig::NETTLE)
     target_link_libraries(ztagent_spdlog INTERFACE spdlog::spdlog)
     target_link_libraries(ztagent_toml INTERFACE tomlplusplus::tomlplusplus)
   endif()

@@ -27,7 +27,7 @@ as_root() {
 # Build deps: the -dev packages scripts/setup.sh installs, plus packaging tools. libboost-filesystem-dev
 # ships the libboost_filesystem.a the release links; spdlog, fmt and toml++ are used header-only.
 deps=(build-essential cmake ninja-build pkg-config dpkg-dev file libboost-dev libboost-filesystem-dev
-      libtomlplusplus-dev libspdlog-dev libfmt-dev libacl1-dev rpm)
+      libtomlplusplus-dev libspdlog-dev libfmt-dev libacl1-dev libssl-dev nettle-dev nlohmann-json3-dev libcli11-dev rpm)
 [[ ${ZTAGENT_SKIP_LINTIAN:-0} == 1 ]] || deps+=(lintian)
 missing=()
 for p in "${deps[@]}"; do

@@ -12,7 +12,7 @@ as_root() {
 
 deps=(build-essential cmake ninja-build pkg-config libboost-dev libboost-filesystem-dev
       libtomlplusplus-dev libspdlog-dev libfmt-dev libacl1-dev catch2 acl python3-yaml
-      nlohmann-json3-dev libssl-dev libcli11-dev)
+      nlohmann-json3-dev libssl-dev libcli11-dev nettle-dev)
 missing=()
 for p in "${deps[@]}"; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")

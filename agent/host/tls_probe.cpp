@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "host/tls_probe.hpp"
 
+#include "host/libssl.hpp"
 #include "host/loopback.hpp"
 #include "host/net.hpp"
 
@@ -10,8 +11,6 @@
 #include <cstring>
 #include <memory>
 #include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,20 +24,22 @@ constexpr std::size_t k_max_head = 16 * 1024;
 using loopback::Clock;
 
 struct CtxFree {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+  const LibSsl* api;
+  void operator()(SSL_CTX* c) const { api->SSL_CTX_free(c); }
 };
 struct SslFree {
-  void operator()(SSL* s) const { SSL_free(s); }
+  const LibSsl* api;
+  void operator()(SSL* s) const { api->SSL_free(s); }
 };
 
-std::string ssl_error_text() {
-  unsigned long e = ERR_get_error();
+std::string ssl_error_text(const LibSsl& api) {
+  unsigned long e = api.ERR_get_error();
   if (e == 0) {
     return errno != 0 ? std::strerror(errno) : "the peer closed the connection";
   }
   std::array<char, 256> buf{};
-  ERR_error_string_n(e, buf.data(), buf.size());
-  ERR_clear_error();
+  api.ERR_error_string_n(e, buf.data(), buf.size());
+  api.ERR_clear_error();
   return buf.data();
 }
 
@@ -83,36 +84,44 @@ Result<HttpsAnswer> https_get(std::uint16_t port, std::string_view server_name, 
     return make_error(Errc::timeout, subject + ": no HTTPS answer within " + std::to_string(timeout.count()) + " ms");
   };
 
+  auto loaded = load_libssl();
+  if (!loaded) {
+    return make_error(loaded.error().code, subject + ": " + loaded.error().message);
+  }
+  const LibSsl& api = **loaded;
+
   ZT_TRY_ASSIGN(connected, loopback::connect(port, deadline, subject));
   if (!connected) {
     return timed_out();
   }
   const int fd = connected->get();
 
-  ERR_clear_error();
-  std::unique_ptr<SSL_CTX, CtxFree> ctx(SSL_CTX_new(TLS_client_method()));
+  api.ERR_clear_error();
+  std::unique_ptr<SSL_CTX, CtxFree> ctx(api.SSL_CTX_new(api.TLS_client_method()), CtxFree{&api});
   if (!ctx) {
-    return make_error(Errc::io, subject + ": TLS setup: " + ssl_error_text());
+    return make_error(Errc::io, subject + ": TLS setup: " + ssl_error_text(api));
   }
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
-  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
-  if (!ssl || SSL_set_fd(ssl.get(), fd) != 1) {
-    return make_error(Errc::io, subject + ": TLS setup: " + ssl_error_text());
+  api.SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  // SSL_CTX_set_min_proto_version and SSL_set_tlsext_host_name are macros over the *_ctrl calls.
+  api.SSL_CTX_ctrl(ctx.get(), SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, nullptr);
+  std::unique_ptr<SSL, SslFree> ssl(api.SSL_new(ctx.get()), SslFree{&api});
+  if (!ssl || api.SSL_set_fd(ssl.get(), fd) != 1) {
+    return make_error(Errc::io, subject + ": TLS setup: " + ssl_error_text(api));
   }
   const std::string name(server_name);
-  if (!name.empty() && !is_ipv4(name) && SSL_set_tlsext_host_name(ssl.get(), name.c_str()) != 1) {
-    return make_error(Errc::io, subject + ": TLS setup (SNI " + name + "): " + ssl_error_text());
+  if (!name.empty() && !is_ipv4(name) && api.SSL_ctrl(ssl.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                                                       const_cast<char*>(name.c_str())) != 1) {
+    return make_error(Errc::io, subject + ": TLS setup (SNI " + name + "): " + ssl_error_text(api));
   }
   while (true) {
     errno = 0;
-    int rc = SSL_connect(ssl.get());
+    int rc = api.SSL_connect(ssl.get());
     if (rc == 1) {
       break;
     }
-    int e = SSL_get_error(ssl.get(), rc);
+    int e = api.SSL_get_error(ssl.get(), rc);
     if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-      return make_error(Errc::io, subject + ": TLS handshake failed: " + ssl_error_text());
+      return make_error(Errc::io, subject + ": TLS handshake failed: " + ssl_error_text(api));
     }
     ZT_TRY_ASSIGN(ready, wait_ssl(fd, e, deadline, subject));
     if (!ready) {
@@ -125,14 +134,14 @@ Result<HttpsAnswer> https_get(std::uint16_t port, std::string_view server_name, 
   std::size_t sent = 0;
   while (sent < request.size()) {
     errno = 0;
-    int n = SSL_write(ssl.get(), request.data() + sent, static_cast<int>(request.size() - sent));
+    int n = api.SSL_write(ssl.get(), request.data() + sent, static_cast<int>(request.size() - sent));
     if (n > 0) {
       sent += static_cast<std::size_t>(n);
       continue;
     }
-    int e = SSL_get_error(ssl.get(), n);
+    int e = api.SSL_get_error(ssl.get(), n);
     if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-      return make_error(Errc::io, subject + ": TLS write: " + ssl_error_text());
+      return make_error(Errc::io, subject + ": TLS write: " + ssl_error_text(api));
     }
     ZT_TRY_ASSIGN(ready, wait_ssl(fd, e, deadline, subject));
     if (!ready) {
@@ -144,12 +153,12 @@ Result<HttpsAnswer> https_get(std::uint16_t port, std::string_view server_name, 
   std::array<char, 2048> buf{};
   while (head.find("\r\n\r\n") == std::string::npos && head.size() < k_max_head) {
     errno = 0;
-    int n = SSL_read(ssl.get(), buf.data(), static_cast<int>(buf.size()));
+    int n = api.SSL_read(ssl.get(), buf.data(), static_cast<int>(buf.size()));
     if (n > 0) {
       head.append(buf.data(), static_cast<std::size_t>(n));
       continue;
     }
-    int e = SSL_get_error(ssl.get(), n);
+    int e = api.SSL_get_error(ssl.get(), n);
     if (e == SSL_ERROR_ZERO_RETURN) {
       break;
     }
@@ -157,7 +166,7 @@ Result<HttpsAnswer> https_get(std::uint16_t port, std::string_view server_name, 
       if (!head.empty()) {
         break;  // a peer that closes without close_notify after its answer
       }
-      return make_error(Errc::io, subject + ": TLS read: " + ssl_error_text());
+      return make_error(Errc::io, subject + ": TLS read: " + ssl_error_text(api));
     }
     ZT_TRY_ASSIGN(ready, wait_ssl(fd, e, deadline, subject));
     if (!ready) {

@@ -25,6 +25,9 @@ depends=$(field Depends)
 # libacl1; libssl3, which Debian 13's and Ubuntu 24.04's libssl3t64 Provide).
 bad=$(tr ',' '\n' <<<"$depends" | sed 's/^ *//; s/ .*//' | grep -vxE 'libc6|libacl1|libssl3' | tr '\n' ' ')
 [[ -n $depends && -z $bad ]] && pass "deb Depends: $depends" || fail "deb Depends '$depends' has packages not every target has: $bad"
+# The HTTPS probe dlopens libssl.so.3: shlibdeps cannot see it, so it must be named by hand.
+tr ',' '\n' <<<"$depends" | sed 's/^ *//; s/ .*//' | grep -qx libssl3 && pass "deb Depends on libssl3 (dlopened by the HTTPS probe)" ||
+  fail "deb Depends '$depends' lacks libssl3 (the HTTPS probe dlopens libssl.so.3)"
 libc_min=$(grep -oE 'libc6 \(>= [0-9.]+\)' <<<"$depends" | grep -oE '[0-9]+\.[0-9]+')
 if [[ -n $libc_min && $(printf '%s\n2.36\n' "$libc_min" | sort -V | tail -n 1) == 2.36 ]]; then
   pass "deb needs libc6 >= $libc_min (Debian 12 has 2.36)"
@@ -95,6 +98,8 @@ else
   [[ -n $requires && -z $bad ]] && pass "rpm -qpR: $(grep -vc '^rpmlib(' <<<"$requires") requirements, all libc/libm/libacl/libcrypto/libssl or the loader" ||
     fail "rpm -qpR has requirements beyond libc/libm/libacl/libcrypto/libssl: $bad"
   grep -q '^libacl\.so\.1()(64bit)' <<<"$requires" && pass "rpm requires libacl.so.1()(64bit)" || fail "rpm does not require libacl.so.1()(64bit)"
+  grep -q '^libssl\.so\.3()(64bit)' <<<"$requires" && pass "rpm requires libssl.so.3()(64bit) (dlopened by the HTTPS probe)" ||
+    fail "rpm does not require libssl.so.3()(64bit) (the HTTPS probe dlopens it)"
   rpm_glibc=$(grep -oE 'GLIBC_[0-9.]+' <<<"$requires" | sed 's/GLIBC_//' | sort -V | tail -n 1)
   if [[ -n $rpm_glibc && $(printf '%s\n2.36\n' "$rpm_glibc" | sort -V | tail -n 1) == 2.36 ]]; then
     pass "rpm needs GLIBC_$rpm_glibc at most (Fedora 41 has 2.40)"
