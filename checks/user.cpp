@@ -252,20 +252,18 @@ read_account_id_problems(const host::HostView& host, const host::Account& accoun
   if (group) {
     own_gid = group->gid;
   }
-  std::vector<SubIdEntry> files[2];
-  for (const auto kind : {SubIdKind::uid, SubIdKind::gid}) {
-    const std::string path(subid_path(kind));
-    auto text = host.fs().read_file(path);
-    if (!text) {
-      if (text.error().code == Errc::not_found) {
-        continue;
-      }
-      return std::unexpected(text.error());
-    }
-    ZT_TRY_ASSIGN(entries, parse_subid_file(*text, path));
-    files[kind == SubIdKind::uid ? 0 : 1] = std::move(entries);
+  // The run's parse of /etc/subuid and /etc/subgid (shared with the subids and data checks).
+  auto subuid = read_subid_file(host, SubIdKind::uid);
+  if (!*subuid) {
+    return std::unexpected(subuid->error());
   }
-  return account_id_problems(account, own_gid, system, ids, files[0], files[1]);
+  auto subgid = read_subid_file(host, SubIdKind::gid);
+  if (!*subgid) {
+    return std::unexpected(subgid->error());
+  }
+  const std::vector<SubIdEntry> none;
+  return account_id_problems(account, own_gid, system, ids, **subuid ? ***subuid : none,
+                             **subgid ? ***subgid : none);
 }
 
 std::string_view account_kind(std::uint32_t uid, std::uint32_t uid_min) {

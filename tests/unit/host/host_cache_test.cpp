@@ -104,8 +104,8 @@ TEST_CASE("Host cache: a run parses passwd, group, subuid, subgid and the packag
     CHECK(installed->size() == 2);
     auto state = zt::checks::read_subid_state(view, "ztnet");
     REQUIRE(state);
-    CHECK(state->subuid.size() == 1);
-    CHECK(state->subgid.size() == 1);
+    CHECK(state->subuid->size() == 1);
+    CHECK(state->subgid->size() == 1);
   }
   for (const char* key : {"accounts:/etc/passwd", "accounts:/etc/group", "packages:/var/lib/dpkg/status",
                           "subids:/etc/subuid", "subids:/etc/subgid"}) {
