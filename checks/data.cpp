@@ -458,7 +458,9 @@ std::string owner_text(const host::Accounts& accounts, std::uint32_t uid, std::u
   return user + ":" + group;
 }
 
-Result<std::optional<DataOwner>> read_data_owner(const host::HostView& host, const DataSpec& spec) {
+namespace {
+
+Result<std::optional<DataOwner>> load_data_owner(const host::HostView& host, const DataSpec& spec) {
   ZT_TRY_ASSIGN(account, host.accounts().user(spec.user));
   if (!account) {
     return std::optional<DataOwner>{};
@@ -478,6 +480,15 @@ Result<std::optional<DataOwner>> read_data_owner(const host::HostView& host, con
     }
   }
   return std::optional<DataOwner>{std::move(owner)};
+}
+
+} // namespace
+
+Result<std::optional<DataOwner>> read_data_owner(const host::HostView& host, const DataSpec& spec) {
+  // Every data check asks (13 in a verify of the profile), and the answer scans /etc/subuid: once
+  // per run with the run's HostCache, invalidated with the files it was read from.
+  return *host::cached<std::optional<DataOwner>>(host.cache(), "data:owner:" + spec.user,
+                                                 [&] { return load_data_owner(host, spec); });
 }
 
 namespace {

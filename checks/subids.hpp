@@ -111,18 +111,27 @@ struct SubIdsSpec {
   std::uint64_t count = 65536;
 };
 
-/// Everything the subids step and checks read from the host.
+/// An empty vector to share: what SubIdState's tables point to before anything is read.
+template <typename T> [[nodiscard]] std::shared_ptr<const std::vector<T>> no_entries() {
+  static const auto empty = std::make_shared<const std::vector<T>>();
+  return empty;
+}
+
+/// Everything the subids step and checks read from the host. The tables are shared, never copied:
+/// read_subid_state points them at the run's parsed /etc/passwd, /etc/subuid and /etc/subgid
+/// (100,000 lines each on big hosts). Never null.
 struct SubIdState {
   std::optional<host::Account> account; // nullopt: the user does not exist (yet)
-  std::vector<host::Account> accounts;  // every account, for "no real uid in the range"
+  /// Every account, for "no real uid in the range".
+  std::shared_ptr<const std::vector<host::Account>> accounts = no_entries<host::Account>();
   bool subuid_exists = false;
   bool subgid_exists = false;
-  std::vector<SubIdEntry> subuid;
-  std::vector<SubIdEntry> subgid;
+  std::shared_ptr<const std::vector<SubIdEntry>> subuid = no_entries<SubIdEntry>();
+  std::shared_ptr<const std::vector<SubIdEntry>> subgid = no_entries<SubIdEntry>();
   SubIdLoginDefs limits;
 
   [[nodiscard]] const std::vector<SubIdEntry>& entries(SubIdKind kind) const {
-    return kind == SubIdKind::uid ? subuid : subgid;
+    return kind == SubIdKind::uid ? *subuid : *subgid;
   }
   [[nodiscard]] bool file_exists(SubIdKind kind) const {
     return kind == SubIdKind::uid ? subuid_exists : subgid_exists;
@@ -134,7 +143,8 @@ struct SubIdState {
 
 /// Reads /etc/subuid, /etc/subgid (missing = no entries), /etc/login.defs (missing = defaults) and
 /// the accounts. Errors: Errc::parse for malformed files, Errc::io when a file cannot be read.
-/// Once per run with the run's HostCache (host.cache()); a copy of the shared state.
+/// Once per run with the run's HostCache (host.cache()); a copy of the shared state (its tables
+/// stay shared).
 [[nodiscard]] Result<SubIdState> read_subid_state(const host::HostView& host, std::string_view user);
 /// The same state without a copy: shared by the subids checks of one run.
 [[nodiscard]] std::shared_ptr<const Result<SubIdState>> shared_subid_state(const host::HostView& host,

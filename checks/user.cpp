@@ -252,23 +252,18 @@ read_account_id_problems(const host::HostView& host, const host::Account& accoun
   if (group) {
     own_gid = group->gid;
   }
-  // The run's parse of /etc/subuid and /etc/subgid (read_subid_file: once per run with the cache).
-  static const std::vector<SubIdEntry> k_none;
-  const std::vector<SubIdEntry>* files[2] = {&k_none, &k_none};
-  const auto subuid = read_subid_file(host, SubIdKind::uid);
-  const auto subgid = read_subid_file(host, SubIdKind::gid);
-  for (const auto* file : {subuid.get(), subgid.get()}) {
-    if (!*file) {
-      return std::unexpected(file->error());
-    }
+  // The run's parse of /etc/subuid and /etc/subgid (shared with the subids and data checks).
+  auto subuid = read_subid_file(host, SubIdKind::uid);
+  if (!*subuid) {
+    return std::unexpected(subuid->error());
   }
-  if (**subuid) {
-    files[0] = &***subuid;
+  auto subgid = read_subid_file(host, SubIdKind::gid);
+  if (!*subgid) {
+    return std::unexpected(subgid->error());
   }
-  if (**subgid) {
-    files[1] = &***subgid;
-  }
-  return account_id_problems(account, own_gid, system, ids, *files[0], *files[1]);
+  const std::vector<SubIdEntry> none;
+  return account_id_problems(account, own_gid, system, ids, **subuid ? ***subuid : none,
+                             **subgid ? ***subgid : none);
 }
 
 std::string_view account_kind(std::uint32_t uid, std::uint32_t uid_min) {

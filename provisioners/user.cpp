@@ -186,7 +186,7 @@ Result<Plan> User::plan(const host::HostView& host) const {
 }
 
 Result<void> User::validate_inputs(const host::HostView& host) const {
-  ZT_TRY(in_step(host.accounts().users()));
+  ZT_TRY(in_step(host.accounts().shared_users()));
   ZT_TRY(in_step(host.accounts().group(m_spec.name)));
   // Judged as if an account existed: this parses login.defs, /etc/subuid and /etc/subgid.
   ZT_TRY(in_step(checks::read_account_id_problems(host, host::Account{m_spec.name, 1, 1, {}, {}}, m_spec.system)));

@@ -3,12 +3,16 @@
 
 #include "host/fs.hpp"
 #include "host/host_cache.hpp"
+#include "util/first_index.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
+#include <array>
 #include <expected>
 #include <limits>
+#include <memory>
+#include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace zt::host {
@@ -40,7 +44,9 @@ std::string field_count_reason(std::size_t expected, std::size_t found) {
   return "expected " + std::to_string(expected) + " colon-separated fields, found " + std::to_string(found);
 }
 
-using Fields = std::vector<std::string_view>;
+/// The fields of one line: passwd has 7, group 4 (split_into stores no more than these).
+using Fields = std::span<const std::string_view>;
+constexpr std::size_t k_max_fields = 7;
 
 /// fields[index] as an id, or the line's error reason ("bad UID '<text>'").
 std::expected<std::uint32_t, std::string>
@@ -58,21 +64,27 @@ id_field(const Fields& fields, std::size_t index, std::string_view what) {
 template <typename Record, typename Make>
 Result<std::vector<Record>> parse_records(
     std::string_view text, std::string_view file, std::size_t field_count, std::string_view what, Make make) {
+  ZT_ASSERT(field_count <= k_max_fields);
   std::vector<Record> out;
+  // One allocation for the records (100,000 lines and more on big hosts); none per line.
+  out.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
+  std::array<std::string_view, k_max_fields> storage;
+  const std::span<std::string_view> fields(storage.data(), field_count);
   std::size_t number = 0;
-  for (auto line : util::lines(text)) {
+  std::size_t pos = 0;
+  while (auto line = util::next_line(text, pos)) {
     ++number;
-    if (skipped(line)) {
+    if (skipped(*line)) {
       continue;
     }
-    auto fields = util::split(line, ':');
-    if (fields.size() != field_count) {
-      return std::unexpected(line_error(file, number, field_count_reason(field_count, fields.size())));
+    const std::size_t found = util::split_into(*line, ':', fields);
+    if (found != field_count) {
+      return std::unexpected(line_error(file, number, field_count_reason(field_count, found)));
     }
     if (fields[0].empty()) {
       return std::unexpected(line_error(file, number, "empty " + std::string(what) + " name"));
     }
-    std::expected<Record, std::string> record = make(fields);
+    std::expected<Record, std::string> record = make(Fields(fields));
     if (!record) {
       return std::unexpected(line_error(file, number, record.error()));
     }
@@ -132,17 +144,25 @@ Result<std::vector<GroupEntry>> parse_group(std::string_view text) {
 namespace {
 
 /// Parsed /etc/passwd with the first entry of each name and uid (getpwnam/getpwuid answer the
-/// first match too), and the accounts of each primary gid in file order.
+/// first match too), and the accounts of each primary gid in file order (by_gid gives the first,
+/// next_same_gid[i] the one after i).
 struct PasswdTable {
   std::vector<Account> all;
-  std::unordered_map<std::string_view, std::size_t> by_name;
-  std::unordered_map<std::uint32_t, std::size_t> by_uid;
-  std::unordered_map<std::uint32_t, std::vector<std::size_t>> by_gid;
+  util::FirstIndex by_name;
+  util::FirstIndex by_uid;
+  util::FirstIndex by_gid;
+  std::vector<std::uint32_t> next_same_gid;
+
+  [[nodiscard]] std::string_view name_of(std::size_t i) const { return all[i].name; }
+  [[nodiscard]] std::uint32_t uid_of(std::size_t i) const { return all[i].uid; }
+  [[nodiscard]] std::uint32_t gid_of(std::size_t i) const { return all[i].gid; }
 };
 
 struct GroupTable {
   std::vector<GroupEntry> all;
-  std::unordered_map<std::string_view, std::size_t> by_name;
+  util::FirstIndex by_name;
+
+  [[nodiscard]] std::string_view name_of(std::size_t i) const { return all[i].name; }
 };
 
 std::shared_ptr<const Result<PasswdTable>> passwd_table(const Fs& fs, const HostCache* cache) {
@@ -151,14 +171,10 @@ std::shared_ptr<const Result<PasswdTable>> passwd_table(const Fs& fs, const Host
     ZT_TRY_ASSIGN(all, parse_passwd(text));
     PasswdTable table;
     table.all = std::move(all);
-    table.by_name.reserve(table.all.size());
-    table.by_uid.reserve(table.all.size());
-    for (std::size_t i = 0; i < table.all.size(); ++i) {
-      const Account& a = table.all[i];
-      table.by_name.try_emplace(a.name, i);
-      table.by_uid.try_emplace(a.uid, i);
-      table.by_gid[a.gid].push_back(i);
-    }
+    const std::size_t n = table.all.size();
+    table.by_name = util::FirstIndex(n, [&](std::size_t i) { return table.name_of(i); });
+    table.by_uid = util::FirstIndex(n, [&](std::size_t i) { return table.uid_of(i); });
+    table.by_gid = util::FirstIndex(n, [&](std::size_t i) { return table.gid_of(i); }, &table.next_same_gid);
     return table;
   });
 }
@@ -169,19 +185,37 @@ std::shared_ptr<const Result<GroupTable>> group_table(const Fs& fs, const HostCa
     ZT_TRY_ASSIGN(all, parse_group(text));
     GroupTable table;
     table.all = std::move(all);
-    table.by_name.reserve(table.all.size());
-    for (std::size_t i = 0; i < table.all.size(); ++i) {
-      table.by_name.try_emplace(table.all[i].name, i);
-    }
+    table.by_name = util::FirstIndex(table.all.size(), [&](std::size_t i) { return table.name_of(i); });
     return table;
   });
 }
 
+std::optional<std::size_t> find_name(const PasswdTable& t, std::string_view name) {
+  return t.by_name.find(name, [&](std::size_t i) { return t.name_of(i); });
+}
+
+std::optional<std::size_t> find_uid(const PasswdTable& t, std::uint32_t uid) {
+  return t.by_uid.find(uid, [&](std::size_t i) { return t.uid_of(i); });
+}
+
+std::optional<std::size_t> find_gid(const PasswdTable& t, std::uint32_t gid) {
+  return t.by_gid.find(gid, [&](std::size_t i) { return t.gid_of(i); });
+}
+
+std::optional<std::size_t> find_name(const GroupTable& t, std::string_view name) {
+  return t.by_name.find(name, [&](std::size_t i) { return t.name_of(i); });
+}
+
 } // namespace
 
-Result<std::optional<std::string>> Accounts::user_private_group(std::uint32_t gid) const {
+Result<std::shared_ptr<const std::vector<Account>>> Accounts::shared_users() const {
   ZT_TRY_ASSIGN(all, users());
-  for (const auto& a : all) {
+  return std::make_shared<const std::vector<Account>>(std::move(all));
+}
+
+Result<std::optional<std::string>> Accounts::user_private_group(std::uint32_t gid) const {
+  ZT_TRY_ASSIGN(all, shared_users());
+  for (const auto& a : *all) {
     if (a.gid != gid) {
       continue;
     }
@@ -193,12 +227,18 @@ Result<std::optional<std::string>> Accounts::user_private_group(std::uint32_t gi
   return std::optional<std::string>();
 }
 
-Result<std::vector<Account>> FileAccounts::users() const {
+Result<std::shared_ptr<const std::vector<Account>>> FileAccounts::shared_users() const {
   auto table = passwd_table(m_fs, m_cache);
   if (!*table) {
     return std::unexpected(table->error());
   }
-  return (*table)->all;
+  // Shares the cached table: no copy of the accounts.
+  return std::shared_ptr<const std::vector<Account>>(table, &(*table)->all);
+}
+
+Result<std::vector<Account>> FileAccounts::users() const {
+  ZT_TRY_ASSIGN(all, shared_users());
+  return *all;
 }
 
 Result<std::optional<Account>> FileAccounts::user(std::string_view name) const {
@@ -206,11 +246,11 @@ Result<std::optional<Account>> FileAccounts::user(std::string_view name) const {
   if (!*table) {
     return std::unexpected(table->error());
   }
-  auto it = (*table)->by_name.find(name);
-  if (it == (*table)->by_name.end()) {
+  auto i = find_name(**table, name);
+  if (!i) {
     return std::optional<Account>();
   }
-  return std::optional<Account>((*table)->all[it->second]);
+  return std::optional<Account>((*table)->all[*i]);
 }
 
 Result<std::optional<Account>> FileAccounts::user_by_uid(std::uint32_t uid) const {
@@ -218,11 +258,11 @@ Result<std::optional<Account>> FileAccounts::user_by_uid(std::uint32_t uid) cons
   if (!*table) {
     return std::unexpected(table->error());
   }
-  auto it = (*table)->by_uid.find(uid);
-  if (it == (*table)->by_uid.end()) {
+  auto i = find_uid(**table, uid);
+  if (!i) {
     return std::optional<Account>();
   }
-  return std::optional<Account>((*table)->all[it->second]);
+  return std::optional<Account>((*table)->all[*i]);
 }
 
 Result<std::optional<GroupEntry>> FileAccounts::group(std::string_view name) const {
@@ -230,11 +270,11 @@ Result<std::optional<GroupEntry>> FileAccounts::group(std::string_view name) con
   if (!*table) {
     return std::unexpected(table->error());
   }
-  auto it = (*table)->by_name.find(name);
-  if (it == (*table)->by_name.end()) {
+  auto i = find_name(**table, name);
+  if (!i) {
     return std::optional<GroupEntry>();
   }
-  return std::optional<GroupEntry>((*table)->all[it->second]);
+  return std::optional<GroupEntry>((*table)->all[*i]);
 }
 
 Result<std::optional<std::string>> FileAccounts::user_private_group(std::uint32_t gid) const {
@@ -242,18 +282,19 @@ Result<std::optional<std::string>> FileAccounts::user_private_group(std::uint32_
   if (!*users) {
     return std::unexpected(users->error());
   }
-  auto accounts = (*users)->by_gid.find(gid);
-  if (accounts == (*users)->by_gid.end()) {
+  const PasswdTable& accounts = **users;
+  auto first = find_gid(accounts, gid);
+  if (!first) {
     return std::optional<std::string>();
   }
   auto groups = group_table(m_fs, m_cache);
   if (!*groups) {
     return std::unexpected(groups->error());
   }
-  for (const std::size_t i : accounts->second) {
-    auto g = (*groups)->by_name.find((*users)->all[i].name);
-    if (g != (*groups)->by_name.end() && (*groups)->all[g->second].gid == gid) {
-      return std::optional<std::string>((*groups)->all[g->second].name);
+  for (std::size_t i = *first; i != util::FirstIndex::k_end; i = accounts.next_same_gid[i]) {
+    auto g = find_name(**groups, accounts.all[i].name);
+    if (g && (*groups)->all[*g].gid == gid) {
+      return std::optional<std::string>((*groups)->all[*g].name);
     }
   }
   return std::optional<std::string>();

@@ -11,7 +11,7 @@ namespace {
 
 /// /etc/passwd and /etc/group parse: every provisioning step looks up the service account.
 std::optional<std::string> accounts_problem(const host::HostView& host) {
-  if (auto users = host.accounts().users(); !users) {
+  if (auto users = host.accounts().shared_users(); !users) {
     return users.error().message;
   }
   if (auto groups = host.accounts().group(""); !groups) {

@@ -54,6 +54,22 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
   }
 }
 
+std::size_t split_into(std::string_view text, char sep, std::span<std::string_view> out) {
+  std::size_t n = 0;
+  std::size_t start = 0;
+  while (n < out.size()) {
+    auto pos = text.find(sep, start);
+    if (pos == std::string_view::npos) {
+      out[n++] = text.substr(start);
+      return n;
+    }
+    out[n++] = text.substr(start, pos - start);
+    start = pos + 1;
+  }
+  // `out` is full: count the fields left without storing them.
+  return n + 1 + static_cast<std::size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(start), text.end(), sep));
+}
+
 std::vector<std::string_view> lines(std::string_view text) {
   std::vector<std::string_view> out;
   std::size_t start = 0;

@@ -12,8 +12,29 @@ namespace zt::util {
 
 /// Splits on `sep`; keeps empty fields ("a::b" -> {"a", "", "b"}).
 [[nodiscard]] std::vector<std::string_view> split(std::string_view text, char sep);
+/// Splits on `sep` into `out` without allocating: stores the first out.size() fields and returns
+/// how many fields `text` has (more than out.size() when it has more; the rest are not stored).
+/// Keeps empty fields like split(): "a::b" has 3.
+[[nodiscard]] std::size_t split_into(std::string_view text, char sep, std::span<std::string_view> out);
 /// Splits into lines without their '\n' (a trailing newline adds no empty line).
 [[nodiscard]] std::vector<std::string_view> lines(std::string_view text);
+/// The line of lines(text) that starts at `pos`, moving `pos` past it; nullopt at the end. Reads
+/// the lines one at a time without building the vector:
+///   std::size_t pos = 0;
+///   while (auto line = next_line(text, pos)) { ... }
+[[nodiscard]] inline std::optional<std::string_view> next_line(std::string_view text, std::size_t& pos) {
+  if (pos >= text.size()) {
+    return std::nullopt;
+  }
+  const auto start = pos;
+  const auto end = text.find('\n', start);
+  if (end == std::string_view::npos) {
+    pos = text.size();
+    return text.substr(start);
+  }
+  pos = end + 1;
+  return text.substr(start, end - start);
+}
 [[nodiscard]] std::string_view trim(std::string_view text);
 /// The last line that is not blank, trimmed (for "failed (exit 1): <last stderr line>").
 [[nodiscard]] std::string last_nonempty_line(std::string_view text);

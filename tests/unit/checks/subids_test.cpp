@@ -5,6 +5,7 @@
 #include "support/temp_root.hpp"
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,14 +34,15 @@ SubIdState state_with(std::string_view subuid,
                       std::vector<zt::host::Account> extra = {},
                       bool ztnet_exists = true) {
   SubIdState state;
-  state.accounts = {account("root", 0, 0), account("alice", 1000, 1000)};
+  std::vector<zt::host::Account> accounts = {account("root", 0, 0), account("alice", 1000, 1000)};
   if (ztnet_exists) {
     state.account = account("ztnet", 999, 999);
-    state.accounts.push_back(*state.account);
+    accounts.push_back(*state.account);
   }
-  state.accounts.insert(state.accounts.end(), extra.begin(), extra.end());
-  state.subuid = parsed(subuid, "/etc/subuid");
-  state.subgid = parsed(subgid, "/etc/subgid");
+  accounts.insert(accounts.end(), extra.begin(), extra.end());
+  state.accounts = std::make_shared<const std::vector<zt::host::Account>>(std::move(accounts));
+  state.subuid = std::make_shared<const std::vector<SubIdEntry>>(parsed(subuid, "/etc/subuid"));
+  state.subgid = std::make_shared<const std::vector<SubIdEntry>>(parsed(subgid, "/etc/subgid"));
   state.subuid_exists = true;
   state.subgid_exists = true;
   return state;
@@ -337,7 +339,7 @@ TEST_CASE("read_subid_state: missing files, login.defs, parse errors", "[checks]
   CHECK_FALSE(empty->subuid_exists);
   CHECK_FALSE(empty->subgid_exists);
   CHECK(empty->uid() == 999u);
-  CHECK(empty->accounts.size() == 2);
+  CHECK(empty->accounts->size() == 2);
   CHECK(empty->limits.uid == SubIdLimits{100000, 600100000});
 
   root.write("/etc/login.defs", "SUB_UID_MIN 200000\n");
@@ -345,7 +347,7 @@ TEST_CASE("read_subid_state: missing files, login.defs, parse errors", "[checks]
   auto some = zt::checks::read_subid_state(host.view(), "ztnet");
   REQUIRE(some);
   CHECK(some->subuid_exists);
-  CHECK(some->subuid.size() == 1);
+  CHECK(some->subuid->size() == 1);
   CHECK(some->limits.uid.min == 200000);
 
   root.write("/etc/subgid", "ztnet:200000:65536\nnonsense\n");

@@ -2,10 +2,13 @@
 #include "host/accounts.hpp"
 
 #include "host/fs.hpp"
+#include "host/host_cache.hpp"
 #include "support/catch.hpp"
 #include "support/temp_root.hpp"
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -187,4 +190,115 @@ TEST_CASE("FileAccounts: missing files mean no accounts, malformed ones are erro
   auto bad_group = accounts.group("root");
   REQUIRE_FALSE(bad_group);
   CHECK(bad_group.error().message == "/etc/group:2: bad GID 'ten'");
+}
+
+TEST_CASE("FileAccounts: the first entry of a name, uid or gid wins, like getpwnam", "[host][accounts]") {
+  zt::test::TempRoot root;
+  root.write("/etc/passwd", "root:x:0:0::/root:/bin/sh\n"
+                            "dup:x:1000:1000::/first:/bin/sh\n"
+                            "other:x:1000:2000::/other:/bin/sh\n"  // uid 1000 again
+                            "dup:x:1001:1001::/second:/bin/sh\n"); // name dup again
+  root.write("/etc/group", "root:x:0:\ndup:x:1000:\ndup:x:3000:\n");
+  zt::host::Fs fs(root.path());
+  zt::host::HostCache cache;
+  const zt::host::HostCache* no_cache = nullptr;
+  const zt::host::HostCache* with_cache = &cache;
+  for (const zt::host::HostCache* c : {no_cache, with_cache}) {
+    INFO("cached " << (c != nullptr));
+    zt::host::FileAccounts accounts(fs, c);
+    CHECK(accounts.user("dup").value()->home == "/first");
+    CHECK(accounts.user_by_uid(1000).value()->name == "dup");
+    CHECK(accounts.user_by_uid(1001).value()->home == "/second");
+    CHECK(accounts.group("dup").value()->gid == 1000);
+    CHECK(accounts.user_private_group(1000).value() == std::optional<std::string>("dup"));
+    CHECK_FALSE(accounts.user_private_group(2000).value());
+  }
+}
+
+TEST_CASE("FileAccounts: shared_users shares the cached accounts, users() copies them", "[host][accounts]") {
+  zt::test::TempRoot root;
+  root.add_user("ztnet", 1001, 1001, "/home/ztnet");
+  zt::host::Fs fs(root.path());
+  zt::host::HostCache cache;
+  zt::host::FileAccounts accounts(fs, &cache);
+  auto first = accounts.shared_users();
+  auto second = accounts.shared_users();
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->get() == second->get());
+  CHECK(describe(**first) == "root|0|0|/root|/bin/sh\nztnet|1001|1001|/home/ztnet|/bin/sh\n");
+  CHECK(describe(accounts.users().value()) == describe(**first));
+  CHECK(cache.computed("accounts:/etc/passwd") == 1);
+  // The shared table outlives the cache entry it came from.
+  cache.invalidate();
+  CHECK((*first)->size() == 2);
+
+  // Errors are the same as users()'.
+  root.write("/etc/passwd", "broken:x:1:1\n");
+  cache.invalidate();
+  auto bad = accounts.shared_users();
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message == "/etc/passwd:1: expected 7 colon-separated fields, found 4");
+  // Without a cache: a fresh parse per call.
+  zt::host::FileAccounts uncached(fs);
+  CHECK(uncached.shared_users().error().message == bad.error().message);
+}
+
+TEST_CASE("FileAccounts: lookups in big files answer like the interface's scan", "[host][accounts]") {
+  // 3,000 accounts in 40 primary gids; every 5th has a group of its name, every 10th with its gid;
+  // names and uids repeat so that the first entry must win.
+  std::string passwd = "root:x:0:0::/root:/bin/sh\n";
+  std::string group = "root:x:0:\n";
+  for (int i = 0; i < 3000; ++i) {
+    const std::string name = "u" + std::to_string(i % 2500);
+    const int gid = 10000 + (i % 40);
+    passwd += name + ":x:" + std::to_string(20000 + i % 2800) + ":" + std::to_string(gid) + "::/h" +
+              std::to_string(i) + ":/bin/sh\n";
+    if (i % 5 == 0) {
+      group += name + ":x:" + std::to_string(i % 10 == 0 ? gid : 50000 + i) + ":\n";
+    }
+  }
+  zt::test::TempRoot root;
+  root.write("/etc/passwd", passwd);
+  root.write("/etc/group", group);
+  zt::host::Fs fs(root.path());
+  zt::host::HostCache cache;
+  zt::host::FileAccounts accounts(fs, &cache);
+  const auto all = accounts.users().value();
+  REQUIRE(all.size() == 3001);
+  for (int i = 0; i < 2600; i += 7) {
+    const std::string name = "u" + std::to_string(i);
+    std::optional<std::string> home;
+    for (const auto& a : all) {
+      if (a.name == name) {
+        home = a.home;
+        break;
+      }
+    }
+    INFO(name);
+    auto got = accounts.user(name).value();
+    CHECK(got.has_value() == home.has_value());
+    if (got && home) {
+      CHECK(got->home == *home);
+    }
+    const std::uint32_t uid = 20000 + static_cast<std::uint32_t>(i);
+    std::optional<std::string> by_uid;
+    for (const auto& a : all) {
+      if (a.uid == uid) {
+        by_uid = a.home;
+        break;
+      }
+    }
+    auto got_uid = accounts.user_by_uid(uid).value();
+    CHECK(got_uid.has_value() == by_uid.has_value());
+    if (got_uid && by_uid) {
+      CHECK(got_uid->home == *by_uid);
+    }
+  }
+  for (std::uint32_t gid = 9999; gid <= 10041; ++gid) {
+    INFO(gid);
+    CHECK(accounts.user_private_group(gid).value() == accounts.Accounts::user_private_group(gid).value());
+  }
+  CHECK(cache.computed("accounts:/etc/passwd") == 1);
+  CHECK(cache.computed("accounts:/etc/group") == 1);
 }

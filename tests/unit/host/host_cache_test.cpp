@@ -2,7 +2,9 @@
 #include "host/host_cache.hpp"
 
 #include "checks/packages.hpp"
+#include "checks/data.hpp"
 #include "checks/subids.hpp"
+#include "checks/user.hpp"
 #include "host/host.hpp"
 #include "support/catch.hpp"
 #include "support/fake_runner.hpp"
@@ -104,8 +106,8 @@ TEST_CASE("Host cache: a run parses passwd, group, subuid, subgid and the packag
     CHECK(installed->size() == 2);
     auto state = zt::checks::read_subid_state(view, "ztnet");
     REQUIRE(state);
-    CHECK(state->subuid.size() == 1);
-    CHECK(state->subgid.size() == 1);
+    CHECK(state->subuid->size() == 1);
+    CHECK(state->subgid->size() == 1);
   }
   for (const char* key : {"accounts:/etc/passwd", "accounts:/etc/group", "packages:/var/lib/dpkg/status",
                           "subids:/etc/subuid", "subids:/etc/subgid"}) {
@@ -180,4 +182,46 @@ TEST_CASE("FileAccounts: user_private_group answers like the scan over users() a
     CHECK(accounts.Accounts::user_private_group(500).value() == std::optional<std::string>("b"));
     CHECK_FALSE(accounts.Accounts::user_private_group(600).value());
   }
+}
+
+TEST_CASE("Host cache: the subids state, the user checks and the data owner share one parse, without copies",
+          "[host][cache]") {
+  zt::test::TempRoot root;
+  write_tree(root);
+  zt::test::FakeRunner runner;
+  zt::host::Host host = root.host(runner);
+  host.enable_cache();
+  const zt::host::HostView view = host.view();
+  for (int i = 0; i < 3; ++i) {
+    auto state = zt::checks::read_subid_state(view, "ztnet");
+    REQUIRE(state);
+    auto subuid = zt::checks::read_subid_file(view, zt::checks::SubIdKind::uid);
+    auto subgid = zt::checks::read_subid_file(view, zt::checks::SubIdKind::gid);
+    REQUIRE(*subuid);
+    REQUIRE(**subuid);
+    REQUIRE(*subgid);
+    REQUIRE(**subgid);
+    // The state points at the cached vectors: the same objects, not copies.
+    CHECK(state->subuid.get() == &***subuid);
+    CHECK(state->subgid.get() == &***subgid);
+    CHECK(state->accounts.get() == view.accounts().shared_users().value().get());
+    auto problems = zt::checks::read_account_id_problems(view, *view.accounts().user("ztnet").value(), true);
+    REQUIRE(problems);
+    zt::checks::DataSpec spec;
+    auto owner = zt::checks::read_data_owner(view, spec);
+    REQUIRE(owner);
+    REQUIRE(*owner);
+    CHECK((*owner)->uid == 999);
+    REQUIRE((*owner)->subuid);
+    CHECK((*owner)->subuid->to_text() == "ztnet:165536:65536");
+  }
+  for (const char* key : {"accounts:/etc/passwd", "subids:/etc/subuid", "subids:/etc/subgid", "data:owner:ztnet"}) {
+    INFO(key);
+    CHECK(host.cache().computed(key) == 1);
+  }
+  // A change is seen after invalidation, by the data owner too.
+  root.write("/etc/subuid", "ztnet:231072:65536\n");
+  host.invalidate_cache();
+  CHECK(zt::checks::read_data_owner(view, {}).value()->subuid->to_text() == "ztnet:231072:65536");
+  CHECK(zt::checks::read_subid_state(view, "ztnet").value().subuid->front().start == 231072);
 }

@@ -3,12 +3,57 @@
 
 #include "support/catch.hpp"
 
+#include <array>
+#include <string_view>
+#include <vector>
+
 using namespace zt::util;
 
 TEST_CASE("strings: split keeps empty fields", "[util][strings]") {
   CHECK(split("a::b", ':') == std::vector<std::string_view>{"a", "", "b"});
   CHECK(split("", ':') == std::vector<std::string_view>{""});
   CHECK(split("ztnet:165536:65536", ':') == std::vector<std::string_view>{"ztnet", "165536", "65536"});
+}
+
+TEST_CASE("strings: split_into fills a fixed array and counts every field", "[util][strings]") {
+  std::array<std::string_view, 3> out{};
+  CHECK(split_into("ztnet:165536:65536", ':', out) == 3);
+  CHECK(out == std::array<std::string_view, 3>{"ztnet", "165536", "65536"});
+  CHECK(split_into("a::", ':', out) == 3);
+  CHECK(out == std::array<std::string_view, 3>{"a", "", ""});
+  out = {};
+  CHECK(split_into("a:b", ':', out) == 2);
+  CHECK(out[0] == "a");
+  CHECK(out[1] == "b");
+  CHECK(split_into("", ':', out) == 1);
+  CHECK(out[0].empty());
+  // More fields than room: the first three are stored, all of them counted (like split().size()).
+  CHECK(split_into("a:b:c:d:e", ':', out) == 5);
+  CHECK(out == std::array<std::string_view, 3>{"a", "b", "c"});
+  CHECK(split_into("a:b:c:", ':', out) == 4);
+  for (const std::string_view text : {"", ":", "a", "x:y:z", "::::", "root:x:0:0:root:/root:/bin/sh"}) {
+    INFO(text);
+    std::array<std::string_view, 7> seven{};
+    const auto all = split(text, ':');
+    REQUIRE(split_into(text, ':', seven) == all.size());
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      CHECK(seven[i] == all[i]);
+    }
+  }
+}
+
+TEST_CASE("strings: next_line walks the lines of lines()", "[util][strings]") {
+  for (const std::string_view text : {"", "\n", "a", "a\n", "a\nb", "a\n\nb\n", "\n\nx\n\n"}) {
+    INFO(text);
+    std::vector<std::string_view> walked;
+    std::size_t pos = 0;
+    while (auto line = next_line(text, pos)) {
+      walked.push_back(*line);
+    }
+    CHECK(walked == lines(text));
+    CHECK(pos == text.size());
+    CHECK_FALSE(next_line(text, pos));
+  }
 }
 
 TEST_CASE("strings: lines, trim, join", "[util][strings]") {
@@ -29,6 +74,10 @@ TEST_CASE("strings: parse_uint is strict", "[util][strings]") {
   CHECK_FALSE(parse_uint("12a"));
   CHECK_FALSE(parse_uint(" 1"));
   CHECK_FALSE(parse_uint("99999999999999999999999"));
+  CHECK(parse_uint("18446744073709551615") == 18446744073709551615ULL);
+  CHECK_FALSE(parse_uint("18446744073709551616"));
+  CHECK_FALSE(parse_uint("+1"));
+  CHECK(parse_uint("007") == 7U);
 }
 
 TEST_CASE("strings: format_mode and quote_argv", "[util][strings]") {
