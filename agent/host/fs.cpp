@@ -172,13 +172,19 @@ Result<std::string> read_bounded(int fd, const struct stat& st, const fs::path& 
   if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
     return std::unexpected(larger_than(host_path, max_bytes));
   }
+  // Read straight into the string (sized from fstat, grown if the file grows): no bounce buffer, so
+  // the bytes are copied once, from the page cache.
   std::string out;
-  out.reserve(static_cast<std::size_t>(st.st_size));
-  char buf[65536];
+  out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(static_cast<std::uint64_t>(st.st_size), max_bytes)) + 1);
+  std::size_t have = 0;
   for (;;) {
-    const std::uint64_t room = max_bytes + 1 - out.size();
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof buf, room));
-    const ssize_t n = ::read(fd, buf, want);
+    if (have == out.size()) {
+      if (have > max_bytes) {
+        return std::unexpected(larger_than(host_path, max_bytes));
+      }
+      out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{have} * 2, max_bytes + 1)));
+    }
+    const ssize_t n = ::read(fd, out.data() + have, out.size() - have);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -188,11 +194,12 @@ Result<std::string> read_bounded(int fd, const struct stat& st, const fs::path& 
     if (n == 0) {
       break;
     }
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > max_bytes) {
+    have += static_cast<std::size_t>(n);
+    if (have > max_bytes) {
       return std::unexpected(larger_than(host_path, max_bytes));
     }
   }
+  out.resize(have);
   return out;
 }
 
