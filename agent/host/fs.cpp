@@ -173,9 +173,13 @@ Result<std::string> read_bounded(int fd, const struct stat& st, const fs::path& 
     return std::unexpected(larger_than(host_path, max_bytes));
   }
   // Read straight into the string (sized from fstat, grown if the file grows): no bounce buffer, so
-  // the bytes are copied once, from the page cache.
+  // the bytes are copied once, from the page cache. Files that report size 0 (/proc, /sys) get a
+  // 64 KiB first read: a sysctl file answers only its first read (a 1-byte read of "1024" gives "1",
+  // then end of file).
+  constexpr std::uint64_t k_unsized_first_read = 64 * 1024;
+  const std::uint64_t first = st.st_size > 0 ? static_cast<std::uint64_t>(st.st_size) + 1 : k_unsized_first_read;
   std::string out;
-  out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(static_cast<std::uint64_t>(st.st_size), max_bytes)) + 1);
+  out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(first, max_bytes + 1)));
   std::size_t have = 0;
   for (;;) {
     if (have == out.size()) {
@@ -200,6 +204,9 @@ Result<std::string> read_bounded(int fd, const struct stat& st, const fs::path& 
     }
   }
   out.resize(have);
+  if (st.st_size == 0) {
+    out.shrink_to_fit();  // do not keep 64 KiB for a 5-byte sysctl value
+  }
   return out;
 }
 

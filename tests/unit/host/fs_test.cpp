@@ -4,6 +4,7 @@
 #include "support/catch.hpp"
 #include "support/temp_root.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <sys/stat.h>
@@ -561,4 +562,28 @@ TEST_CASE("Fs: available_bytes looks at the nearest existing ancestor", "[host][
   auto missing = fs.available_bytes("/opt/ztnet-data/postgres-data");
   REQUIRE(missing.has_value());
   CHECK(*missing > 0);
+}
+
+TEST_CASE("Fs::read_file reads files that report size 0 (/proc, /sys) whole", "[host][fs]") {
+  // A sysctl file answers only the first read: a short first read would give "1" of "1024".
+  Fs fs("/");
+  auto ostype = fs.read_file("/proc/sys/kernel/ostype");
+  REQUIRE(ostype);
+  CHECK(*ostype == "Linux\n");
+  auto port_start = fs.read_file("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  REQUIRE(port_start);
+  std::string expected;
+  {
+    FILE* f = std::fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "r");
+    REQUIRE(f != nullptr);
+    char buf[64] = {};
+    expected = std::fgets(buf, sizeof buf, f) != nullptr ? buf : "";
+    std::fclose(f);
+  }
+  CHECK(*port_start == expected);
+  // Longer than one page, still size 0 in fstat.
+  auto maps = fs.read_file("/proc/self/maps");
+  REQUIRE(maps);
+  CHECK(maps->size() > 1000);
+  CHECK(maps->back() == '\n');
 }
