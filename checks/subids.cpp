@@ -377,7 +377,7 @@ std::string SubIdEntry::range_text() const {
 Result<std::vector<SubIdEntry>> parse_subid_file(std::string_view text, std::string_view path) {
   std::vector<SubIdEntry> out;
   // One allocation for the entries (100,000 lines and more on big hosts); none per line.
-  out.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
+  out.reserve(util::count_char(text, '\n') + 1);
   std::array<std::string_view, 3> fields;
   std::size_t number = 0;
   std::size_t pos = 0;

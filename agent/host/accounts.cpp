@@ -67,7 +67,7 @@ Result<std::vector<Record>> parse_records(
   ZT_ASSERT(field_count <= k_max_fields);
   std::vector<Record> out;
   // One allocation for the records (100,000 lines and more on big hosts); none per line.
-  out.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
+  out.reserve(util::count_char(text, '\n') + 1);
   std::array<std::string_view, k_max_fields> storage;
   const std::span<std::string_view> fields(storage.data(), field_count);
   std::size_t number = 0;

@@ -5,6 +5,7 @@
 #include "util/result.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -38,10 +39,25 @@ void assert_failed(const char* expr, const char* file, int line, const char* fun
 
 namespace util {
 
+std::size_t count_char(std::string_view text, char c) {
+  std::size_t n = 0;
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p < end) {
+    const void* hit = std::memchr(p, c, static_cast<std::size_t>(end - p));
+    if (hit == nullptr) {
+      break;
+    }
+    ++n;
+    p = static_cast<const char*>(hit) + 1;
+  }
+  return n;
+}
+
 std::vector<std::string_view> split(std::string_view text, char sep) {
   std::vector<std::string_view> out;
   // One allocation per call: account and subid files are split line by line (100k lines and more).
-  out.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), sep)) + 1);
+  out.reserve(count_char(text, sep) + 1);
   std::size_t start = 0;
   while (true) {
     auto pos = text.find(sep, start);
@@ -67,7 +83,7 @@ std::size_t split_into(std::string_view text, char sep, std::span<std::string_vi
     start = pos + 1;
   }
   // `out` is full: count the fields left without storing them.
-  return n + 1 + static_cast<std::size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(start), text.end(), sep));
+  return n + 1 + count_char(text.substr(start), sep);
 }
 
 std::vector<std::string_view> lines(std::string_view text) {
@@ -86,13 +102,17 @@ std::vector<std::string_view> lines(std::string_view text) {
 }
 
 std::string_view trim(std::string_view text) {
-  const char* ws = " \t\r\n\v\f";
-  auto b = text.find_first_not_of(ws);
-  if (b == std::string_view::npos) {
-    return {};
+  // The same six characters as isspace() in the C locale, without a locale lookup per byte.
+  const auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  std::size_t b = 0;
+  std::size_t e = text.size();
+  while (b < e && space(text[b])) {
+    ++b;
   }
-  auto e = text.find_last_not_of(ws);
-  return text.substr(b, e - b + 1);
+  while (e > b && space(text[e - 1])) {
+    --e;
+  }
+  return text.substr(b, e - b);
 }
 
 std::string last_nonempty_line(std::string_view text) {
@@ -130,13 +150,27 @@ std::string join_views(std::span<const std::string_view> parts, std::string_view
 }
 
 std::optional<std::uint64_t> parse_uint(std::string_view text) {
+  // A digit loop with overflow builtins: std::from_chars (GCC 12) costs ~100 instructions for an
+  // 8-digit id, and the account and subid files hold 600k of them on a 100k-user host.
   if (text.empty()) {
     return std::nullopt;
   }
   std::uint64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || ptr != text.data() + text.size()) {
-    return std::nullopt;
+  if (text.size() <= 19) {  // 19 digits cannot overflow 64 bits (10^19 - 1 < 2^64)
+    for (const char c : text) {
+      const unsigned digit = static_cast<unsigned>(static_cast<unsigned char>(c)) - unsigned{'0'};
+      if (digit > 9) {
+        return std::nullopt;
+      }
+      value = value * 10 + digit;
+    }
+    return value;
+  }
+  for (const char c : text) {
+    const unsigned digit = static_cast<unsigned>(static_cast<unsigned char>(c)) - unsigned{'0'};
+    if (digit > 9 || __builtin_mul_overflow(value, 10U, &value) || __builtin_add_overflow(value, digit, &value)) {
+      return std::nullopt;
+    }
   }
   return value;
 }

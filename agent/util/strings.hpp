@@ -10,6 +10,8 @@
 
 namespace zt::util {
 
+/// How many times `c` occurs in `text` (memchr: a few instructions per hit, not per byte).
+[[nodiscard]] std::size_t count_char(std::string_view text, char c);
 /// Splits on `sep`; keeps empty fields ("a::b" -> {"a", "", "b"}).
 [[nodiscard]] std::vector<std::string_view> split(std::string_view text, char sep);
 /// Splits on `sep` into `out` without allocating: stores the first out.size() fields and returns

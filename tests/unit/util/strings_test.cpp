@@ -103,3 +103,26 @@ TEST_CASE("to_hex: lowercase, two digits per byte", "[util][strings]") {
   CHECK(zt::util::to_hex(std::string("\x00\x0f\x10\xff", 4)) == "000f10ff");
   CHECK(zt::util::to_hex("AZ") == "415a");
 }
+
+TEST_CASE("strings: parse_uint at the 19/20-digit boundary and with every non-digit byte", "[util][strings]") {
+  CHECK(parse_uint("9999999999999999999") == 9999999999999999999ULL);  // 19 digits: the unchecked loop
+  CHECK(parse_uint("00000000000000000000000000042") == 42U);          // leading zeros, checked loop
+  CHECK(parse_uint("10000000000000000000") == 10000000000000000000ULL);
+  CHECK_FALSE(parse_uint("99999999999999999990"));
+  for (int c = 0; c < 256; ++c) {
+    if (c >= '0' && c <= '9') {
+      continue;
+    }
+    const std::string text = std::string("12") + static_cast<char>(c);
+    CHECK_FALSE(parse_uint(text));
+  }
+}
+
+TEST_CASE("strings: count_char and trim's whitespace set", "[util][strings]") {
+  CHECK(count_char("", '\n') == 0);
+  CHECK(count_char("a\nb\n\n", '\n') == 3);
+  CHECK(count_char(std::string(100000, ':'), ':') == 100000);
+  CHECK(trim("\v\fx\r\t") == "x");
+  CHECK(trim("x") == "x");
+  CHECK(trim("\x85x") == "\x85x");  // not C-locale space
+}
