@@ -708,6 +708,7 @@ int run_main(const Options& o) {
   host::Host host(std::move(target), runner);
   // Each host file (package database, passwd, group, subuid, subgid) is parsed once per run.
   host.enable_cache();
+  host.abandon_cache_on_destruction();
   if (o.verb == Verb::schedule) {
     return run_schedule(o, host);
   }

@@ -55,6 +55,11 @@ public:
       : m_fs(std::move(fs)), m_accounts(m_fs), m_runner(runner, m_cache), m_read_only(runner) {}
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
+  ~Host() {
+    if (m_abandon_cache) {
+      m_cache.abandon();
+    }
+  }
 
   /// The writable Fs: drops the cached host files first (the caller may be about to write).
   [[nodiscard]] Fs& fs() {
@@ -76,6 +81,9 @@ public:
     m_cache_enabled = true;
     m_accounts.set_cache(&m_cache);
   }
+  /// The CLI's run: the process exits right after this Host, so its cache is not freed (see
+  /// HostCache::abandon()).
+  void abandon_cache_on_destruction() { m_abandon_cache = true; }
   /// Drops every cached host file: the orchestrator calls this after a step applied changes.
   void invalidate_cache() const { m_cache.invalidate(); }
   [[nodiscard]] const HostCache& cache() const { return m_cache; }
@@ -83,6 +91,7 @@ public:
 private:
   HostCache m_cache;  // before m_accounts and m_runner, which refer to it
   bool m_cache_enabled = false;
+  bool m_abandon_cache = false;
   Fs m_fs;
   FileAccounts m_accounts;
   InvalidatingRunner m_runner;

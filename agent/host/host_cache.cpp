@@ -3,10 +3,20 @@
 
 #include "util/assert.hpp"
 
+#include <vector>
+
 namespace zt::host {
 
 void HostCache::invalidate() const {
   std::lock_guard lock(m_mutex);
+  m_entries.clear();
+}
+
+void HostCache::abandon() const {
+  static std::mutex kept_mutex;
+  static auto* kept = new std::vector<std::map<std::string, Entry, std::less<>>>();  // never freed, on purpose
+  std::scoped_lock lock(m_mutex, kept_mutex);
+  kept->push_back(std::move(m_entries));
   m_entries.clear();
 }
 
