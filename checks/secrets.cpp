@@ -94,6 +94,8 @@ protected:
 
 class SecretsPresent final : public SecretsCheck {
 public:
+  /// `podman secret ls` as the user (the podman secrets backend on a live host).
+  [[nodiscard]] bool waits_on_process() const override { return true; }
   SecretsPresent(const std::string& user, const profile::Stack& stack)
       : SecretsCheck(user, stack, "secrets.present", "every declared secret exists in the secret store") {}
 

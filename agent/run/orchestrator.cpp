@@ -118,39 +118,47 @@ void run_checks(const std::vector<const checks::Check*>& list,
                 unsigned jobs,
                 std::vector<report::CheckReport>& results) {
   results.resize(list.size());
-  // Runtime checks first: they wait on processes (podman as the user, systemctl), so they start at
-  // once and overlap each other and the file checks, instead of queueing behind them. Results keep
-  // the profile's order.
-  std::vector<std::size_t> order;
-  order.reserve(list.size());
-  for (const bool runtime : {true, false}) {
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      if (list[i]->runtime() == runtime) {
-        order.push_back(i);
-      }
-    }
+  // Checks that wait on a process (podman as the user, systemctl) each get a thread of their own
+  // and start at once: they take no CPU while they wait, so they overlap each other and the file
+  // checks, and a live verify waits about as long as the slowest podman call, not the sum of them.
+  // The file checks share `jobs` threads. With --jobs 1 everything runs in order on one thread.
+  // Results keep the profile's order.
+  std::vector<std::size_t> waiting;
+  std::vector<std::size_t> rest;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    (list[i]->waits_on_process() ? waiting : rest).push_back(i);
   }
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    while (true) {
-      std::size_t k = next.fetch_add(1);
-      if (k >= order.size()) {
-        return;
+  if (jobs <= 1) {
+    for (const auto* part : {&waiting, &rest}) {
+      for (const std::size_t i : *part) {
+        results[i] = run_check(*list[i], view);
       }
-      results[order[k]] = run_check(*list[order[k]], view);
     }
-  };
-  unsigned n = std::max(1U, std::min<unsigned>(jobs, static_cast<unsigned>(list.size())));
-  if (n == 1) {
-    worker();
     return;
   }
+  constexpr std::size_t k_max_waiting_threads = 32;
+  std::atomic<std::size_t> next_waiting{0};
+  std::atomic<std::size_t> next_rest{0};
+  auto take = [&](std::atomic<std::size_t>& next, const std::vector<std::size_t>& part) {
+    while (true) {
+      const std::size_t k = next.fetch_add(1);
+      if (k >= part.size()) {
+        return;
+      }
+      results[part[k]] = run_check(*list[part[k]], view);
+    }
+  };
   std::vector<std::thread> threads;
-  threads.reserve(n - 1);
-  for (unsigned t = 1; t < n; ++t) {
-    threads.emplace_back(worker);
+  const std::size_t waiting_threads = std::min(waiting.size(), k_max_waiting_threads);
+  const std::size_t rest_threads = std::min<std::size_t>(jobs, rest.size());
+  threads.reserve(waiting_threads + rest_threads);
+  for (std::size_t t = 0; t < waiting_threads; ++t) {
+    threads.emplace_back([&] { take(next_waiting, waiting); });
   }
-  worker();
+  for (std::size_t t = 1; t < rest_threads; ++t) {
+    threads.emplace_back([&] { take(next_rest, rest); });
+  }
+  take(next_rest, rest);  // this thread is one of the `jobs`
   for (auto& t : threads) {
     t.join();
   }

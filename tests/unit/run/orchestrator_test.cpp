@@ -5,7 +5,10 @@
 #include "support/fake_runner.hpp"
 #include "support/temp_root.hpp"
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 namespace {
@@ -237,4 +240,69 @@ TEST_CASE("Orchestrator: runtime checks are retried until they pass", "[run][orc
   REQUIRE(rep.checks.size() == 1);
   CHECK(rep.checks[0].outcome == zt::checks::Outcome::pass);
   CHECK(rep.duration_s < 4.0);
+}
+
+namespace {
+
+/// A check that waits on a "process": it passes only if all `expected` of its kind are running at
+/// the same time (a rendezvous, given up after 10 s), which they are only when each has a thread.
+class RendezvousCheck final : public zt::checks::Check {
+public:
+  struct Meeting {
+    std::mutex mutex;
+    std::condition_variable cv;
+    int arrived = 0;
+    int expected = 0;
+  };
+  RendezvousCheck(std::string id, Meeting& meeting) : m_id(std::move(id)), m_meeting(meeting) {}
+  std::string_view id() const override { return m_id; }
+  std::string_view step() const override { return "wait"; }
+  std::string_view description() const override { return "meets the others"; }
+  bool waits_on_process() const override { return true; }
+  zt::checks::CheckResult run(const zt::host::HostView& /*host*/) const override {
+    std::unique_lock lock(m_meeting.mutex);
+    ++m_meeting.arrived;
+    m_meeting.cv.notify_all();
+    const bool met = m_meeting.cv.wait_for(lock, std::chrono::seconds(10),
+                                           [&] { return m_meeting.arrived >= m_meeting.expected; });
+    return met ? zt::checks::pass("all at once", "all at once")
+               : zt::checks::fail("all at once", std::to_string(m_meeting.arrived) + " at once", "");
+  }
+
+private:
+  std::string m_id;
+  Meeting& m_meeting;
+};
+
+} // namespace
+
+TEST_CASE("Orchestrator: checks that wait on a process all run at once, beyond --jobs", "[run][orchestrator]") {
+  zt::test::TempRoot root;
+  zt::test::FakeRunner runner;
+  auto host = root.host(runner);
+  RendezvousCheck::Meeting meeting;
+  meeting.expected = 7;
+  std::vector<Step> steps;
+  Step waiting;
+  waiting.id = "wait";
+  for (int i = 0; i < meeting.expected; ++i) {
+    waiting.checks.push_back(std::make_unique<RendezvousCheck>("wait.p" + std::to_string(i), meeting));
+  }
+  steps.push_back(std::move(waiting));
+  for (int i = 0; i < 5; ++i) {
+    auto id = "f" + std::to_string(i);
+    root.write("/marker-" + id, "ok");
+    steps.push_back(make_step(id, std::make_unique<MarkerFile>(id, "ok"), "ok"));
+  }
+  auto o = opts(zt::run::Command::verify);
+  o.jobs = 2;  // fewer threads than process checks: they still all run at once
+  auto rep = zt::run::execute(steps, host, o, "test");
+  REQUIRE(rep.checks.size() == 12);
+  for (int i = 0; i < 7; ++i) {
+    CHECK(rep.checks[i].id == "wait.p" + std::to_string(i));
+    CHECK(rep.checks[i].outcome == zt::checks::Outcome::pass);
+  }
+  for (int i = 7; i < 12; ++i) {
+    CHECK(rep.checks[i].outcome == zt::checks::Outcome::pass);
+  }
 }
