@@ -5,7 +5,10 @@
 # CPU time (user + sys, from wait4) and peak RSS (bench/measure.py), how often one verify opens each
 # host file (strace, bench/opens.py), and how verify scales with /etc/passwd and /etc/subuid size.
 #
-#   sudo bench/run.sh [--binary build/ztagent] [--runs 21] [--live] [--no-scale]
+#   sudo bench/run.sh [--binary build/ztagent] [--compare OTHER_BINARY] [--runs 21] [--live] [--no-scale]
+#
+# --compare adds the same verify / provision / scaling rows for a second binary (the release build
+# of packaging/build-release.sh, or an older commit's build), measured interleaved in the same rounds.
 #
 # By default the "host" is an image tree under /var/tmp/ztagent-bench, provisioned once with
 # `ztagent provision --root` (offline: the tree's dpkg database lists the packages). Its package
@@ -17,20 +20,22 @@
 # 100k lines of passwd and subuid < 100 ms CPU, cost linear in their size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=build/ztagent; runs=21; live=0; user=ztbench; scale=1
+bin=build/ztagent; runs=21; live=0; user=ztbench; scale=1; other=
 while [ $# -gt 0 ]; do
   case $1 in
     --binary) bin=$2; shift 2 ;;
+    --compare) other=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --live) live=1; user=${ZTAGENT_BENCH_USER:-ztnet}; shift ;;
     --no-scale) scale=0; shift ;;
-    *) echo "usage: $0 [--binary PATH] [--runs N] [--live] [--no-scale]" >&2; exit 64 ;;
+    *) echo "usage: $0 [--binary PATH] [--compare PATH] [--runs N] [--live] [--no-scale]" >&2; exit 64 ;;
   esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (provisioning the tree chowns files)" >&2; exit 64; }
 need() { command -v "$1" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null; }
 need getfacl acl; need strace strace; need python3 python3-minimal
 bin=$(realpath "$bin")
+[ -z "$other" ] || other=$(realpath "$other")
 work=/var/tmp/ztagent-bench
 
 # A dpkg status file with >= 1,000 packages: this machine's own, or generated stanzas, plus the
@@ -85,11 +90,19 @@ core=preflight,packages,user,subids,data,linger,ports
 bench/verify.sh "$sroot" "$user" >/dev/null || { echo "bench: verify.sh fails: host not converged" >&2; exit 1; }
 
 j() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@"; }
+compare_rows=()
+if [ -n "$other" ]; then
+  zo=("$other" "${zt[@]:1}")
+  "${zo[@]}" verify -q >/dev/null || { echo "bench: $other verify fails on the tree" >&2; exit 1; }
+  compare_rows=("[compare] verify (whole profile)=$(j "${zo[@]}" verify -q)"
+                "[compare] provision (no-op)=$(j "${zo[@]}" provision -q)")
+fi
 python3 bench/measure.py --runs "$runs" --json "$work/medians.json" \
   "ztagent verify (steps up to ports)=$(j "${zt[@]}" verify -q --only "$core")" \
   "bench/verify.sh (POSIX shell)=$(j /bin/sh bench/verify.sh "$sroot" "$user")" \
   "ztagent verify (whole profile)=$(j "${zt[@]}" verify -q)" \
-  "ztagent provision (no-op)=$(j "${zt[@]}" provision -q)"
+  "ztagent provision (no-op)=$(j "${zt[@]}" provision -q)" \
+  "${compare_rows[@]}"
 
 # How often one verify and one no-op provision open each host file.
 files=(/var/lib/dpkg/status /etc/passwd /etc/group /etc/subuid /etc/subgid)
@@ -115,6 +128,10 @@ print(f"steps up to ports vs shell: CPU {core['cpu_ms'] / sh['cpu_ms']:.3f}x, wa
 print(f"no-op provision wall {prov['wall_ms']:.1f} ms, CPU {prov['cpu_ms']:.1f} ms (target <= 20: {verdict(prov['wall_ms'] <= 20)})")
 rss = max(whole["rss_mib"], prov["rss_mib"])
 print(f"peak RSS {rss:.1f} MiB (target <= 10: {verdict(rss <= 10)})")
+if "[compare] verify (whole profile)" in m:
+    cv, cp = m["[compare] verify (whole profile)"], m["[compare] provision (no-op)"]
+    print(f"compare binary: verify CPU {cv['cpu_ms']:.1f} ms ({cv['cpu_ms'] / sh['cpu_ms']:.3f}x shell), "
+          f"no-op provision CPU {cp['cpu_ms']:.1f} ms, peak RSS {max(cv['rss_mib'], cp['rss_mib']):.1f} MiB")
 PY
 
 [ "$scale" = 1 ] && [ "$live" = 0 ] || exit 0
@@ -133,14 +150,21 @@ for n in 1000 10000 100000; do
   zs=("$bin" --profile debian-12 --root "$t" --set "service.user=$user")
   "${zs[@]}" verify -q >/dev/null || { echo "bench: verify fails on the $n-line tree" >&2; exit 1; }
   args+=("verify, +$n lines passwd/group/subuid/subgid=$(j "${zs[@]}" verify -q)")
+  if [ -n "$other" ]; then
+    args+=("[compare] verify, +$n lines=$(j "$other" "${zs[@]:1}" verify -q)")
+  fi
 done
 python3 bench/measure.py --runs "$(( runs < 11 ? runs : 11 ))" --json "$work/scale.json" "${args[@]}"
 python3 - "$work/scale.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
-rows = sorted(((int(k.split("+")[1].split()[0]), v) for k, v in m.items()), key=lambda r: r[0])
-(n0, a), (n1, b) = rows[0], rows[-1]
-per_line = (b["cpu_ms"] - a["cpu_ms"]) / (n1 - n0) * 1000
-print(f"scaling: {per_line:.2f} us CPU per extra line; 100k lines: CPU {b['cpu_ms']:.1f} ms "
-      f"(target < 100: {'meets' if b['cpu_ms'] < 100 else 'MISSES'}), peak RSS {b['rss_mib']:.1f} MiB")
+for prefix, name in (("verify", "scaling"), ("[compare]", "compare binary scaling")):
+    rows = sorted(((int(k.split("+")[1].split()[0]), v) for k, v in m.items() if k.startswith(prefix)),
+                  key=lambda r: r[0])
+    if len(rows) < 2:
+        continue
+    (n0, a), (n1, b) = rows[0], rows[-1]
+    per_line = (b["cpu_ms"] - a["cpu_ms"]) / (n1 - n0) * 1000
+    print(f"{name}: {per_line:.2f} us CPU per extra line; 100k lines: CPU {b['cpu_ms']:.1f} ms "
+          f"(target < 100: {'meets' if b['cpu_ms'] < 100 else 'MISSES'}), peak RSS {b['rss_mib']:.1f} MiB")
 PY

@@ -229,6 +229,35 @@ Result<UniqueFd> reopen_for_read(int dir, const char* name, const struct stat& s
   return fd;
 }
 
+/// The object at host_path seen through an O_PATH|O_NOFOLLOW fd (never a symlink's target), with
+/// the parent it was found in: nullopt when it or a parent is missing, Errc::refused for a symlink
+/// among the parents.
+struct Looked {
+  Walked walked;
+  struct stat st {};
+  [[nodiscard]] const char* name() const { return walked.name.empty() ? "." : walked.name.c_str(); }
+};
+
+Result<std::optional<Looked>> look_nofollow(const RootRef& root, const fs::path& host_path) {
+  auto walked = walk_parent(root, host_path);
+  if (!walked) {
+    if (walked.error().code == Errc::not_found) {
+      return std::optional<Looked>();
+    }
+    return std::unexpected(std::move(walked).error());
+  }
+  Looked looked{std::move(*walked), {}};
+  UniqueFd path_fd(::openat(looked.walked.dir.get(), looked.name(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!path_fd || ::fstat(path_fd.get(), &looked.st) != 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      return std::optional<Looked>();
+    }
+    return std::unexpected(sys_error(host_path, err));
+  }
+  return std::optional<Looked>(std::move(looked));
+}
+
 Result<std::vector<std::string>> read_dir_fd(UniqueFd fd, const fs::path& host_path) {
   DIR* dir = ::fdopendir(fd.get());
   if (dir == nullptr) {
@@ -405,23 +434,13 @@ Result<std::string> Fs::read_file(const std::filesystem::path& host_path, std::u
 Result<UntrustedFile> Fs::read_untrusted(const std::filesystem::path& host_path, const UntrustedRead& rules) const {
   ZT_ASSERT(host_path.is_absolute());
   UntrustedFile out;
-  auto walked = walk_parent(root_ref(), host_path);
-  if (!walked) {
-    if (walked.error().code == Errc::not_found) {
-      return out;
-    }
-    return std::unexpected(std::move(walked).error());
+  ZT_TRY_ASSIGN(looked, look_nofollow(root_ref(), host_path));
+  if (!looked) {
+    return out;
   }
-  const char* name = walked->name.empty() ? "." : walked->name.c_str();
-  UniqueFd path_fd(::openat(walked->dir.get(), name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
-  struct stat st {};
-  if (!path_fd || ::fstat(path_fd.get(), &st) != 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ENOTDIR) {
-      return out;
-    }
-    return std::unexpected(sys_error(host_path, err));
-  }
+  const struct stat& st = looked->st;
+  const char* name = looked->name();
+  const Walked* walked = &looked->walked;
   out.st = to_file_stat(st);
   out.links = st.st_nlink;
   if (!S_ISREG(st.st_mode)) {
@@ -445,23 +464,13 @@ Result<UntrustedFile> Fs::read_untrusted(const std::filesystem::path& host_path,
 Result<FileSnapshot> Fs::inspect(const std::filesystem::path& host_path, std::uint64_t max_bytes) const {
   ZT_ASSERT(host_path.is_absolute());
   FileSnapshot out;
-  auto walked = walk_parent(root_ref(), host_path);
-  if (!walked) {
-    if (walked.error().code == Errc::not_found) {
-      return out;
-    }
-    return std::unexpected(std::move(walked).error());
+  ZT_TRY_ASSIGN(looked, look_nofollow(root_ref(), host_path));
+  if (!looked) {
+    return out;
   }
-  const char* name = walked->name.empty() ? "." : walked->name.c_str();
-  UniqueFd path_fd(::openat(walked->dir.get(), name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
-  struct stat st {};
-  if (!path_fd || ::fstat(path_fd.get(), &st) != 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ENOTDIR) {
-      return out;
-    }
-    return std::unexpected(sys_error(host_path, err));
-  }
+  const struct stat& st = looked->st;
+  const char* name = looked->name();
+  const Walked* walked = &looked->walked;
   out.st = to_file_stat(st);
   if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
     return out;
