@@ -69,7 +69,8 @@ Options:
                                 with schedule install: scheduled runs remediate
       --every DURATION          with schedule install: how often (default 15m; whole minutes,
                                 1m to 24h)
-  -j, --jobs N                  run checks on N threads (default: 4)
+  -j, --jobs N                  run file checks on N threads (default: 4); checks that wait on
+                                podman or systemctl each get their own; -j 1: all in order
   -v, --verbose                 more log output on stderr (-vv for trace)
   -q, --quiet                   only errors on stderr
       --log-level LEVEL         trace, debug, info, warn, error or off
