@@ -9,12 +9,14 @@ Prints "PATH READS+PATHS" per file: READS opens that can read data, PATHS O_PATH
 fstat only: ztagent looks at a file's type before it opens it for reading, so a FIFO or device is
 never opened). Exit 1 when a file was opened for reading more than once (issue 16: each host file is
 read and parsed at most once per run). Paths with a directory fd (openat(5</r/etc>, "passwd", ...))
-are joined with that directory, as strace -y shows it.
+are joined with that directory, as strace -y shows it; calls that strace -f splits between threads
+("<unfinished ...>", "<... openat resumed>") are joined first.
 """
 import os
 import re
 import sys
 
+RESUMED = re.compile(r'<\.\.\. open(?:at2?)? resumed>')
 LINE = re.compile(r'open(?:at2?)?\((?:(-?\d+|AT_FDCWD)(?:<([^>]*)>)?, )?"([^"]*)".*\)\s*=\s*(-?\d+)(?:<([^>]*)>)?')
 
 
@@ -23,8 +25,16 @@ def main():
     wanted = {os.path.normpath(root + f): f for f in files}
     counts = {f: 0 for f in files}
     looks = {f: 0 for f in files}
+    pending = {}  # pid -> the start of a call strace -f split ("<unfinished ...>" / "<... resumed>")
     with open(log, encoding="utf-8", errors="replace") as fh:
         for line in fh:
+            pid = line.split(" ", 1)[0]
+            if "<unfinished ...>" in line:
+                pending[pid] = line.split("<unfinished ...>", 1)[0]
+                continue
+            resumed = RESUMED.search(line)
+            if resumed:
+                line = pending.pop(pid, "") + line[resumed.end():]
             m = LINE.search(line)
             if not m or int(m.group(4)) < 0:
                 continue
