@@ -176,34 +176,43 @@ Result<std::string> read_bounded(int fd, const struct stat& st, const fs::path& 
   // the bytes are copied once, from the page cache. Files that report size 0 (/proc, /sys) get a
   // 64 KiB first read: a sysctl file answers only its first read (a 1-byte read of "1024" gives "1",
   // then end of file).
+  // resize_and_overwrite: the string grows without zero-filling what read() overwrites anyway.
   constexpr std::uint64_t k_unsized_first_read = 64 * 1024;
   const std::uint64_t first = st.st_size > 0 ? static_cast<std::uint64_t>(st.st_size) + 1 : k_unsized_first_read;
   std::string out;
-  out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(first, max_bytes + 1)));
-  std::size_t have = 0;
-  for (;;) {
-    if (have == out.size()) {
-      if (have > max_bytes) {
-        return std::unexpected(larger_than(host_path, max_bytes));
+  std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(first, max_bytes + 1));
+  int read_errno = 0;
+  bool at_end = false;
+  while (!at_end) {
+    const std::size_t kept = out.size();  // op must not touch `out`; [0, kept) is kept
+    out.resize_and_overwrite(want, [&](char* buf, std::size_t size) {
+      std::size_t have = kept;
+      while (have < size) {
+        const ssize_t n = ::read(fd, buf + have, size - have);
+        if (n < 0) {
+          if (errno == EINTR) {
+            continue;
+          }
+          read_errno = errno;
+          at_end = true;
+          break;
+        }
+        if (n == 0) {
+          at_end = true;
+          break;
+        }
+        have += static_cast<std::size_t>(n);
       }
-      out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{have} * 2, max_bytes + 1)));
+      return have;
+    });
+    if (read_errno != 0) {
+      return std::unexpected(sys_error(host_path, read_errno));
     }
-    const ssize_t n = ::read(fd, out.data() + have, out.size() - have);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return std::unexpected(sys_error(host_path, errno));
-    }
-    if (n == 0) {
-      break;
-    }
-    have += static_cast<std::size_t>(n);
-    if (have > max_bytes) {
+    if (out.size() > max_bytes) {
       return std::unexpected(larger_than(host_path, max_bytes));
     }
+    want = static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{out.size()} * 2, max_bytes + 1));
   }
-  out.resize(have);
   if (st.st_size == 0) {
     out.shrink_to_fit();  // do not keep 64 KiB for a 5-byte sysctl value
   }
