@@ -561,6 +561,17 @@ std::shared_ptr<const Result<std::optional<std::vector<SubIdEntry>>>> read_subid
   return host::cached<std::optional<std::vector<SubIdEntry>>>(
       host.cache(), "subids:" + std::string(path),
       [&]() -> Result<std::optional<std::vector<SubIdEntry>>> {
+        // The run's one look at the file (shared with the drift fingerprint). Anything but a
+        // regular file or nothing (a symlink, which a chroot would follow; a FIFO, refused; a
+        // symlink among the parents) goes through read_file, which says what it is.
+        auto snap = host::inspect_once(host.fs(), host.cache(), path);
+        if (*snap && (*snap)->st.type == host::FileType::missing) {
+          return std::optional<std::vector<SubIdEntry>>();
+        }
+        if (*snap && (*snap)->st.type == host::FileType::regular) {
+          ZT_TRY_ASSIGN(entries, parse_subid_file((*snap)->content, path));
+          return std::optional<std::vector<SubIdEntry>>(std::move(entries));
+        }
         auto text = host.fs().read_file(path);
         if (!text && text.error().code == Errc::not_found) {
           return std::optional<std::vector<SubIdEntry>>();

@@ -36,6 +36,24 @@ private:
   const HostCache* m_cache = nullptr;
 };
 
+/// Fs::inspect(path), once per run when there is a cache: the one look at a host file that both
+/// its parser (subuid, subgid) and the drift record's fingerprint use, so a run reads it once.
+[[nodiscard]] inline std::shared_ptr<const Result<FileSnapshot>> inspect_once(const Fs& fs, const HostCache* cache,
+                                                                             std::string_view path) {
+  return cached<FileSnapshot>(cache, "inspect:" + std::string(path), [&] { return fs.inspect(std::string(path)); });
+}
+/// What inspect_once() already holds for `path`, else a fresh Fs::inspect that is not cached (the
+/// drift fingerprint of a secret file must not keep its content in the cache).
+[[nodiscard]] inline std::shared_ptr<const Result<FileSnapshot>> inspect_seen(const Fs& fs, const HostCache* cache,
+                                                                             std::string_view path) {
+  if (cache != nullptr) {
+    if (auto seen = cache->peek<FileSnapshot>("inspect:" + std::string(path))) {
+      return seen;
+    }
+  }
+  return std::make_shared<const Result<FileSnapshot>>(fs.inspect(std::string(path)));
+}
+
 /// The Host's writable runner: forwards to the real one and drops the cached host files before
 /// every mutating command (useradd, usermod, apt-get change what the cache holds).
 class InvalidatingRunner final : public CommandRunner {

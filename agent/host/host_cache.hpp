@@ -43,6 +43,19 @@ public:
     return value;
   }
 
+  /// The cached Result for `key` if something made it since the last invalidate(), else nullptr;
+  /// never makes one.
+  template <typename T>
+  [[nodiscard]] std::shared_ptr<const Result<T>> peek(std::string_view key) const {
+    std::lock_guard lock(m_mutex);
+    auto it = m_entries.find(key);
+    if (it == m_entries.end()) {
+      return nullptr;
+    }
+    check_type(it->second, typeid(T));
+    return std::static_pointer_cast<const Result<T>>(it->second.value);
+  }
+
   /// Drops every entry: the next get() reads the file again.
   void invalidate() const;
   /// Hands the entries to a list that is never destroyed instead of freeing them: for the end of a

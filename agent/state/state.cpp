@@ -144,12 +144,17 @@ void diff_acl(const std::string& before_text,
 
 } // namespace
 
-Result<FileDigest> digest_path(const host::Fs& fs, const std::string& path, const std::string& step) {
+Result<FileDigest> digest_path(const host::Fs& fs, const std::string& path, const std::string& step,
+                               const host::HostCache* cache) {
   FileDigest d;
   d.path = path;
   d.step = step;
   // One no-follow open: a symlink, FIFO or device is recorded by type, never followed, opened or read.
-  ZT_TRY_ASSIGN(snap, fs.inspect(path));
+  const auto looked = host::inspect_seen(fs, cache, path);
+  if (!*looked) {
+    return std::unexpected(looked->error());
+  }
+  const host::FileSnapshot& snap = **looked;
   d.type = snap.st.type;
   if (!snap.st.exists()) {
     return d;
@@ -175,7 +180,7 @@ Result<std::vector<FileDigest>> digest_step(const provisioners::Step& step, cons
     return out;
   }
   for (const auto& path : step.provisioner->managed_paths(view)) {
-    auto d = digest_path(view.fs(), path, step.id);
+    auto d = digest_path(view.fs(), path, step.id, view.cache());
     if (!d) {
       return std::unexpected(prefixed(step.id, std::move(d).error()));
     }

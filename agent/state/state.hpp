@@ -62,9 +62,11 @@ struct State {
 };
 
 /// Digest of one path as it is now (lstat; a symlink is recorded as such and never followed).
-/// Errors only when the path exists but cannot be read.
-[[nodiscard]] Result<FileDigest>
-digest_path(const host::Fs& fs, const std::string& path, const std::string& step);
+/// Errors only when the path exists but cannot be read. With the run's cache, a file the run has
+/// already looked at (host::inspect_once: /etc/subuid, /etc/subgid) is not read again; nothing new
+/// is cached.
+[[nodiscard]] Result<FileDigest> digest_path(const host::Fs& fs, const std::string& path, const std::string& step,
+                                             const host::HostCache* cache = nullptr);
 
 /// Digests of every managed path of `step` (none without a provisioner).
 [[nodiscard]] Result<std::vector<FileDigest>> digest_step(const provisioners::Step& step,

@@ -6,6 +6,7 @@
 #include "checks/subids.hpp"
 #include "checks/user.hpp"
 #include "host/host.hpp"
+#include "state/state.hpp"
 #include "support/catch.hpp"
 #include "support/fake_runner.hpp"
 #include "support/temp_root.hpp"
@@ -244,4 +245,23 @@ TEST_CASE("HostCache: abandon() keeps the entries alive without the cache, which
   auto alive = kept.lock();
   REQUIRE(alive);
   CHECK((*alive)->size() == std::size_t{1} << 20);
+}
+
+TEST_CASE("Host cache: /etc/subuid is read once for its parse and the drift fingerprint", "[host][cache]") {
+  zt::test::TempRoot root;
+  write_tree(root);
+  zt::test::FakeRunner runner;
+  zt::host::Host host = root.host(runner);
+  const auto uncached = zt::state::digest_path(host.fs(), "/etc/subuid", "subids");
+  REQUIRE(uncached);
+  host.enable_cache();
+  const zt::host::HostView view = host.view();
+  REQUIRE(**zt::checks::read_subid_file(view, zt::checks::SubIdKind::uid));
+  const auto cached = zt::state::digest_path(view.fs(), "/etc/subuid", "subids", view.cache());
+  REQUIRE(cached);
+  CHECK(*cached == *uncached);
+  CHECK(host.cache().computed("inspect:/etc/subuid") == 1);
+  // A path no parser looked at is inspected afresh and not kept (a secret's content stays out).
+  REQUIRE(zt::state::digest_path(view.fs(), "/etc/passwd", "user", view.cache()));
+  CHECK(host.cache().computed("inspect:/etc/passwd") == 0);
 }
