@@ -48,10 +48,11 @@ public:
   [[nodiscard]] virtual CheckResult run(const host::HostView& host) const = 0;
   /// Runtime checks depend on services coming up after boot; verify --retry-timeout retries them.
   [[nodiscard]] virtual bool runtime() const { return false; }
-  /// True when run() starts a process on a live host (podman as the user, systemctl) and spends
-  /// its time waiting for it: the orchestrator starts all of these at once, each on its own
-  /// thread, so a live verify waits about as long as the slowest of them, not their sum.
-  [[nodiscard]] virtual bool waits_on_process() const { return runtime(); }
+  /// True when run() starts a process on this host (podman as the user, systemctl) and spends its
+  /// time waiting for it: the orchestrator starts all of these at once, each on its own thread, so
+  /// a live verify waits about as long as the slowest of them, not their sum. Under --root they
+  /// start nothing (they skip), so they are file checks there.
+  [[nodiscard]] virtual bool waits_on_process(const host::HostView& host) const { return runtime() && host.live(); }
   /// True when this failing result makes provisioning pointless (no free space, no user
   /// namespaces, an unusable newuidmap): `provision` then stops before its first change unless
   /// --keep-going. Default: never.

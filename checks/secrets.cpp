@@ -95,7 +95,7 @@ protected:
 class SecretsPresent final : public SecretsCheck {
 public:
   /// `podman secret ls` as the user (the podman secrets backend on a live host).
-  [[nodiscard]] bool waits_on_process() const override { return true; }
+  [[nodiscard]] bool waits_on_process(const host::HostView& host) const override { return host.live(); }
   SecretsPresent(const std::string& user, const profile::Stack& stack)
       : SecretsCheck(user, stack, "secrets.present", "every declared secret exists in the secret store") {}
 

@@ -126,7 +126,7 @@ void run_checks(const std::vector<const checks::Check*>& list,
   std::vector<std::size_t> waiting;
   std::vector<std::size_t> rest;
   for (std::size_t i = 0; i < list.size(); ++i) {
-    (list[i]->waits_on_process() ? waiting : rest).push_back(i);
+    (list[i]->waits_on_process(view) ? waiting : rest).push_back(i);
   }
   if (jobs <= 1) {
     for (const auto* part : {&waiting, &rest}) {

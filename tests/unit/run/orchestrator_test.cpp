@@ -258,7 +258,7 @@ public:
   std::string_view id() const override { return m_id; }
   std::string_view step() const override { return "wait"; }
   std::string_view description() const override { return "meets the others"; }
-  bool waits_on_process() const override { return true; }
+  bool waits_on_process(const zt::host::HostView& /*host*/) const override { return true; }
   zt::checks::CheckResult run(const zt::host::HostView& /*host*/) const override {
     std::unique_lock lock(m_meeting.mutex);
     ++m_meeting.arrived;
