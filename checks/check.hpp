@@ -61,6 +61,10 @@ public:
     (void)result;
     return false;
   }
+  /// False when blocks_provision() is false whatever the result: provision's pass before its first
+  /// change (run/preapply.hpp) does not run such a check (the runtime step's checks would start
+  /// their podman commands there for nothing). Overridden together with blocks_provision().
+  [[nodiscard]] virtual bool may_block_provision() const { return false; }
 };
 
 /// A check whose id, step and description are fixed when it is made; subclasses implement run().

@@ -32,6 +32,7 @@ public:
   [[nodiscard]] bool blocks_provision(const host::HostView& host, const CheckResult& result) const override {
     return m_blocks && m_blocks(host, result);
   }
+  [[nodiscard]] bool may_block_provision() const override { return static_cast<bool>(m_blocks); }
 
 private:
   Body m_body;

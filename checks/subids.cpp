@@ -56,7 +56,7 @@ std::vector<SubIdEntry> entries_to_remove(const std::vector<SubIdEntry>& mine, s
   return out;
 }
 
-std::vector<std::uint32_t> all_real_ids(const std::vector<host::Account>& accounts) {
+std::vector<std::uint32_t> all_real_ids(const std::vector<host::AccountIds>& accounts) {
   std::vector<std::uint32_t> ids;
   ids.reserve(accounts.size() * 2);
   for (const auto& a : accounts) {
@@ -517,12 +517,12 @@ std::vector<SubIdOverlap> find_overlaps(const std::vector<SubIdEntry>& entries,
 }
 
 std::vector<RealIdHit>
-real_ids_in(const SubIdEntry& entry, const std::vector<host::Account>& accounts, SubIdKind kind) {
+real_ids_in(const SubIdEntry& entry, const std::vector<host::AccountIds>& accounts, SubIdKind kind) {
   std::vector<RealIdHit> out;
   for (const auto& a : accounts) {
     const std::uint64_t id = kind == SubIdKind::uid ? a.uid : a.gid;
     if (id >= entry.start && id <= entry.last()) {
-      out.push_back({static_cast<std::uint32_t>(id), a.name});
+      out.push_back({static_cast<std::uint32_t>(id), std::string(a.name)});
     }
   }
   return out;

@@ -96,7 +96,7 @@ struct RealIdHit {
 };
 /// Uids (kind uid) or primary gids (kind gid) of `accounts` that lie inside `entry`.
 [[nodiscard]] std::vector<RealIdHit>
-real_ids_in(const SubIdEntry& entry, const std::vector<host::Account>& accounts, SubIdKind kind);
+real_ids_in(const SubIdEntry& entry, const std::vector<host::AccountIds>& accounts, SubIdKind kind);
 
 /// Lowest start = limits.min + k * k_subid_alignment such that [start, start + count) overlaps no
 /// entry of `taken`, contains none of `real_ids`, and its last id is <= limits.max. nullopt if none.
@@ -123,7 +123,7 @@ template <typename T> [[nodiscard]] std::shared_ptr<const std::vector<T>> no_ent
 struct SubIdState {
   std::optional<host::Account> account; // nullopt: the user does not exist (yet)
   /// Every account, for "no real uid in the range".
-  std::shared_ptr<const std::vector<host::Account>> accounts = no_entries<host::Account>();
+  std::shared_ptr<const std::vector<host::AccountIds>> accounts = no_entries<host::AccountIds>();
   bool subuid_exists = false;
   bool subgid_exists = false;
   std::shared_ptr<const std::vector<SubIdEntry>> subuid = no_entries<SubIdEntry>();

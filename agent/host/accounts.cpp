@@ -93,8 +93,9 @@ Result<std::vector<Record>> parse_records(
   return out;
 }
 
-/// One /etc/passwd record: name:password:UID:GID:GECOS:home:shell.
-std::expected<Account, std::string> make_account(const Fields& fields) {
+/// The name and ids of one /etc/passwd record: name:password:UID:GID:GECOS:home:shell. The name
+/// views the line.
+std::expected<AccountIds, std::string> make_ids(const Fields& fields) {
   auto uid = id_field(fields, 2, "UID");
   if (!uid) {
     return std::unexpected(uid.error());
@@ -103,20 +104,42 @@ std::expected<Account, std::string> make_account(const Fields& fields) {
   if (!gid) {
     return std::unexpected(gid.error());
   }
-  return Account{.name = std::string(fields[0]),
-                 .uid = *uid,
-                 .gid = *gid,
+  return AccountIds{.name = fields[0], .uid = *uid, .gid = *gid};
+}
+
+/// One /etc/passwd record, every field it keeps copied.
+std::expected<Account, std::string> make_account(const Fields& fields) {
+  auto ids = make_ids(fields);
+  if (!ids) {
+    return std::unexpected(ids.error());
+  }
+  return Account{.name = std::string(ids->name),
+                 .uid = ids->uid,
+                 .gid = ids->gid,
                  .home = std::string(fields[5]),
                  .shell = std::string(fields[6])};
 }
 
-/// One /etc/group record: name:password:GID:members.
-std::expected<GroupEntry, std::string> make_group(const Fields& fields) {
+/// One /etc/group record (name:password:GID:members), the name viewing the line.
+struct GroupRow {
+  std::string_view name;
+  std::uint32_t gid = 0;
+};
+
+std::expected<GroupRow, std::string> make_group_row(const Fields& fields) {
   auto gid = id_field(fields, 2, "GID");
   if (!gid) {
     return std::unexpected(gid.error());
   }
-  return GroupEntry{.name = std::string(fields[0]), .gid = *gid};
+  return GroupRow{.name = fields[0], .gid = *gid};
+}
+
+std::expected<GroupEntry, std::string> make_group(const Fields& fields) {
+  auto row = make_group_row(fields);
+  if (!row) {
+    return std::unexpected(row.error());
+  }
+  return GroupEntry{.name = std::string(row->name), .gid = row->gid};
 }
 
 /// Missing file -> empty text: an empty image tree has no accounts yet.
@@ -143,11 +166,16 @@ Result<std::vector<GroupEntry>> parse_group(std::string_view text) {
 
 namespace {
 
-/// Parsed /etc/passwd with the first entry of each name and uid (getpwnam/getpwuid answer the
-/// first match too), and the accounts of each primary gid in file order (by_gid gives the first,
+/// Parsed /etc/passwd: the text as read and, per record, its name (viewing the text) and ids. A
+/// 100,000-line file is 5 MiB of text and 2.3 MiB of rows, where whole Account records were 13 MiB
+/// and 200,000 allocations; the rest of a record is parsed again from its line when a lookup returns
+/// it (account(i)). The indexes hold the first entry of each name and uid (getpwnam/getpwuid answer
+/// the first match too) and the accounts of each primary gid in file order (by_gid gives the first,
 /// next_same_gid[i] the one after i).
 struct PasswdTable {
-  std::vector<Account> all;
+  // A unique_ptr: moving the table never moves the bytes the rows view (a short string would).
+  std::unique_ptr<const std::string> text;
+  std::vector<AccountIds> all;
   util::FirstIndex by_name;
   util::FirstIndex by_uid;
   util::FirstIndex by_gid;
@@ -156,20 +184,38 @@ struct PasswdTable {
   [[nodiscard]] std::string_view name_of(std::size_t i) const { return all[i].name; }
   [[nodiscard]] std::uint32_t uid_of(std::size_t i) const { return all[i].uid; }
   [[nodiscard]] std::uint32_t gid_of(std::size_t i) const { return all[i].gid; }
+
+  /// Record i in full: its line (where its name starts) split again. The parse accepted the line,
+  /// so this cannot fail.
+  [[nodiscard]] Account account(std::size_t i) const {
+    const std::string_view whole(*text);
+    std::size_t pos = static_cast<std::size_t>(all[i].name.data() - whole.data());
+    const auto line = util::next_line(whole, pos);
+    ZT_ASSERT(line.has_value());
+    std::array<std::string_view, 7> fields;
+    const std::size_t found = util::split_into(*line, ':', fields);
+    ZT_ASSERT(found == fields.size());
+    auto record = make_account(Fields(fields));
+    ZT_ASSERT(record.has_value());
+    return std::move(*record);
+  }
 };
 
 struct GroupTable {
-  std::vector<GroupEntry> all;
+  std::unique_ptr<const std::string> text;
+  std::vector<GroupRow> all;
   util::FirstIndex by_name;
 
   [[nodiscard]] std::string_view name_of(std::size_t i) const { return all[i].name; }
+  [[nodiscard]] GroupEntry entry(std::size_t i) const { return GroupEntry{std::string(all[i].name), all[i].gid}; }
 };
 
 std::shared_ptr<const Result<PasswdTable>> passwd_table(const Fs& fs, const HostCache* cache) {
   return cached<PasswdTable>(cache, "accounts:/etc/passwd", [&]() -> Result<PasswdTable> {
     ZT_TRY_ASSIGN(text, read_optional(fs, k_passwd));
-    ZT_TRY_ASSIGN(all, parse_passwd(text));
     PasswdTable table;
+    table.text = std::make_unique<const std::string>(std::move(text));
+    ZT_TRY_ASSIGN(all, parse_records<AccountIds>(*table.text, k_passwd, 7, "user", make_ids));
     table.all = std::move(all);
     const std::size_t n = table.all.size();
     table.by_name = util::FirstIndex(n, [&](std::size_t i) { return table.name_of(i); });
@@ -182,8 +228,9 @@ std::shared_ptr<const Result<PasswdTable>> passwd_table(const Fs& fs, const Host
 std::shared_ptr<const Result<GroupTable>> group_table(const Fs& fs, const HostCache* cache) {
   return cached<GroupTable>(cache, "accounts:/etc/group", [&]() -> Result<GroupTable> {
     ZT_TRY_ASSIGN(text, read_optional(fs, k_group));
-    ZT_TRY_ASSIGN(all, parse_group(text));
     GroupTable table;
+    table.text = std::make_unique<const std::string>(std::move(text));
+    ZT_TRY_ASSIGN(all, parse_records<GroupRow>(*table.text, k_group, 4, "group", make_group_row));
     table.all = std::move(all);
     table.by_name = util::FirstIndex(table.all.size(), [&](std::size_t i) { return table.name_of(i); });
     return table;
@@ -208,9 +255,23 @@ std::optional<std::size_t> find_name(const GroupTable& t, std::string_view name)
 
 } // namespace
 
-Result<std::shared_ptr<const std::vector<Account>>> Accounts::shared_users() const {
+std::shared_ptr<const std::vector<AccountIds>> share_ids(std::vector<Account> accounts) {
+  struct Owner {
+    std::vector<Account> accounts;
+    std::vector<AccountIds> ids;
+  };
+  auto owner = std::make_shared<Owner>();
+  owner->accounts = std::move(accounts);
+  owner->ids.reserve(owner->accounts.size());
+  for (const auto& a : owner->accounts) {
+    owner->ids.push_back({a.name, a.uid, a.gid});
+  }
+  return {owner, &owner->ids};
+}
+
+Result<std::shared_ptr<const std::vector<AccountIds>>> Accounts::shared_users() const {
   ZT_TRY_ASSIGN(all, users());
-  return std::make_shared<const std::vector<Account>>(std::move(all));
+  return share_ids(std::move(all));
 }
 
 Result<std::optional<std::string>> Accounts::user_private_group(std::uint32_t gid) const {
@@ -227,18 +288,26 @@ Result<std::optional<std::string>> Accounts::user_private_group(std::uint32_t gi
   return std::optional<std::string>();
 }
 
-Result<std::shared_ptr<const std::vector<Account>>> FileAccounts::shared_users() const {
+Result<std::shared_ptr<const std::vector<AccountIds>>> FileAccounts::shared_users() const {
   auto table = passwd_table(m_fs, m_cache);
   if (!*table) {
     return std::unexpected(table->error());
   }
   // Shares the cached table: no copy of the accounts.
-  return std::shared_ptr<const std::vector<Account>>(table, &(*table)->all);
+  return std::shared_ptr<const std::vector<AccountIds>>(table, &(*table)->all);
 }
 
 Result<std::vector<Account>> FileAccounts::users() const {
-  ZT_TRY_ASSIGN(all, shared_users());
-  return *all;
+  auto table = passwd_table(m_fs, m_cache);
+  if (!*table) {
+    return std::unexpected(table->error());
+  }
+  std::vector<Account> out;
+  out.reserve((*table)->all.size());
+  for (std::size_t i = 0; i < (*table)->all.size(); ++i) {
+    out.push_back((*table)->account(i));
+  }
+  return out;
 }
 
 Result<std::optional<Account>> FileAccounts::user(std::string_view name) const {
@@ -250,7 +319,7 @@ Result<std::optional<Account>> FileAccounts::user(std::string_view name) const {
   if (!i) {
     return std::optional<Account>();
   }
-  return std::optional<Account>((*table)->all[*i]);
+  return std::optional<Account>((*table)->account(*i));
 }
 
 Result<std::optional<Account>> FileAccounts::user_by_uid(std::uint32_t uid) const {
@@ -262,7 +331,7 @@ Result<std::optional<Account>> FileAccounts::user_by_uid(std::uint32_t uid) cons
   if (!i) {
     return std::optional<Account>();
   }
-  return std::optional<Account>((*table)->all[*i]);
+  return std::optional<Account>((*table)->account(*i));
 }
 
 Result<std::optional<GroupEntry>> FileAccounts::group(std::string_view name) const {
@@ -274,7 +343,7 @@ Result<std::optional<GroupEntry>> FileAccounts::group(std::string_view name) con
   if (!i) {
     return std::optional<GroupEntry>();
   }
-  return std::optional<GroupEntry>((*table)->all[*i]);
+  return std::optional<GroupEntry>((*table)->entry(*i));
 }
 
 Result<std::optional<std::string>> FileAccounts::user_private_group(std::uint32_t gid) const {
@@ -294,7 +363,7 @@ Result<std::optional<std::string>> FileAccounts::user_private_group(std::uint32_
   for (std::size_t i = *first; i != util::FirstIndex::k_end; i = accounts.next_same_gid[i]) {
     auto g = find_name(**groups, accounts.all[i].name);
     if (g && (*groups)->all[*g].gid == gid) {
-      return std::optional<std::string>((*groups)->all[*g].name);
+      return std::optional<std::string>(std::string((*groups)->all[*g].name));
     }
   }
   return std::optional<std::string>();

@@ -66,11 +66,27 @@ private:
   const HostCache& m_cache;
 };
 
+/// The view's runner in a run with a cache: a read-only command that plans and checks start with
+/// the same argv, environment and working directory (`podman ps`, `systemctl --user show`) runs
+/// once until the cache is invalidated (a mutating command, a step's apply, a verify retry round);
+/// the others get its result, waiting for it when it is still running. A command with stdin is
+/// never shared. Without this, a no-op live provision started 7 of its 17 processes twice.
+class SharingRunner final : public CommandRunner {
+public:
+  SharingRunner(CommandRunner& inner, const HostCache& cache) : m_inner(inner), m_cache(cache) {}
+  [[nodiscard]] Result<CommandResult> run(const Command& cmd) override;
+
+private:
+  CommandRunner& m_inner;
+  const HostCache& m_cache;
+};
+
 /// What apply() gets: the same plus write access and the real runner.
 class Host {
 public:
   Host(Fs fs, CommandRunner& runner)
-      : m_fs(std::move(fs)), m_accounts(m_fs), m_runner(runner, m_cache), m_read_only(runner) {}
+      : m_fs(std::move(fs)), m_accounts(m_fs), m_runner(runner, m_cache), m_read_only(runner),
+        m_sharing(m_read_only, m_cache) {}
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
   ~Host() {
@@ -89,12 +105,16 @@ public:
   /// The writable runner; a mutating command drops the cached host files first.
   [[nodiscard]] CommandRunner& runner() { return m_runner; }
   [[nodiscard]] HostView view() const {
-    return HostView(m_fs, m_accounts, m_read_only, m_cache_enabled ? &m_cache : nullptr);
+    if (m_cache_enabled) {
+      return HostView(m_fs, m_accounts, m_sharing, &m_cache);
+    }
+    return HostView(m_fs, m_accounts, m_read_only, nullptr);
   }
   [[nodiscard]] bool live() const { return m_fs.is_live(); }
 
-  /// Parse each host file once per run (the CLI switches this on; off by default so a test may
-  /// edit the tree between two checks on one Host).
+  /// Parse each host file once per run and share read-only commands (SharingRunner) until the host
+  /// changes (the CLI switches this on; off by default so a test may edit the tree between two
+  /// checks on one Host).
   void enable_cache() {
     m_cache_enabled = true;
     m_accounts.set_cache(&m_cache);
@@ -114,6 +134,7 @@ private:
   FileAccounts m_accounts;
   InvalidatingRunner m_runner;
   mutable ReadOnlyRunner m_read_only;
+  mutable SharingRunner m_sharing;
 };
 
 } // namespace zt::host

@@ -8,8 +8,28 @@
 namespace zt::host {
 
 void HostCache::invalidate() const {
+  {
+    std::lock_guard lock(m_mutex);
+    m_entries.clear();
+  }
+  // A once() still running keeps its slot alive and hands its result to those already waiting.
+  std::lock_guard lock(m_slots_mutex);
+  m_slots.clear();
+}
+
+std::shared_ptr<HostCache::Slot> HostCache::slot_for(std::string_view key, const std::type_info& type) const {
+  std::lock_guard lock(m_slots_mutex);
+  auto it = m_slots.find(key);
+  if (it == m_slots.end()) {
+    it = m_slots.emplace(std::string(key), std::make_shared<Slot>(type)).first;
+  }
+  ZT_ASSERT(it->second->type == std::type_index(type));
+  return it->second;
+}
+
+void HostCache::count(std::string_view key) const {
   std::lock_guard lock(m_mutex);
-  m_entries.clear();
+  ++m_computed[std::string(key)];
 }
 
 void HostCache::abandon() const {

@@ -43,6 +43,21 @@ public:
     return value;
   }
 
+  /// The Result of `run()` for `key`, run once since the last invalidate() however many threads ask
+  /// at the same time: the first caller runs it and the others wait for that result. Unlike get(),
+  /// it holds no lock shared with other keys while `run` works, so it suits slow work (a command
+  /// that several checks start: SharingRunner); `run` must not call once() for the same key.
+  template <typename T, typename Run>
+  [[nodiscard]] std::shared_ptr<const Result<T>> once(std::string_view key, Run&& run) const {
+    auto slot = slot_for(key, typeid(T));
+    std::lock_guard lock(slot->mutex);
+    if (slot->value == nullptr) {
+      count(key);
+      slot->value = std::make_shared<const Result<T>>(std::forward<Run>(run)());
+    }
+    return std::static_pointer_cast<const Result<T>>(slot->value);
+  }
+
   /// The cached Result for `key` if something made it since the last invalidate(), else nullptr;
   /// never makes one.
   template <typename T>
@@ -56,7 +71,7 @@ public:
     return std::static_pointer_cast<const Result<T>>(it->second.value);
   }
 
-  /// Drops every entry: the next get() reads the file again.
+  /// Drops every entry: the next get() reads the file again, the next once() runs again.
   void invalidate() const;
   /// Hands the entries to a list that is never destroyed instead of freeing them: for the end of a
   /// run, just before the process exits (on a host with 100k accounts, freeing the parsed tables is
@@ -74,10 +89,20 @@ private:
     std::shared_ptr<const void> value;
   };
   static void check_type(const Entry& entry, const std::type_info& wanted);
+  struct Slot {
+    explicit Slot(const std::type_info& t) : type(t) {}
+    std::type_index type;
+    std::mutex mutex;  // held while the first caller runs; the others wait on it
+    std::shared_ptr<const void> value;
+  };
+  [[nodiscard]] std::shared_ptr<Slot> slot_for(std::string_view key, const std::type_info& type) const;
+  void count(std::string_view key) const;
 
   mutable std::recursive_mutex m_mutex;
   mutable std::map<std::string, Entry, std::less<>> m_entries;
   mutable std::map<std::string, std::size_t, std::less<>> m_computed;
+  mutable std::mutex m_slots_mutex;  // never held while a once() runs
+  mutable std::map<std::string, std::shared_ptr<Slot>, std::less<>> m_slots;
 };
 
 /// cache->get<T>(key, make) when there is a cache, else make() every time (no cache: tests, or a

@@ -288,6 +288,8 @@ report::Report execute(std::vector<provisioners::Step>& steps,
       }
       spdlog::info("{} runtime check(s) failing; retrying in {} ms", retry.size(), options.retry_interval.count());
       std::this_thread::sleep_for(options.retry_interval);
+      // A retry must see the host as it is now, not the shared results of the last round.
+      host.invalidate_cache();
       for (auto i : retry) {
         rep.checks[i] = run_check(*to_check[i], host.view());
       }

@@ -53,8 +53,15 @@ step() {
 
 ztagent() { "${ZTAGENT}" "$@"; }
 
-provision() {  # OUTPUT.json
-  ztagent provision --profile "${PROFILE}" "${SET_OPTS[@]}" --format json --output "${JOB}/out/$1"
+provision() {  # OUTPUT.json [LOG]
+  if [[ -n ${2:-} ]]; then
+    # --log-level debug logs every process ztagent starts ("run: ARGV"; at info when the command
+    # is a mutating one): the host lists and judges them (lib/plans.sh expect_noop_processes).
+    ztagent provision --profile "${PROFILE}" "${SET_OPTS[@]}" --format json --output "${JOB}/out/$1" \
+      --log-level debug 2> >(tee "${JOB}/out/$2" >&2)
+  else
+    ztagent provision --profile "${PROFILE}" "${SET_OPTS[@]}" --format json --output "${JOB}/out/$1"
+  fi
 }
 
 # verify OUTPUT.xml [retry]: with "retry", failing runtime checks get time to settle after boot.
@@ -179,7 +186,7 @@ plan_stack_boot2() {
   step clean-shutdown previous_shutdown_clean || true
   step verify verify verify.xml retry || true
   step page page_through_caddy || true
-  step provision2 provision provision2.json || true
+  step provision2 provision provision2.json provision2.log || true
   diagnose
   power_off
 }

@@ -42,6 +42,31 @@ expect_changed() {  # FILE OP N   (OP: eq | ge)
   fi
 }
 
+# The processes a no-op provision started (issue 16: "only the processes it needs"), from its
+# --log-level debug log (job/boot.sh provision ... LOG): ztagent logs "run: ARGV" for every process
+# it starts, at info for a mutating command and at debug otherwise. Fails when a mutating command
+# ran or when one command line ran twice (a repeated read is a process the run did not need); logs
+# the list; NOOP_PROCESSES is their count for the summary line.
+NOOP_PROCESSES='?'
+expect_noop_processes() {  # LOG
+  local file=${JOBDIR}/out/$1 mutating repeated
+  if [[ ! -s ${file} ]] || ! grep -q 'ztagent: debug: ' "${file}"; then
+    fail "$1: no debug log of the no-op provision"
+    return
+  fi
+  NOOP_PROCESSES=$(grep -c '^ztagent: [a-z]*: run: ' "${file}" || true)
+  log "  processes started by the no-op provision (${NOOP_PROCESSES}):"
+  sed -n 's/^ztagent: [a-z]*: run: /    /p' "${file}" | while IFS= read -r line; do log "${line}"; done
+  mutating=$(sed -n 's/^ztagent: info: run: //p' "${file}")
+  if [[ -n ${mutating} ]]; then
+    fail "$1: the no-op provision ran mutating command(s): $(paste -sd';' <<<"${mutating}")"
+  fi
+  repeated=$(sed -n 's/^ztagent: [a-z]*: run: //p' "${file}" | sort | uniq -d)
+  if [[ -n ${repeated} ]]; then
+    fail "$1: the no-op provision ran the same command more than once: $(paste -sd';' <<<"${repeated}")"
+  fi
+}
+
 # Prints the id of every check that failed or could not run, sorted: from a JUnit file (<failure> or
 # <error> in a testcase) or a ztagent JSON report (checks[].outcome fail or error).
 failing_ids() {

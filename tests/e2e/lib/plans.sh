@@ -52,7 +52,8 @@ assert_stack() {
   assert_page
   expect_report provision2 provision2.json
   expect_changed provision2.json eq 0
-  SUMMARY_DETAIL="page through caddy: database ok, controller ok; provision $(out_time provision-base)+$(out_time import-images)+$(out_time provision1) s, stack healthy $(out_time verify1) s, reboot $(shutdown_seconds 1) s (clean), verify $(out_time verify) s ($(count_passed verify.xml) checks passed), re-provision changed $(json_changed "${JOBDIR}/out/provision2.json"), poweroff $(shutdown_seconds 2) s"
+  expect_noop_processes provision2.log
+  SUMMARY_DETAIL="page through caddy: database ok, controller ok; provision $(out_time provision-base)+$(out_time import-images)+$(out_time provision1) s, stack healthy $(out_time verify1) s, reboot $(shutdown_seconds 1) s (clean), verify $(out_time verify) s ($(count_passed verify.xml) checks passed), re-provision changed $(json_changed "${JOBDIR}/out/provision2.json") and started ${NOOP_PROCESSES} processes, poweroff $(shutdown_seconds 2) s"
 }
 
 # As assert_stack up to verify; then chmod 0777 the zerotier dir -> verify fails exactly

@@ -40,7 +40,7 @@ SubIdState state_with(std::string_view subuid,
     accounts.push_back(*state.account);
   }
   accounts.insert(accounts.end(), extra.begin(), extra.end());
-  state.accounts = std::make_shared<const std::vector<zt::host::Account>>(std::move(accounts));
+  state.accounts = zt::host::share_ids(std::move(accounts));
   state.subuid = std::make_shared<const std::vector<SubIdEntry>>(parsed(subuid, "/etc/subuid"));
   state.subgid = std::make_shared<const std::vector<SubIdEntry>>(parsed(subgid, "/etc/subgid"));
   state.subuid_exists = true;
@@ -188,8 +188,9 @@ TEST_CASE("find_free_start: aligned, skipping entries and real ids, within the l
 }
 
 TEST_CASE("real_ids_in and find_overlaps", "[checks][subids]") {
-  const std::vector<zt::host::Account> accounts = {account("root", 0, 0), account("bob", 100500, 200000),
-                                                   account("carol", 200000, 100600)};
+  const auto shared = zt::host::share_ids(
+      {account("root", 0, 0), account("bob", 100500, 200000), account("carol", 200000, 100600)});
+  const auto& accounts = *shared;
   const SubIdEntry range{"ztnet", 100000, 65536, 1};
   const auto uids = zt::checks::real_ids_in(range, accounts, SubIdKind::uid);
   REQUIRE(uids.size() == 1);

@@ -265,3 +265,48 @@ TEST_CASE("Host cache: /etc/subuid is read once for its parse and the drift fing
   REQUIRE(zt::state::digest_path(view.fs(), "/etc/passwd", "user", view.cache()));
   CHECK(host.cache().computed("inspect:/etc/passwd") == 0);
 }
+
+TEST_CASE("HostCache::once: concurrent callers share one run, and other keys do not wait for it", "[host][cache]") {
+  HostCache cache;
+  std::atomic<int> runs{0};
+  std::atomic<bool> release{false};
+  std::atomic<bool> other_done{false};
+  auto slow = [&]() -> zt::Result<int> {
+    ++runs;
+    // Held until the other key has been answered: once() must not block other keys meanwhile.
+    while (!release.load()) {
+      std::this_thread::yield();
+    }
+    return 42;
+  };
+  std::vector<std::thread> threads;
+  std::vector<int> seen(4, 0);
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] { seen[static_cast<std::size_t>(i)] = **cache.once<int>("slow", slow); });
+  }
+  while (runs.load() == 0) {
+    std::this_thread::yield();
+  }
+  std::thread other([&] {
+    CHECK(**cache.once<int>("other", []() -> zt::Result<int> { return 7; }) == 7);
+    CHECK(**cache.get<int>("file", []() -> zt::Result<int> { return 8; }) == 8);
+    other_done = true;
+  });
+  other.join();
+  CHECK(other_done.load());
+  release = true;
+  for (auto& t : threads) {
+    t.join();
+  }
+  CHECK(runs.load() == 1);
+  CHECK(seen == std::vector<int>{42, 42, 42, 42});
+  CHECK(cache.computed("slow") == 1);
+
+  // Until invalidated; then it runs again.
+  CHECK(**cache.once<int>("slow", slow) == 42);
+  CHECK(runs.load() == 1);
+  cache.invalidate();
+  CHECK(**cache.once<int>("slow", slow) == 42);
+  CHECK(runs.load() == 2);
+  CHECK(cache.computed("slow") == 2);
+}

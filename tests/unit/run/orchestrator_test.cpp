@@ -5,6 +5,7 @@
 #include "support/fake_runner.hpp"
 #include "support/temp_root.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -240,6 +241,102 @@ TEST_CASE("Orchestrator: runtime checks are retried until they pass", "[run][orc
   REQUIRE(rep.checks.size() == 1);
   CHECK(rep.checks[0].outcome == zt::checks::Outcome::pass);
   CHECK(rep.duration_s < 4.0);
+}
+
+namespace {
+
+/// Answers `podman ps` with "down" for the first `down_for` calls, then "up"; thread-safe.
+class WarmingRunner final : public zt::host::CommandRunner {
+public:
+  explicit WarmingRunner(int down_for) : m_down_for(down_for) {}
+  Result<zt::host::CommandResult> run(const zt::host::Command& /*cmd*/) override {
+    const int n = ++calls;
+    return zt::host::CommandResult{0, n <= m_down_for ? "down" : "up", ""};
+  }
+  std::atomic<int> calls{0};
+
+private:
+  int m_down_for;
+};
+
+/// A runtime check over a command's output, as runtime.containers is over `podman ps`.
+class CommandCheck final : public zt::checks::Check {
+public:
+  std::string_view id() const override { return "late.ps"; }
+  std::string_view step() const override { return "late"; }
+  std::string_view description() const override { return "podman ps says up"; }
+  bool runtime() const override { return true; }
+  zt::checks::CheckResult run(const zt::host::HostView& host) const override {
+    zt::host::Command ps;
+    ps.argv = {"podman", "ps"};
+    auto r = host.runner().run(ps);
+    if (r && r->out == "up") {
+      return zt::checks::pass("up", r->out);
+    }
+    return zt::checks::fail("up", r ? r->out : r.error().message, "");
+  }
+};
+
+/// Counts its runs; `blocks`: may stop provision (like a preflight check with a gate).
+class CountingCheck final : public zt::checks::Check {
+public:
+  CountingCheck(std::string id, bool blocks) : m_id(std::move(id)), m_blocks(blocks) {}
+  std::string_view id() const override { return m_id; }
+  std::string_view step() const override { return "gate"; }
+  std::string_view description() const override { return "counts its runs"; }
+  bool may_block_provision() const override { return m_blocks; }
+  zt::checks::CheckResult run(const zt::host::HostView& /*host*/) const override {
+    ++runs;
+    return zt::checks::pass("x", "x");
+  }
+  mutable std::atomic<int> runs{0};
+
+private:
+  std::string m_id;
+  bool m_blocks;
+};
+
+} // namespace
+
+TEST_CASE("Orchestrator: with the run's cache, each retry round runs its commands again", "[run][orchestrator]") {
+  zt::test::TempRoot root;
+  WarmingRunner runner(3);
+  auto host = root.host(runner);
+  host.enable_cache();
+  std::vector<Step> steps;
+  Step s;
+  s.id = "late";
+  s.checks.push_back(std::make_unique<CommandCheck>());
+  steps.push_back(std::move(s));
+  auto o = opts(zt::run::Command::verify);
+  o.retry_timeout = std::chrono::milliseconds(5000);
+  o.retry_interval = std::chrono::milliseconds(20);
+  auto rep = zt::run::execute(steps, host, o, "test");
+  REQUIRE(rep.checks.size() == 1);
+  CHECK(rep.checks[0].outcome == zt::checks::Outcome::pass);
+  CHECK(runner.calls.load() == 4);
+}
+
+TEST_CASE("Orchestrator: before the first change, provision runs only the checks that may block it",
+          "[run][orchestrator]") {
+  zt::test::TempRoot root;
+  zt::test::FakeRunner runner;
+  auto host = root.host(runner);
+  std::vector<Step> steps;
+  Step gate;
+  gate.id = "gate";
+  auto never = std::make_unique<CountingCheck>("gate.never", false);
+  auto may = std::make_unique<CountingCheck>("gate.may", true);
+  const auto& never_ref = *never;
+  const auto& may_ref = *may;
+  gate.checks.push_back(std::move(never));
+  gate.checks.push_back(std::move(may));
+  steps.push_back(std::move(gate));
+  steps.push_back(make_step("one", std::make_unique<MarkerFile>("one", "1"), "1"));
+  auto rep = zt::run::execute(steps, host, opts(zt::run::Command::provision), "test");
+  CHECK(rep.steps.size() == 1);
+  CHECK(never_ref.runs.load() == 1);  // the checks pass only
+  CHECK(may_ref.runs.load() == 2);    // the pass before the first change, then the checks pass
 }
 
 namespace {
