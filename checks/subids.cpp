@@ -78,7 +78,7 @@ std::string hit_text(const RealIdHit& hit, SubIdKind kind) {
 Result<std::optional<SubIdEntry>>
 usable_range(const SubIdState& state, const SubIdsSpec& spec, SubIdKind kind) {
   const auto path = std::string(subid_path(kind));
-  const auto mine = entries_of(state.entries(kind), spec.user, state.uid());
+  const auto mine = state.mine(kind, spec.user);
   if (mine.empty()) {
     return std::optional<SubIdEntry>{};
   }
@@ -177,7 +177,7 @@ public:
     if (!state) {
       return error(expected, "subids: " + state.error().message);
     }
-    const auto mine = entries_of(state->entries(m_kind), m_spec.user, state->uid());
+    const auto mine = state->mine(m_kind, m_spec.user);
     if (mine.size() == 1 && mine.front().count >= m_spec.count) {
       return pass(expected, mine.front().to_text());
     }
@@ -215,7 +215,7 @@ public:
     std::string fix;
     bool any = false;
     for (const auto kind : {SubIdKind::uid, SubIdKind::gid}) {
-      any = any || !entries_of(state->entries(kind), m_spec.user, state->uid()).empty();
+      any = any || !state->mine(kind, m_spec.user).empty();
       for (const auto& o : find_overlaps(state->entries(kind), m_spec.user, state->uid())) {
         found.push_back(o.mine.to_text() + " overlaps " + o.other.to_text() + " in " +
                         std::string(subid_path(kind)));
@@ -257,7 +257,7 @@ public:
     std::string fix;
     bool any = false;
     for (const auto kind : {SubIdKind::uid, SubIdKind::gid}) {
-      for (const auto& mine : entries_of(state->entries(kind), m_spec.user, state->uid())) {
+      for (const auto& mine : state->mine(kind, m_spec.user)) {
         any = true;
         for (const auto& hit : real_ids_in(mine, *state->accounts, kind)) {
           found.push_back(mine.to_text() + " in " + std::string(subid_path(kind)) + " contains " +
@@ -508,7 +508,8 @@ std::vector<SubIdOverlap> find_overlaps(const std::vector<SubIdEntry>& entries,
       continue;
     }
     for (const auto& other : entries) {
-      if (!owned_by(other, user, uid) && ranges_overlap(mine.start, mine.count, other.start, other.count)) {
+      // The cheap test first: on a big host almost no line overlaps.
+      if (ranges_overlap(mine.start, mine.count, other.start, other.count) && !owned_by(other, user, uid)) {
         out.push_back({mine, other});
       }
     }
@@ -586,6 +587,27 @@ std::shared_ptr<const Result<std::optional<std::vector<SubIdEntry>>>> read_subid
 
 namespace {
 
+} // namespace
+
+std::vector<SubIdEntry> SubIdState::mine(SubIdKind kind, std::string_view user) const {
+  if (m_indexed_user && *m_indexed_user == user && m_indexed_subuid == subuid.get() &&
+      m_indexed_subgid == subgid.get() && m_indexed_uid == uid()) {
+    return kind == SubIdKind::uid ? m_own_subuid : m_own_subgid;
+  }
+  return entries_of(entries(kind), user, uid());
+}
+
+void SubIdState::index_own(std::string_view user) {
+  m_own_subuid = entries_of(*subuid, user, uid());
+  m_own_subgid = entries_of(*subgid, user, uid());
+  m_indexed_user = std::string(user);
+  m_indexed_subuid = subuid.get();
+  m_indexed_subgid = subgid.get();
+  m_indexed_uid = uid();
+}
+
+namespace {
+
 Result<SubIdState> load_subid_state(const host::HostView& host, std::string_view user) {
   SubIdState state;
   ZT_TRY_ASSIGN(account, host.accounts().user(user));
@@ -613,6 +635,7 @@ Result<SubIdState> load_subid_state(const host::HostView& host, std::string_view
   } else if (defs.error().code != Errc::not_found) {
     return std::unexpected(defs.error());
   }
+  state.index_own(user);
   return state;
 }
 

@@ -139,6 +139,20 @@ struct SubIdState {
   [[nodiscard]] std::optional<std::uint32_t> uid() const {
     return account ? std::optional<std::uint32_t>(account->uid) : std::nullopt;
   }
+  /// entries_of(entries(kind), user, uid()): the lines of `user`, found in one scan per file when
+  /// read_subid_state indexed them for that user (the subids checks ask 6 times per run).
+  [[nodiscard]] std::vector<SubIdEntry> mine(SubIdKind kind, std::string_view user) const;
+  /// Scans both files once for `user`'s lines; mine() answers from that afterwards.
+  void index_own(std::string_view user);
+
+private:
+  // What the index was made from: mine() scans again when the user, the tables or the uid differ.
+  std::optional<std::string> m_indexed_user;
+  const std::vector<SubIdEntry>* m_indexed_subuid = nullptr;
+  const std::vector<SubIdEntry>* m_indexed_subgid = nullptr;
+  std::optional<std::uint32_t> m_indexed_uid;
+  std::vector<SubIdEntry> m_own_subuid;
+  std::vector<SubIdEntry> m_own_subgid;
 };
 
 /// Reads /etc/subuid, /etc/subgid (missing = no entries), /etc/login.defs (missing = defaults) and

@@ -227,10 +227,8 @@ std::vector<std::string> account_id_problems(const host::Account& account,
   auto in_foreign_range = [&](const std::vector<SubIdEntry>& entries, std::uint32_t id, std::string_view file,
                               std::string_view what) {
     for (const auto& e : entries) {
-      if (owned_by(e, account.name, account.uid)) {
-        continue; // the user's own range is judged by subids.no-real-uid
-      }
-      if (id >= e.start && id <= e.last()) {
+      // The range test first (cheap); the user's own range is judged by subids.no-real-uid.
+      if (id >= e.start && id <= e.last() && !owned_by(e, account.name, account.uid)) {
         out.push_back(std::string(what) + " " + std::to_string(id) + " lies in " + e.to_text() + " of " +
                       std::string(file) + ": " + e.owner + "'s containers could act as " + account.name);
         return;

@@ -5,6 +5,7 @@
 #include "util/result.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <charconv>
 #include <cstdio>
@@ -149,16 +150,50 @@ std::string join_views(std::span<const std::string_view> parts, std::string_view
   return join_parts(parts, sep);
 }
 
+namespace {
+
+/// The value of 8 ASCII digits at `p`, or nullopt when one of them is not a digit: one 64-bit load
+/// and three multiplies instead of 8 rounds of a loop (the "SWAR" digit parse, as simdjson does it).
+/// Little-endian: the first digit, the most significant, is the lowest byte.
+std::optional<std::uint32_t> eight_digits(const char* p) {
+  std::uint64_t v = 0;
+  std::memcpy(&v, p, sizeof v);
+  constexpr std::uint64_t high = 0xF0F0F0F0F0F0F0F0;
+  constexpr std::uint64_t zeros = 0x3030303030303030;
+  // Every byte 0x30..0x3F, and still 0x3_ after adding 6 (0x3A..0x3F become 0x40..0x45). A carry
+  // out of a byte needs it to be >= 0xFA, which the first test already rejected.
+  if ((v & high) != zeros || ((v + 0x0606060606060606) & high) != zeros) {
+    return std::nullopt;
+  }
+  v -= zeros;
+  v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FF;          // pairs of digits
+  v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFF;        // groups of four
+  return static_cast<std::uint32_t>(v * 10000 + (v >> 32)); // all eight (low 32 bits)
+}
+
+} // namespace
+
 std::optional<std::uint64_t> parse_uint(std::string_view text) {
-  // A digit loop with overflow builtins: std::from_chars (GCC 12) costs ~100 instructions for an
-  // 8-digit id, and the account and subid files hold 600k of them on a 100k-user host.
+  // The account and subid files hold 700k ids on a 100k-user host. std::from_chars (GCC 12)
+  // costs ~100 instructions for an 8-digit id, a plain digit loop ~75; 8 digits at a time ~25.
   if (text.empty()) {
     return std::nullopt;
   }
   std::uint64_t value = 0;
   if (text.size() <= 19) {  // 19 digits cannot overflow 64 bits (10^19 - 1 < 2^64)
-    for (const char c : text) {
-      const unsigned digit = static_cast<unsigned>(static_cast<unsigned char>(c)) - unsigned{'0'};
+    const char* p = text.data();
+    std::size_t n = text.size();
+    if constexpr (std::endian::native == std::endian::little) {
+      for (; n >= 8; n -= 8, p += 8) {
+        const auto chunk = eight_digits(p);
+        if (!chunk) {
+          return std::nullopt;
+        }
+        value = value * 100000000 + *chunk;
+      }
+    }
+    for (; n > 0; --n, ++p) {
+      const unsigned digit = static_cast<unsigned>(static_cast<unsigned char>(*p)) - unsigned{'0'};
       if (digit > 9) {
         return std::nullopt;
       }

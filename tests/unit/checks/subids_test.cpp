@@ -525,3 +525,20 @@ TEST_CASE("subids.uid-map on the live host with podman reads the user namespace'
   REQUIRE(runner.calls().size() == 1);
   CHECK(runner.calls()[0].effect == zt::host::Effect::read_only);
 }
+
+TEST_CASE("SubIdState::mine: the indexed lines of the user, the same as a scan, rescanned when the tables change",
+          "[checks][subids]") {
+  auto state = state_with("alice:100000:65536\nztnet:165536:65536\n999:231072:1000\n", "ztnet:165536:65536\n");
+  const auto scan_uid = zt::checks::entries_of(state.entries(SubIdKind::uid), "ztnet", state.uid());
+  const auto scan_gid = zt::checks::entries_of(state.entries(SubIdKind::gid), "ztnet", state.uid());
+  REQUIRE(scan_uid.size() == 2); // by name and by uid
+  CHECK(state.mine(SubIdKind::uid, "ztnet") == scan_uid);
+  state.index_own("ztnet");
+  CHECK(state.mine(SubIdKind::uid, "ztnet") == scan_uid);
+  CHECK(state.mine(SubIdKind::gid, "ztnet") == scan_gid);
+  CHECK(state.mine(SubIdKind::uid, "alice") ==
+        zt::checks::entries_of(state.entries(SubIdKind::uid), "alice", state.uid()));
+  state.subuid = std::make_shared<const std::vector<SubIdEntry>>(parsed("ztnet:300000:65536\n", "/etc/subuid"));
+  REQUIRE(state.mine(SubIdKind::uid, "ztnet").size() == 1);
+  CHECK(state.mine(SubIdKind::uid, "ztnet").front().start == 300000);
+}

@@ -4,6 +4,10 @@
 #include "support/catch.hpp"
 
 #include <array>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -78,6 +82,48 @@ TEST_CASE("strings: parse_uint is strict", "[util][strings]") {
   CHECK_FALSE(parse_uint("18446744073709551616"));
   CHECK_FALSE(parse_uint("+1"));
   CHECK(parse_uint("007") == 7U);
+}
+
+TEST_CASE("strings: parse_uint agrees with a digit-by-digit reference at every length and position",
+          "[util][strings]") {
+  // The 8-digits-at-a-time path: every length 1..22, a non-digit (including bytes just outside
+  // '0'..'9' and ones >= 0xFA, which carry in the digit test) at every position.
+  auto reference = [](std::string_view t) -> std::optional<std::uint64_t> {
+    if (t.empty()) {
+      return std::nullopt;
+    }
+    std::uint64_t v = 0;
+    for (char c : t) {
+      if (c < '0' || c > '9') {
+        return std::nullopt;
+      }
+      const auto digit = static_cast<std::uint64_t>(c - '0');
+      if (v > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) {
+        return std::nullopt;
+      }
+      v = v * 10 + digit;
+    }
+    return v;
+  };
+  const std::string digits = "9876543210123456789012";
+  const char odd[] = {'/', ':', ' ', '\0', '\xfa', '\xff', 'a', '\x3f'};
+  for (std::size_t len = 1; len <= digits.size(); ++len) {
+    const std::string good = digits.substr(0, len);
+    CHECK(parse_uint(good) == reference(good));
+    CHECK(parse_uint(std::string(len, '9')) == reference(std::string(len, '9')));
+    CHECK(parse_uint(std::string(len, '0')) == reference(std::string(len, '0')));
+    for (std::size_t pos = 0; pos < len; ++pos) {
+      for (char c : odd) {
+        std::string bad = good;
+        bad[pos] = c;
+        INFO("length " << len << ", byte " << static_cast<int>(static_cast<unsigned char>(c)) << " at " << pos);
+        CHECK_FALSE(parse_uint(bad));
+      }
+    }
+  }
+  CHECK(parse_uint("12345678") == 12345678U);
+  CHECK(parse_uint("1234567890123456") == 1234567890123456ULL);
+  CHECK(parse_uint("100000000") == 100000000U);
 }
 
 TEST_CASE("strings: format_mode and quote_argv", "[util][strings]") {
