@@ -28,8 +28,8 @@ std::shared_ptr<HostCache::Slot> HostCache::slot_for(std::string_view key, const
 }
 
 void HostCache::count(std::string_view key) const {
-  std::lock_guard lock(m_mutex);
-  ++m_computed[std::string(key)];
+  std::lock_guard lock(m_slots_mutex);
+  ++m_ran[std::string(key)];
 }
 
 void HostCache::abandon() const {
@@ -41,14 +41,28 @@ void HostCache::abandon() const {
 }
 
 std::size_t HostCache::computed(std::string_view key) const {
-  std::lock_guard lock(m_mutex);
-  auto it = m_computed.find(key);
-  return it == m_computed.end() ? 0 : it->second;
+  std::size_t n = 0;
+  {
+    std::lock_guard lock(m_mutex);
+    auto it = m_computed.find(key);
+    n += it == m_computed.end() ? 0 : it->second;
+  }
+  std::lock_guard lock(m_slots_mutex);
+  auto it = m_ran.find(key);
+  return n + (it == m_ran.end() ? 0 : it->second);
 }
 
 std::map<std::string, std::size_t, std::less<>> HostCache::computed_all() const {
-  std::lock_guard lock(m_mutex);
-  return m_computed;
+  std::map<std::string, std::size_t, std::less<>> all;
+  {
+    std::lock_guard lock(m_mutex);
+    all = m_computed;
+  }
+  std::lock_guard lock(m_slots_mutex);
+  for (const auto& [key, n] : m_ran) {
+    all[key] += n;
+  }
+  return all;
 }
 
 void HostCache::check_type(const Entry& entry, const std::type_info& wanted) {

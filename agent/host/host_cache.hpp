@@ -80,7 +80,8 @@ public:
   void abandon() const;
   /// How often `key` was made (read and parsed) since the cache was created: bench/ and tests.
   [[nodiscard]] std::size_t computed(std::string_view key) const;
-  /// Every key made so far with its count, for `-vv` logging at the end of a run.
+  /// Every key made so far with its count (tests). once() keys hold a command's environment:
+  /// never log them.
   [[nodiscard]] std::map<std::string, std::size_t, std::less<>> computed_all() const;
 
 private:
@@ -96,6 +97,8 @@ private:
     std::shared_ptr<const void> value;
   };
   [[nodiscard]] std::shared_ptr<Slot> slot_for(std::string_view key, const std::type_info& type) const;
+  // Counts a once() run under m_slots_mutex, never m_mutex: a get() may hold m_mutex while its
+  // make() waits for a once() of another thread, which must then not wait for m_mutex.
   void count(std::string_view key) const;
 
   mutable std::recursive_mutex m_mutex;
@@ -103,6 +106,7 @@ private:
   mutable std::map<std::string, std::size_t, std::less<>> m_computed;
   mutable std::mutex m_slots_mutex;  // never held while a once() runs
   mutable std::map<std::string, std::shared_ptr<Slot>, std::less<>> m_slots;
+  mutable std::map<std::string, std::size_t, std::less<>> m_ran;  // once() runs per key
 };
 
 /// cache->get<T>(key, make) when there is a cache, else make() every time (no cache: tests, or a

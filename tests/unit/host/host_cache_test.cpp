@@ -12,6 +12,7 @@
 #include "support/temp_root.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -309,4 +310,30 @@ TEST_CASE("HostCache::once: concurrent callers share one run, and other keys do 
   CHECK(**cache.once<int>("slow", slow) == 42);
   CHECK(runs.load() == 2);
   CHECK(cache.computed("slow") == 2);
+}
+
+TEST_CASE("HostCache::once inside a get() of another thread does not deadlock", "[host][cache]") {
+  // Thread A is inside get()'s make() (holding the cache's lock) when thread B starts once("cmd");
+  // then A asks once("cmd") too and waits for B. B must finish without the lock A holds.
+  HostCache cache;
+  std::atomic<bool> a_in_make{false};
+  int a_saw = 0;
+  int b_saw = 0;
+  std::thread a([&] {
+    auto v = cache.get<int>("file", [&]() -> zt::Result<int> {
+      a_in_make = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100)); // B takes the slot meanwhile
+      return **cache.once<int>("cmd", []() -> zt::Result<int> { return 2; });
+    });
+    a_saw = **v;
+  });
+  while (!a_in_make.load()) {
+    std::this_thread::yield();
+  }
+  std::thread b([&] { b_saw = **cache.once<int>("cmd", []() -> zt::Result<int> { return 3; }); });
+  b.join();
+  a.join();
+  CHECK(a_saw == b_saw); // one run, whichever thread made it
+  CHECK(cache.computed("cmd") == 1);
+  CHECK(cache.computed_all().at("cmd") == 1);
 }
