@@ -215,8 +215,9 @@ public:
     std::string fix;
     bool any = false;
     for (const auto kind : {SubIdKind::uid, SubIdKind::gid}) {
-      any = any || !state->mine(kind, m_spec.user).empty();
-      for (const auto& o : find_overlaps(state->entries(kind), m_spec.user, state->uid())) {
+      const auto own = state->mine(kind, m_spec.user);
+      any = any || !own.empty();
+      for (const auto& o : find_overlaps(own, state->entries(kind), m_spec.user, state->uid())) {
         found.push_back(o.mine.to_text() + " overlaps " + o.other.to_text() + " in " +
                         std::string(subid_path(kind)));
         if (fix.empty()) {
@@ -502,11 +503,15 @@ bool ranges_overlap(std::uint64_t a_start,
 std::vector<SubIdOverlap> find_overlaps(const std::vector<SubIdEntry>& entries,
                                         std::string_view user,
                                         std::optional<std::uint32_t> uid) {
+  return find_overlaps(entries_of(entries, user, uid), entries, user, uid);
+}
+
+std::vector<SubIdOverlap> find_overlaps(const std::vector<SubIdEntry>& own,
+                                        const std::vector<SubIdEntry>& entries,
+                                        std::string_view user,
+                                        std::optional<std::uint32_t> uid) {
   std::vector<SubIdOverlap> out;
-  for (const auto& mine : entries) {
-    if (!owned_by(mine, user, uid)) {
-      continue;
-    }
+  for (const auto& mine : own) {
     for (const auto& other : entries) {
       // The cheap test first: on a big host almost no line overlaps.
       if (ranges_overlap(mine.start, mine.count, other.start, other.count) && !owned_by(other, user, uid)) {
@@ -584,10 +589,6 @@ std::shared_ptr<const Result<std::optional<std::vector<SubIdEntry>>>> read_subid
         return std::optional<std::vector<SubIdEntry>>(std::move(entries));
       });
 }
-
-namespace {
-
-} // namespace
 
 std::vector<SubIdEntry> SubIdState::mine(SubIdKind kind, std::string_view user) const {
   if (m_indexed_user && *m_indexed_user == user && m_indexed_subuid == subuid.get() &&

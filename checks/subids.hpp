@@ -88,6 +88,12 @@ struct SubIdOverlap {
 [[nodiscard]] std::vector<SubIdOverlap> find_overlaps(const std::vector<SubIdEntry>& entries,
                                                       std::string_view user,
                                                       std::optional<std::uint32_t> uid);
+/// The same with the user's lines of `entries` already found (`own`: entries_of(entries, user,
+/// uid), e.g. SubIdState::mine), so the file is not scanned for them again.
+[[nodiscard]] std::vector<SubIdOverlap> find_overlaps(const std::vector<SubIdEntry>& own,
+                                                      const std::vector<SubIdEntry>& entries,
+                                                      std::string_view user,
+                                                      std::optional<std::uint32_t> uid);
 
 /// A real account id inside a range: its id and the account's name.
 struct RealIdHit {
